@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * Shared pieces of the xenfit command-line tool: the command table, exit
+ * codes, error reporting and option helpers. Each command group lives in its
+ * own cmd-*.c file and is listed in main.c.
+ */
+#ifndef XENFIT_CLI_H
+#define XENFIT_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit statuses: 0 success, 1 the operation failed, 2 bad input or usage. */
+#define XF_EXIT_OK      0
+#define XF_EXIT_FAILURE 1
+#define XF_EXIT_USAGE   2
+
+struct xf_cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    void (*usage)(void);
+};
+
+/* Prints "xenfit: <cmd>: <message>" on stderr and returns XF_EXIT_USAGE. */
+int xf_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "xenfit: <cmd>: <message>" on stderr and returns XF_EXIT_FAILURE. */
+int xf_cli_failure(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reports an unknown option or a missing argument after getopt_long()
+ * returned '?' or ':'. Returns XF_EXIT_USAGE. */
+int xf_cli_bad_option(const char *cmd, int argc, char **argv);
+
+/* Parses a SIZE argument (bare number = MiB). On error prints a message
+ * naming the flag and the value and returns XF_EXIT_USAGE; 0 on success. */
+int xf_cli_parse_size(const char *cmd, const char *flag, const char *arg, uint64_t *ret_bytes);
+
+/* Parses an unsigned integer in [min, max]; errors as above. */
+int xf_cli_parse_uint(const char *cmd, const char *flag, const char *arg, uint64_t min,
+                      uint64_t max, uint64_t *ret);
+
+/* Reads a whole file into memory (NUL-terminated). 0 or a message and
+ * XF_EXIT_USAGE. Caller frees *ret_buf. */
+int xf_cli_read_file(const char *cmd, const char *path, char **ret_buf, size_t *ret_len);
+
+/* Prints a JSON value on stdout followed by a newline, and releases it. */
+int xf_cli_print_json(json_t *value);
+
+/* Option table helper: true for "-h" / "--help" anywhere in argv. */
+bool xf_cli_wants_help(int argc, char **argv);
+
+/* Command entry points (one per cmd-*.c file). */
+int xf_cmd_footprint(int argc, char **argv);
+void xf_usage_footprint(void);
+int xf_cmd_calibrate(int argc, char **argv);
+void xf_usage_calibrate(void);
+
+#endif

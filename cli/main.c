@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * xenfit: the command-line tool. Dispatches to one command group per file;
+ * the table below is the only list of commands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct xf_cli_command commands[] = {
+    {"footprint", "host memory a VM needs, as xen-api computes it", xf_cmd_footprint,
+     xf_usage_footprint},
+    {"calibrate", "fit the per-vCPU overhead line to measurements", xf_cmd_calibrate,
+     xf_usage_calibrate},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: xenfit COMMAND [OPTIONS]\n"
+                 "       xenfit --version | --help | help COMMAND\n\n"
+                 "Host-memory and NUMA placement engine for Xen.\n\nCommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nEvery command takes --help; most take --json. Exit status: 0 success,\n"
+                 "1 the operation failed, 2 bad input or usage. See xenfit(1).\n");
+}
+
+static const struct xf_cli_command *find(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const struct xf_cli_command *cmd;
+
+    if (argc < 2) {
+        usage(stderr);
+        return XF_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("xenfit %s\n", XENFIT_VERSION);
+        return XF_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return XF_EXIT_OK;
+    }
+    if (strcmp(argv[1], "help") == 0) {
+        if (argc < 3) {
+            usage(stdout);
+            return XF_EXIT_OK;
+        }
+        cmd = find(argv[2]);
+        if (!cmd) {
+            fprintf(stderr, "xenfit: unknown command '%s' (see 'xenfit --help')\n", argv[2]);
+            return XF_EXIT_USAGE;
+        }
+        cmd->usage();
+        return XF_EXIT_OK;
+    }
+    cmd = find(argv[1]);
+    if (!cmd) {
+        fprintf(stderr, "xenfit: unknown command '%s' (see 'xenfit --help')\n", argv[1]);
+        return XF_EXIT_USAGE;
+    }
+    if (xf_cli_wants_help(argc - 1, argv + 1)) {
+        cmd->usage();
+        return XF_EXIT_OK;
+    }
+    return cmd->run(argc - 1, argv + 1);
+}
