@@ -39,8 +39,8 @@ static json_t *fit_json(const char *name, const struct xf_calib_fit *f)
                      "fixed_pages", (json_int_t)f->fixed_pages, "per_vcpu_pages",
                      (json_int_t)f->per_vcpu_pages, "extra_per_vcpu_pages",
                      (json_int_t)f->extra_per_vcpu_pages, "total_slack_pages",
-                     (json_int_t)f->total_slack_pages, "lsq_slope", f->lsq_slope,
-                     "lsq_intercept", f->lsq_intercept);
+                     (json_int_t)f->total_slack_pages, "lsq_slope", f->lsq_slope, "lsq_intercept",
+                     f->lsq_intercept);
 }
 
 int xf_cmd_calibrate(int argc, char **argv)

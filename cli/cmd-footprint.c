@@ -29,11 +29,13 @@ void xf_usage_footprint(void)
            "  --target SIZE            the memory it starts with (default: static max)\n"
            "  --vcpus N                vCPUs (1..%u)\n"
            "  --video SIZE             video memory (default 0)\n"
-           "  --shadow-multiplier X    HVM shadow multiplier, %.1f..%.1f (default 1.0; pv ignores it)\n"
+           "  --shadow-multiplier X    HVM shadow multiplier, %.1f..%.1f (default 1.0; pv ignores "
+           "it)\n"
            "  --memory-total-source SIZE\n"
            "                           incoming migration or resume: claim exactly this much,\n"
            "                           the memory the domain had on its source\n"
-           "  --fixed-pages N          calibrated model: pages per domain beyond the pool (default 0)\n"
+           "  --fixed-pages N          calibrated model: pages per domain beyond the pool (default "
+           "0)\n"
            "  --per-vcpu-pages N       calibrated model: pages per vCPU beyond the 256 of the\n"
            "                           paging pool (default %u, xen-api's)\n"
            "  --json                   one JSON object: build_max_mib, build_start_mib,\n"
@@ -224,8 +226,7 @@ int xf_cmd_footprint(int argc, char **argv)
     printf("%-24s %12llu MiB\n", "overhead_mib", (unsigned long long)mc.overhead_mib);
     printf("%-24s %12llu MiB   (host free memory needed to start)\n", "required_host_free_mib",
            (unsigned long long)mc.required_host_free_mib);
-    printf("%-24s %12llu pages %s\n", "build_claim_pages",
-           (unsigned long long)mc.build_claim_pages,
+    printf("%-24s %12llu pages %s\n", "build_claim_pages", (unsigned long long)mc.build_claim_pages,
            have_source ? "(exact source memory)" : "(build start, no overhead)");
     return XF_EXIT_OK;
 }

@@ -221,8 +221,8 @@ static int take_row(struct parse_state *st, size_t line, struct xf_parse_error *
         return fail(err, line, XF_EPARSE, "vcpus '%s' is not an integer in 0..%u", vs,
                     XF_VCPUS_MAX);
     if (xf_parse_u64(ys, &y) < 0 || y > XF_CALIB_MAX_OVERHEAD_PAGES)
-        return fail(err, line, XF_EPARSE, "overhead_pages '%s' is not an integer in 0..%llu",
-                    ys, (unsigned long long)XF_CALIB_MAX_OVERHEAD_PAGES);
+        return fail(err, line, XF_EPARSE, "overhead_pages '%s' is not an integer in 0..%llu", ys,
+                    (unsigned long long)XF_CALIB_MAX_OVERHEAD_PAGES);
     series = st->col_series >= 0 ? st->rec.fields[st->col_series] : "";
     if (st->col_series >= 0 && (series[0] == '\0' || strcmp(series, "all") == 0))
         return fail(err, line, XF_EPARSE, "series '%s' is empty or the reserved name 'all'",

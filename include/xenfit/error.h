@@ -20,7 +20,7 @@
     XX(ENOENT, -ENOENT, "no such object")                                                          \
     XX(ESRCH, -ESRCH, "no such domain")                                                            \
     XX(EIO, -EIO, "input/output error")                                                            \
-    XX(EAGAIN, -EAGAIN, "resource temporarily unavailable")                                       \
+    XX(EAGAIN, -EAGAIN, "resource temporarily unavailable")                                        \
     XX(ENOMEM, -ENOMEM, "not enough memory")                                                       \
     XX(EACCES, -EACCES, "permission denied")                                                       \
     XX(EBUSY, -EBUSY, "resource busy")                                                             \
@@ -34,19 +34,19 @@
     XX(ETIMEDOUT, -ETIMEDOUT, "timed out")                                                         \
     XX(EPROTO, -EPROTO, "protocol error")                                                          \
     XX(EBADTYPE, XF__ERR_BASE - 1, "unknown domain type")                                          \
-    XX(EBADVCPUS, XF__ERR_BASE - 2, "vCPU count out of range")                                      \
-    XX(EBADSIZE, XF__ERR_BASE - 3, "memory size out of range")                                      \
-    XX(ETARGETMAX, XF__ERR_BASE - 4, "target above static maximum")                                 \
-    XX(EBADMULT, XF__ERR_BASE - 5, "shadow multiplier out of range")                                \
-    XX(EBADVIDEO, XF__ERR_BASE - 6, "video memory not below target")                                \
-    XX(ENODATA, XF__ERR_BASE - 7, "no data")                                                        \
-    XX(EPARSE, XF__ERR_BASE - 8, "malformed input")                                                 \
-    XX(EBADTOPO, XF__ERR_BASE - 9, "invalid topology")                                              \
-    XX(ENOFIT, XF__ERR_BASE - 10, "not enough free memory")                                         \
-    XX(ECLAIM, XF__ERR_BASE - 11, "claim refused")                                                  \
-    XX(EBUILD, XF__ERR_BASE - 12, "domain build failed")                                            \
-    XX(EUNKNOWN_RESERVATION, XF__ERR_BASE - 13, "unknown reservation")                              \
-    XX(ESTATE, XF__ERR_BASE - 14, "operation not valid in this state")                              \
+    XX(EBADVCPUS, XF__ERR_BASE - 2, "vCPU count out of range")                                     \
+    XX(EBADSIZE, XF__ERR_BASE - 3, "memory size out of range")                                     \
+    XX(ETARGETMAX, XF__ERR_BASE - 4, "target above static maximum")                                \
+    XX(EBADMULT, XF__ERR_BASE - 5, "shadow multiplier out of range")                               \
+    XX(EBADVIDEO, XF__ERR_BASE - 6, "video memory not below target")                               \
+    XX(ENODATA, XF__ERR_BASE - 7, "no data")                                                       \
+    XX(EPARSE, XF__ERR_BASE - 8, "malformed input")                                                \
+    XX(EBADTOPO, XF__ERR_BASE - 9, "invalid topology")                                             \
+    XX(ENOFIT, XF__ERR_BASE - 10, "not enough free memory")                                        \
+    XX(ECLAIM, XF__ERR_BASE - 11, "claim refused")                                                 \
+    XX(EBUILD, XF__ERR_BASE - 12, "domain build failed")                                           \
+    XX(EUNKNOWN_RESERVATION, XF__ERR_BASE - 13, "unknown reservation")                             \
+    XX(ESTATE, XF__ERR_BASE - 14, "operation not valid in this state")                             \
     XX(EBADSPEC, XF__ERR_BASE - 15, "invalid host specification")
 
 enum xf_errno {

@@ -22,10 +22,10 @@ enum xf_domain_type {
 };
 
 /* Limits of the inputs the model accepts (every result then fits in 64 bits). */
-#define XF_VCPUS_MAX          4096u
-#define XF_MEMORY_MAX_BYTES   (UINT64_C(16) << 40) /* 16 TiB */
-#define XF_SHADOW_MULT_MIN    1.0                  /* xapi refuses lower */
-#define XF_SHADOW_MULT_MAX    1000.0
+#define XF_VCPUS_MAX           4096u
+#define XF_MEMORY_MAX_BYTES    (UINT64_C(16) << 40) /* 16 TiB */
+#define XF_SHADOW_MULT_MIN     1.0                  /* xapi refuses lower */
+#define XF_SHADOW_MULT_MAX     1000.0
 #define XF_SHADOW_MULT_DEFAULT 1.0
 
 /* The extra pages per vCPU beyond the paging pool's 256 that xen-api counts

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The hypervisor interface: the hypercall-level operations a Xen toolstack
+ * uses to learn a host's memory and build domains, behind one const vtable
+ * per backend (struct xf_hv_ops, as curl's struct Curl_ssl). Backends: the
+ * simulator (lib/hv/sim, always built) and real Xen over libxenctrl
+ * (lib/hv/xen, built only when libxenctrl is found).
+ *
+ * Callers use the xf_hv_* wrappers, never ops-> directly. Every operation
+ * returns 0 or a negative errno exactly as Xen would (-EINVAL, -ENOMEM,
+ * -ESRCH, -EOPNOTSUPP, -ENOSYS, ...). Sizes are in 4 KiB pages. A backend
+ * that lacks an operation returns -ENOSYS (the wrapper does so for a NULL
+ * slot). The contract every backend meets is tests/hv/test-contract.c.
+ */
+#ifndef XENFIT_HV_H
+#define XENFIT_HV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xenfit/model.h"
+
+/* Xen's MAX_NUMNODES on x86 is 64: node sets fit in a uint64_t. */
+#define XF_MAX_NODES        64u
+#define XF_NODE_ANY         UINT32_MAX
+#define XF_DIST_UNREACHABLE UINT32_MAX
+
+typedef uint32_t xf_domid_t;
+
+/* Capabilities a caller can test (xf_hv_caps). */
+enum {
+    XF_HV_CAP_NODE_CLAIMS = 1u << 0,       /* claim on one node (XenServer's patched Xen) */
+    XF_HV_CAP_NODE_CLAIMED_INFO = 1u << 1, /* numainfo reports per-node claimed pages */
+    XF_HV_CAP_SIMULATED = 1u << 2,         /* simulated time; xf_hv_sleep advances it */
+};
+
+/* XEN_SYSCTL_physinfo. free_pages counts dirty pages and ignores claims. */
+struct xf_hv_physinfo {
+    uint64_t total_pages;
+    uint64_t free_pages;
+    uint64_t scrub_pages; /* always 0 on Xen: never implemented */
+    uint64_t outstanding_pages;
+    uint32_t nr_nodes;
+    uint32_t nr_cpus;
+};
+
+/* XEN_SYSCTL_numainfo, per node. memsize is the node's spanned range. */
+struct xf_hv_node_info {
+    uint64_t memsize_pages;
+    uint64_t memfree_pages; /* ignores claims */
+    uint64_t claimed_pages; /* 0 unless XF_HV_CAP_NODE_CLAIMED_INFO */
+};
+
+/* XEN_SYSCTL_cputopoinfo, per logical CPU. */
+struct xf_hv_cpu_topo {
+    uint32_t core;
+    uint32_t socket;
+    uint32_t node;
+};
+
+/* XEN_DOMCTL_getdomaininfo plus the paging pool and per-node pages. */
+struct xf_hv_domain_info {
+    xf_domid_t domid;
+    enum xf_domain_type type;
+    uint64_t tot_pages;
+    uint64_t max_pages;
+    uint64_t outstanding_pages;
+    uint64_t paging_pool_pages;
+    uint32_t vcpus;
+    bool dying;
+    bool paused;
+    uint64_t node_affinity; /* bit per node; all ones = no affinity set */
+    uint64_t pages_per_node[XF_MAX_NODES];
+};
+
+struct xf_hv_populate {
+    uint64_t nr_extents;
+    uint32_t order;  /* 0 = 4 KiB, 9 = 2 MiB, 18 = 1 GiB */
+    uint32_t node;   /* XF_NODE_ANY: the domain's node affinity */
+    bool exact_node; /* MEMF_exact_node: fail rather than use another node */
+};
+
+struct xf_hv;
+
+struct xf_hv_ops {
+    const char *name;
+    uint32_t (*caps)(struct xf_hv *hv);
+    int (*physinfo)(struct xf_hv *hv, struct xf_hv_physinfo *ret);
+    /* Fills up to max_nodes nodes and a max_nodes x max_nodes distance matrix
+     * (row-major, from node i to node j; XF_DIST_UNREACHABLE where none). */
+    int (*numainfo)(struct xf_hv *hv, uint32_t max_nodes, struct xf_hv_node_info *ret_nodes,
+                    uint32_t *ret_distances, uint32_t *ret_nr_nodes);
+    int (*cputopo)(struct xf_hv *hv, uint32_t max_cpus, struct xf_hv_cpu_topo *ret_cpus,
+                   uint32_t *ret_nr_cpus);
+    int (*domain_list)(struct xf_hv *hv, uint32_t max, xf_domid_t *ret_domids, uint32_t *ret_n);
+    int (*domain_info)(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_domain_info *ret);
+    int (*domain_create)(struct xf_hv *hv, enum xf_domain_type type, xf_domid_t *ret_domid);
+    int (*set_max_vcpus)(struct xf_hv *hv, xf_domid_t domid, uint32_t vcpus);
+    int (*set_max_pages)(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
+    int (*set_paging_pool)(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
+    int (*claim)(struct xf_hv *hv, xf_domid_t domid, uint32_t node, uint64_t pages);
+    int (*populate)(struct xf_hv *hv, xf_domid_t domid, const struct xf_hv_populate *req,
+                    uint64_t *ret_done);
+    int (*decrease)(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
+    int (*set_node_affinity)(struct xf_hv *hv, xf_domid_t domid, uint64_t node_mask);
+    int (*unpause)(struct xf_hv *hv, xf_domid_t domid);
+    int (*destroy)(struct xf_hv *hv, xf_domid_t domid);
+    uint64_t (*now_ns)(struct xf_hv *hv);
+    int (*sleep_ns)(struct xf_hv *hv, uint64_t ns);
+    void (*free)(struct xf_hv *hv);
+};
+
+/* Every backend instance starts with this header. */
+struct xf_hv {
+    const struct xf_hv_ops *ops;
+};
+
+/* Backends compiled into this build, in order of preference. */
+const struct xf_hv_ops *const *xf_hv_backends(void);
+
+uint32_t xf_hv_caps(struct xf_hv *hv);
+int xf_hv_physinfo(struct xf_hv *hv, struct xf_hv_physinfo *ret);
+int xf_hv_numainfo(struct xf_hv *hv, uint32_t max_nodes, struct xf_hv_node_info *ret_nodes,
+                   uint32_t *ret_distances, uint32_t *ret_nr_nodes);
+int xf_hv_cputopo(struct xf_hv *hv, uint32_t max_cpus, struct xf_hv_cpu_topo *ret_cpus,
+                  uint32_t *ret_nr_cpus);
+int xf_hv_domain_list(struct xf_hv *hv, uint32_t max, xf_domid_t *ret_domids, uint32_t *ret_n);
+int xf_hv_domain_info(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_domain_info *ret);
+/* Creates a paused, empty domain of that type (XEN_DOMCTL_createdomain). */
+int xf_hv_domain_create(struct xf_hv *hv, enum xf_domain_type type, xf_domid_t *ret_domid);
+/* XEN_DOMCTL_max_vcpus: allocates the per-vCPU hypervisor structures. */
+int xf_hv_set_max_vcpus(struct xf_hv *hv, xf_domid_t domid, uint32_t vcpus);
+int xf_hv_set_max_pages(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
+/* Sizes the shadow/HAP paging pool (always unclaimed memory). */
+int xf_hv_set_paging_pool(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
+/* XENMEM_claim_pages: `pages` is the domain's total target; 0 cancels.
+ * node XF_NODE_ANY is a global claim; a node needs XF_HV_CAP_NODE_CLAIMS. */
+int xf_hv_claim(struct xf_hv *hv, xf_domid_t domid, uint32_t node, uint64_t pages);
+/* XENMEM_populate_physmap. On failure returns the errno and, unlike other
+ * operations, still writes *ret_done: the extents allocated before it. */
+int xf_hv_populate(struct xf_hv *hv, xf_domid_t domid, const struct xf_hv_populate *req,
+                   uint64_t *ret_done);
+/* XENMEM_decrease_reservation: the domain gives back `pages` (ballooning). */
+int xf_hv_decrease(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
+int xf_hv_set_node_affinity(struct xf_hv *hv, xf_domid_t domid, uint64_t node_mask);
+int xf_hv_unpause(struct xf_hv *hv, xf_domid_t domid);
+int xf_hv_destroy(struct xf_hv *hv, xf_domid_t domid);
+/* The backend's clock: simulated time for the simulator, CLOCK_MONOTONIC for Xen. */
+uint64_t xf_hv_now_ns(struct xf_hv *hv);
+int xf_hv_sleep_ns(struct xf_hv *hv, uint64_t ns);
+/* Frees a backend instance; accepts NULL. */
+void xf_hv_free(struct xf_hv *hv);
+
+#endif

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-only
+# Installs the Debian 12 packages xenfit needs to build, test and demonstrate.
+# Idempotent: does nothing (not even apt-get update) when all are present.
+# Run as root, or with sudo available.
+set -euo pipefail
+
+packages=(
+  # toolchain and build
+  gcc make cmake pkg-config libc6-dev
+  # formatting and the fuzzer's compiler
+  clang-format clang
+  # libraries
+  libcmocka-dev libjansson-dev libcsv-dev libsqlite3-dev
+  # the CLI tests read JSON with jq
+  jq
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != "installed" ]; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
