@@ -85,4 +85,58 @@ int xf_calib_fit_table(const struct xf_calib_table *t, struct xf_calib_fit **ret
 
 void xf_calib_fits_free(struct xf_calib_fit *fits, char **names, size_t n);
 
+/* --- Calibration from observation ---------------------------------------
+ *
+ * After each build the toolstack compares the host memory the domain really
+ * took with the model. What the calibrated term (fixed + per_vcpu * vcpus
+ * pages, see struct xf_overhead_coeffs) had to cover is
+ *   needed = taken_pages - pages of the footprint computed without that term
+ * (floored at 0). An online calibrator keeps, per domain type, the largest
+ * `needed` seen at each vCPU count, and its coefficients are the tightest
+ * line over those maxima: never below an observation. A request is then
+ * sized with the larger of that line and xen-api's (0 + 38 per vCPU), so
+ * calibration only ever adds memory. The owner of the calibrator persists
+ * its observations (xf_calib_online_export / _import).
+ */
+
+struct xf_calib_observation {
+    enum xf_domain_type type;
+    uint32_t vcpus;
+    uint64_t needed_pages;
+};
+
+struct xf_calib_online;
+
+int xf_calib_online_new(struct xf_calib_online **ret);
+void xf_calib_online_free(struct xf_calib_online *c);
+
+/*
+ * The pages the calibrated term had to cover for a domain that took
+ * `taken_pages` of host memory (beyond nothing: everything it took, its own
+ * pages, paging pool and hidden hypervisor pages). Returns 0, or an error of
+ * xf_vm_footprint().
+ */
+int xf_calib_needed_pages(const struct xf_vm_memory *vm, uint64_t taken_pages,
+                          uint64_t *ret_needed);
+
+/*
+ * Records an observation. Returns 1 when it exceeded what the calibrator
+ * predicted for that type and vCPU count before (a drift: the build used
+ * more than its admission assumed), 0 when it did not, or XF_EINVAL /
+ * XF_ERANGE / XF_ENOMEM. The coefficients are updated either way.
+ */
+int xf_calib_online_observe(struct xf_calib_online *c, const struct xf_calib_observation *o);
+
+/* The coefficients to size a domain of that type and vCPU count with. */
+struct xf_overhead_coeffs xf_calib_online_coeffs(const struct xf_calib_online *c,
+                                                 enum xf_domain_type type, uint32_t vcpus);
+
+/* Observations held (one per type and vCPU count), for persistence. */
+size_t xf_calib_online_count(const struct xf_calib_online *c);
+size_t xf_calib_online_export(const struct xf_calib_online *c, struct xf_calib_observation *out,
+                              size_t max);
+/* Re-records observations (as observe, ignoring drift). */
+int xf_calib_online_import(struct xf_calib_online *c, const struct xf_calib_observation *obs,
+                           size_t n);
+
 #endif

@@ -32,6 +32,7 @@ enum {
     XF_HV_CAP_NODE_CLAIMS = 1u << 0,       /* claim on one node (XenServer's patched Xen) */
     XF_HV_CAP_NODE_CLAIMED_INFO = 1u << 1, /* numainfo reports per-node claimed pages */
     XF_HV_CAP_SIMULATED = 1u << 2,         /* simulated time; xf_hv_sleep advances it */
+    XF_HV_CAP_NODE_DMA_INFO = 1u << 3,     /* numainfo reports free DMA-zone pages */
 };
 
 /* XEN_SYSCTL_physinfo. free_pages counts dirty pages and ignores claims. */
@@ -49,6 +50,10 @@ struct xf_hv_node_info {
     uint64_t memsize_pages;
     uint64_t memfree_pages; /* ignores claims */
     uint64_t claimed_pages; /* 0 unless XF_HV_CAP_NODE_CLAIMED_INFO */
+    /* Free pages of Xen's DMA zone on this node, which domain allocations
+     * take only after every other node's memory (XEN_SYSCTL_availheap below
+     * the DMA width); 0 unless XF_HV_CAP_NODE_DMA_INFO. */
+    uint64_t dma_free_pages;
 };
 
 /* XEN_SYSCTL_cputopoinfo, per logical CPU. */

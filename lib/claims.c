@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * Claim policy and errno classification (include/xenfit/claims.h).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+#include "xenfit/claims.h"
+#include "xenfit/error.h"
+#include "xenfit/units.h"
+
+static const char *const policy_names[] = {
+    [XF_POLICY_PRE6869] = "xapi-pre-6869",
+    [XF_POLICY_XAPI6869] = "xapi-6869",
+    [XF_POLICY_XENFIT] = "xenfit",
+};
+
+const char *xf_policy_name(enum xf_policy p)
+{
+    if ((unsigned)p >= XF_ARRAY_SIZE(policy_names))
+        return NULL;
+    return policy_names[p];
+}
+
+int xf_policy_parse(const char *name, enum xf_policy *ret)
+{
+    for (unsigned i = 0; name && i < XF_ARRAY_SIZE(policy_names); i++) {
+        if (strcmp(name, policy_names[i]) == 0) {
+            *ret = (enum xf_policy)i;
+            return 0;
+        }
+    }
+    return XF_EINVAL;
+}
+
+const char *xf_claim_kind_name(enum xf_claim_kind k)
+{
+    switch (k) {
+    case XF_CLAIM_NONE:
+        return "none";
+    case XF_CLAIM_NODE:
+        return "node";
+    case XF_CLAIM_GLOBAL:
+        return "global";
+    }
+    return "?";
+}
+
+const char *xf_claim_next_name(enum xf_claim_next n)
+{
+    switch (n) {
+    case XF_CLAIM_NEXT_DONE:
+        return "claimed";
+    case XF_CLAIM_NEXT_GLOBAL:
+        return "fall back to a global claim";
+    case XF_CLAIM_NEXT_UNCLAIMED:
+        return "build unclaimed";
+    case XF_CLAIM_NEXT_FAIL:
+        return "fail";
+    }
+    return "?";
+}
+
+int xf_claim_plan_for(const struct xf_claim_input *in, struct xf_claim_plan *ret)
+{
+    struct xf_claim_plan p = {.kind = XF_CLAIM_NONE};
+    uint64_t pages;
+
+    if (!in->mc || (in->migration && in->source_total_pages == 0))
+        return XF_EINVAL;
+    /* PR 6869: claim what is left to allocate, the build start (the paging
+     * pool is already allocated); a migration claims the source's memory. */
+    pages = in->migration ? in->source_total_pages : in->mc->build_claim_pages;
+
+    switch (in->policy) {
+    case XF_POLICY_PRE6869:
+        /* Before PR 6869 the claim was xen_max_mib (domain.ml build_pre), and
+         * only for a single-node plan. */
+        if (in->numa_placement_on && in->plan_nodes == 1) {
+            p.kind = XF_CLAIM_NODE;
+            p.node = in->plan_first_node;
+            p.pages = xf_pages_of_mib(in->mc->xen_max_mib);
+        }
+        break;
+    case XF_POLICY_XAPI6869:
+        if (!in->numa_placement_on)
+            break; /* placement "any": no claims at all */
+        if (in->plan_nodes == 1) {
+            p.kind = XF_CLAIM_NODE;
+            p.node = in->plan_first_node;
+            p.pages = pages;
+            p.global_pages = pages;
+        } else {
+            p.kind = XF_CLAIM_GLOBAL;
+            p.pages = pages;
+        }
+        break;
+    case XF_POLICY_XENFIT:
+        /* Every build claims, so claimed builds never meet unclaimed ones. */
+        if (in->numa_placement_on && in->plan_nodes == 1) {
+            p.kind = XF_CLAIM_NODE;
+            p.node = in->plan_first_node;
+            p.pages = pages;
+            p.global_pages = pages;
+        } else {
+            p.kind = XF_CLAIM_GLOBAL;
+            p.pages = pages;
+        }
+        break;
+    default:
+        return XF_EINVAL;
+    }
+    *ret = p;
+    return 0;
+}
+
+static bool lacks_node_claims(int err)
+{
+    return err == -ENOSYS || err == -EOPNOTSUPP || err == -EPERM;
+}
+
+enum xf_claim_next xf_claim_classify(enum xf_policy policy, enum xf_claim_kind kind, int err)
+{
+    if (err == 0)
+        return XF_CLAIM_NEXT_DONE;
+    if (kind == XF_CLAIM_NODE) {
+        switch (policy) {
+        case XF_POLICY_PRE6869:
+            /* Any error: "won't be hosted in a single NUMA node", unclaimed. */
+            return XF_CLAIM_NEXT_UNCLAIMED;
+        case XF_POLICY_XAPI6869:
+            /* numa_placement returns None on every error; build_pre then
+             * makes the global claim. */
+            return XF_CLAIM_NEXT_GLOBAL;
+        case XF_POLICY_XENFIT:
+        default:
+            if (err == -ENOMEM || lacks_node_claims(err))
+                return XF_CLAIM_NEXT_GLOBAL;
+            return XF_CLAIM_NEXT_FAIL;
+        }
+    }
+    if (kind == XF_CLAIM_GLOBAL) {
+        /* ENOMEM: unlikely to succeed later, a hard failure; anything else
+         * (ENOSYS, EINVAL, ...) continues as if NUMA placement were off. */
+        if (err == -ENOMEM)
+            return XF_CLAIM_NEXT_FAIL;
+        return XF_CLAIM_NEXT_UNCLAIMED;
+    }
+    return XF_CLAIM_NEXT_UNCLAIMED;
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * Claim policy and errno classification (lib/claims.c), per style.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "xenfit/claims.h"
+#include "xenfit/error.h"
+
+/* hvm, static max 8192 MiB, target 4096 MiB, 4 vCPUs:
+ * xen_max = 8193 MiB; build_start = 4096 MiB -> claim 1048576 pages. */
+static const struct xf_memory_config mc = {
+    .build_max_mib = 8192,
+    .build_start_mib = 4096,
+    .xen_max_mib = 8193,
+    .shadow_mib = 68,
+    .required_host_free_mib = 4167,
+    .overhead_mib = 71,
+    .build_claim_pages = 1048576,
+};
+
+static struct xf_claim_plan plan(enum xf_policy p, bool numa, uint32_t nodes, bool migration)
+{
+    struct xf_claim_input in = {.policy = p,
+                                .numa_placement_on = numa,
+                                .plan_nodes = nodes,
+                                .plan_first_node = 3,
+                                .mc = &mc,
+                                .migration = migration,
+                                .source_total_pages = migration ? 1050000 : 0};
+    struct xf_claim_plan out;
+    assert_int_equal(xf_claim_plan_for(&in, &out), 0);
+    return out;
+}
+
+static void test_claims_pre6869(void **state)
+{
+    struct xf_claim_plan p;
+    (void)state;
+    /* Single node: node claim of xen_max_mib = 8193 * 256 = 2097408 pages (over-claims). */
+    p = plan(XF_POLICY_PRE6869, true, 1, false);
+    assert_int_equal(p.kind, XF_CLAIM_NODE);
+    assert_int_equal(p.node, 3);
+    assert_int_equal(p.pages, 2097408);
+    assert_int_equal(p.global_pages, 0);
+    /* Two nodes, or placement off: unclaimed (claims mix with non-claims). */
+    assert_int_equal(plan(XF_POLICY_PRE6869, true, 2, false).kind, XF_CLAIM_NONE);
+    assert_int_equal(plan(XF_POLICY_PRE6869, false, 1, false).kind, XF_CLAIM_NONE);
+    /* Any node-claim error: unclaimed, never a global claim. */
+    assert_int_equal(xf_claim_classify(XF_POLICY_PRE6869, XF_CLAIM_NODE, -ENOMEM),
+                     XF_CLAIM_NEXT_UNCLAIMED);
+    assert_int_equal(xf_claim_classify(XF_POLICY_PRE6869, XF_CLAIM_NODE, -ENOSYS),
+                     XF_CLAIM_NEXT_UNCLAIMED);
+    assert_int_equal(xf_claim_classify(XF_POLICY_PRE6869, XF_CLAIM_NODE, 0), XF_CLAIM_NEXT_DONE);
+}
+
+static void test_claims_xapi6869(void **state)
+{
+    struct xf_claim_plan p;
+    (void)state;
+    /* Single node: node claim of build_start (1048576), global fallback of the same. */
+    p = plan(XF_POLICY_XAPI6869, true, 1, false);
+    assert_int_equal(p.kind, XF_CLAIM_NODE);
+    assert_int_equal(p.pages, 1048576);
+    assert_int_equal(p.global_pages, 1048576);
+    /* Multi-node or no plan: global claim of build_start. */
+    p = plan(XF_POLICY_XAPI6869, true, 0, false);
+    assert_int_equal(p.kind, XF_CLAIM_GLOBAL);
+    assert_int_equal(p.pages, 1048576);
+    /* Placement "any": no claim at all. */
+    assert_int_equal(plan(XF_POLICY_XAPI6869, false, 0, false).kind, XF_CLAIM_NONE);
+    /* Migration: the source's exact memory. */
+    p = plan(XF_POLICY_XAPI6869, true, 2, true);
+    assert_int_equal(p.pages, 1050000);
+    /* xenopsd falls back to a global claim on every node-claim error... */
+    assert_int_equal(xf_claim_classify(XF_POLICY_XAPI6869, XF_CLAIM_NODE, -ENOMEM),
+                     XF_CLAIM_NEXT_GLOBAL);
+    assert_int_equal(xf_claim_classify(XF_POLICY_XAPI6869, XF_CLAIM_NODE, -EINVAL),
+                     XF_CLAIM_NEXT_GLOBAL);
+    /* ...a global ENOMEM is hard, anything else continues unclaimed. */
+    assert_int_equal(xf_claim_classify(XF_POLICY_XAPI6869, XF_CLAIM_GLOBAL, -ENOMEM),
+                     XF_CLAIM_NEXT_FAIL);
+    assert_int_equal(xf_claim_classify(XF_POLICY_XAPI6869, XF_CLAIM_GLOBAL, -EINVAL),
+                     XF_CLAIM_NEXT_UNCLAIMED);
+}
+
+static void test_claims_xenfit(void **state)
+{
+    struct xf_claim_plan p;
+    (void)state;
+    /* Always claims: placement off still takes a global claim (never mix). */
+    p = plan(XF_POLICY_XENFIT, false, 0, false);
+    assert_int_equal(p.kind, XF_CLAIM_GLOBAL);
+    assert_int_equal(p.pages, 1048576);
+    p = plan(XF_POLICY_XENFIT, true, 1, true);
+    assert_int_equal(p.kind, XF_CLAIM_NODE);
+    assert_int_equal(p.node, 3);
+    assert_int_equal(p.pages, 1050000);
+    assert_int_equal(p.global_pages, 1050000);
+    /* Node claim: ENOMEM (no room there) and "no node claims" fall back... */
+    assert_int_equal(xf_claim_classify(XF_POLICY_XENFIT, XF_CLAIM_NODE, -ENOMEM),
+                     XF_CLAIM_NEXT_GLOBAL);
+    assert_int_equal(xf_claim_classify(XF_POLICY_XENFIT, XF_CLAIM_NODE, -ENOSYS),
+                     XF_CLAIM_NEXT_GLOBAL);
+    assert_int_equal(xf_claim_classify(XF_POLICY_XENFIT, XF_CLAIM_NODE, -EOPNOTSUPP),
+                     XF_CLAIM_NEXT_GLOBAL);
+    assert_int_equal(xf_claim_classify(XF_POLICY_XENFIT, XF_CLAIM_NODE, -EPERM),
+                     XF_CLAIM_NEXT_GLOBAL);
+    /* ...anything else is a real error, reported. */
+    assert_int_equal(xf_claim_classify(XF_POLICY_XENFIT, XF_CLAIM_NODE, -EINVAL),
+                     XF_CLAIM_NEXT_FAIL);
+    assert_int_equal(xf_claim_classify(XF_POLICY_XENFIT, XF_CLAIM_NODE, -ESRCH),
+                     XF_CLAIM_NEXT_FAIL);
+    assert_int_equal(xf_claim_classify(XF_POLICY_XENFIT, XF_CLAIM_GLOBAL, -ENOMEM),
+                     XF_CLAIM_NEXT_FAIL);
+    assert_int_equal(xf_claim_classify(XF_POLICY_XENFIT, XF_CLAIM_GLOBAL, -ENOSYS),
+                     XF_CLAIM_NEXT_UNCLAIMED);
+    assert_int_equal(xf_claim_classify(XF_POLICY_XENFIT, XF_CLAIM_GLOBAL, 0), XF_CLAIM_NEXT_DONE);
+}
+
+static void test_claims_bad_input_and_names(void **state)
+{
+    struct xf_claim_input in = {.policy = XF_POLICY_XENFIT, .mc = &mc, .migration = true};
+    struct xf_claim_plan p = {.pages = 99};
+    enum xf_policy pol;
+    (void)state;
+    assert_int_equal(xf_claim_plan_for(&in, &p), XF_EINVAL); /* migration without source */
+    in.migration = false;
+    in.policy = (enum xf_policy)7;
+    assert_int_equal(xf_claim_plan_for(&in, &p), XF_EINVAL);
+    assert_int_equal(p.pages, 99);
+    assert_int_equal(xf_policy_parse("xapi-pre-6869", &pol), 0);
+    assert_int_equal(pol, XF_POLICY_PRE6869);
+    assert_int_equal(xf_policy_parse("xapi", &pol), XF_EINVAL);
+    assert_string_equal(xf_policy_name(XF_POLICY_XAPI6869), "xapi-6869");
+    assert_string_equal(xf_claim_kind_name(XF_CLAIM_NODE), "node");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_claims_pre6869),
+        cmocka_unit_test(test_claims_xapi6869),
+        cmocka_unit_test(test_claims_xenfit),
+        cmocka_unit_test(test_claims_bad_input_and_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
