@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * xenfit plan: NUMA placement of one or more VMs on a host described by a
+ * topology snapshot (docs/topology.md), planned in order, each seeing the
+ * memory and placements the previous ones took (include/xenfit/planner.h).
+ * Prints a table, or JSON with --json.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "xenfit/error.h"
+#include "xenfit/planner.h"
+#include "xenfit/topology.h"
+#include "xenfit/units.h"
+
+static const char *const CMD = "plan";
+
+void xf_usage_plan(void)
+{
+    printf(
+        "Usage: xenfit plan --topology FILE.json --vm vcpus=N,memory=SIZE[,cores=N] [--vm ...]\n"
+        "                   [--policy any|best_effort|best_effort_hard|prio_mem_only]\n"
+        "                   [--mode xenfit|xenopsd] [--json]\n\n"
+        "Chooses the NUMA node(s) for each VM, in order: each VM sees the memory and\n"
+        "placements of the ones before it. A multi-node plan gives the MiB per node\n"
+        "(in proportion to the nodes' free memory) and the CPUs for the vCPUs' affinity.\n\n"
+        "  --topology FILE   the host's snapshot: distances, cpu_to_node, node_cores,\n"
+        "                    node_free_mib (see docs/topology.md)\n"
+        "  --vm SPEC         vcpus=N (1..%u), memory=SIZE, cores=N (physical cores\n"
+        "                    wanted; default: the policy's, vCPUs for best_effort*, else 0)\n"
+        "  --policy P        any: no placement, Xen interleaves; best_effort (default):\n"
+        "                    soft affinity, cores >= vCPUs; best_effort_hard: the same as\n"
+        "                    hard affinity; prio_mem_only: soft, no cores requirement\n"
+        "  --mode M          xenfit (default): balance on the memory left on each node;\n"
+        "                    xenopsd: xenopsd's choice (least-used counter, single nodes\n"
+        "                    only above 16 nodes)\n"
+        "  --json            {\"placements\":[{\"fits\":true,\"nodes\":[..],\"cpus\":[..],\n"
+        "                    \"memory_mib_per_node\":{\"<node>\":MiB},\"max_distance\":D,\n"
+        "                    \"avg_distance\":F,...},{\"fits\":false,\"reason\":\"...\"}],...}\n\n"
+        "SIZE is an integer with an optional binary unit B, K, M, G, T (bare = MiB),\n"
+        "rounded up to MiB. Exit status: 0 every VM fits, 1 one does not, 2 bad input.\n",
+        XF_MAX_CPUS);
+}
+
+enum {
+    OPT_TOPOLOGY = 256,
+    OPT_VM,
+    OPT_POLICY,
+    OPT_MODE,
+    OPT_JSON,
+};
+
+static const struct option options[] = {
+    {"topology", required_argument, NULL, OPT_TOPOLOGY},
+    {"vm", required_argument, NULL, OPT_VM},
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"json", no_argument, NULL, OPT_JSON},
+    {NULL, 0, NULL, 0},
+};
+
+/* Parses "vcpus=N,memory=SIZE[,cores=N]". 0 or an exit status. */
+static int parse_vm(const char *spec, enum xf_numa_policy policy, struct xf_numa_request *ret)
+{
+    struct xf_numa_request req = {.cores = XF_CORES_FROM_POLICY, .policy = policy};
+    bool have_vcpus = false, have_memory = false;
+    const char *p = spec;
+    char item[128];
+
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char *eq, *value;
+        uint64_t v;
+
+        if (len == 0 || len >= sizeof(item))
+            return xf_cli_usage_error(CMD, "--vm '%s': expected key=value items separated by ','",
+                                      spec);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        p += len + (end ? 1 : 0);
+        eq = strchr(item, '=');
+        if (!eq)
+            return xf_cli_usage_error(CMD, "--vm '%s': '%s' is not key=value", spec, item);
+        *eq = '\0';
+        value = eq + 1;
+        if (strcmp(item, "vcpus") == 0) {
+            if (xf_parse_u64(value, &v) < 0 || v < 1 || v > XF_MAX_CPUS)
+                return xf_cli_usage_error(CMD,
+                                          "--vm '%s': vcpus '%s': expected an integer in 1..%u",
+                                          spec, value, XF_MAX_CPUS);
+            req.vcpus = (uint32_t)v;
+            have_vcpus = true;
+        } else if (strcmp(item, "memory") == 0) {
+            int r = xf_parse_size_bytes(value, XF_BYTES_PER_MIB, &v);
+            if (r < 0 || v == 0 || xf_mib_of_bytes_used(v) > XF_NODE_FREE_MIB_MAX * XF_MAX_NODES)
+                return xf_cli_usage_error(
+                    CMD, "--vm '%s': memory '%s': expected a size from 1 MiB to %llu TiB", spec,
+                    value, (unsigned long long)(XF_NODE_FREE_MIB_MAX * XF_MAX_NODES >> 20));
+            req.memory_mib = xf_mib_of_bytes_used(v);
+            have_memory = true;
+        } else if (strcmp(item, "cores") == 0) {
+            if (xf_parse_u64(value, &v) < 0 || v > XF_MAX_CPUS)
+                return xf_cli_usage_error(CMD,
+                                          "--vm '%s': cores '%s': expected an integer in 0..%u",
+                                          spec, value, XF_MAX_CPUS);
+            req.cores = (uint32_t)v;
+        } else {
+            return xf_cli_usage_error(CMD, "--vm '%s': unknown key '%s' (vcpus, memory, cores)",
+                                      spec, item);
+        }
+    }
+    if (!have_vcpus || !have_memory)
+        return xf_cli_usage_error(CMD, "--vm '%s': vcpus= and memory= are required", spec);
+    *ret = req;
+    return 0;
+}
+
+static json_t *json_nodes(uint64_t nodes)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; a && i < XF_MAX_NODES; i++)
+        if (nodes >> i & 1u)
+            json_array_append_new(a, json_integer(i));
+    return a;
+}
+
+static json_t *json_cpus(const struct xf_plan *plan)
+{
+    json_t *a = json_array();
+    for (uint32_t c = 0; a && c < XF_MAX_CPUS; c++)
+        if (plan->cpus[c / 64] >> (c % 64) & 1u)
+            json_array_append_new(a, json_integer(c));
+    return a;
+}
+
+static const char *placement_name(enum xf_plan_outcome o)
+{
+    switch (o) {
+    case XF_PLAN_NODES:
+        return "nodes";
+    case XF_PLAN_INTERLEAVE:
+        return "interleave";
+    case XF_PLAN_NUMA_OFF:
+        return "off";
+    default:
+        return "none";
+    }
+}
+
+static json_t *json_plan(size_t index, const struct xf_plan *plan)
+{
+    json_t *o =
+        json_pack("{sIsbsssssIsIsI}", "vm", (json_int_t)index, "fits", plan->fits, "placement",
+                  placement_name(plan->outcome), "policy", xf_numa_policy_name(plan->policy),
+                  "memory_mib", (json_int_t)plan->memory_mib, "vcpus", (json_int_t)plan->vcpus,
+                  "cores", (json_int_t)plan->cores);
+    if (!o)
+        return NULL;
+    if (!plan->fits) {
+        json_object_set_new(o, "reason", json_string(plan->reason));
+        if (plan->outcome == XF_PLAN_NO_FIT) {
+            const struct xf_nofit *nf = &plan->nofit;
+            json_object_set_new(
+                o, "shortfall",
+                json_pack("{sIsIsIsIsIsIsIsIsbsbsbsb}", "memory_mib_needed",
+                          (json_int_t)nf->memory_mib_needed, "best_node", (json_int_t)nf->best_node,
+                          "best_node_free_mib", (json_int_t)nf->best_node_free_mib, "host_free_mib",
+                          (json_int_t)nf->host_free_mib, "vcpus", (json_int_t)nf->vcpus,
+                          "host_cpus", (json_int_t)nf->host_cpus, "cores_needed",
+                          (json_int_t)nf->cores_needed, "host_cores", (json_int_t)nf->host_cores,
+                          "memory", (nf->exceeded & XF_NOFIT_MEMORY) != 0, "cpus",
+                          (nf->exceeded & XF_NOFIT_CPUS) != 0, "cores",
+                          (nf->exceeded & XF_NOFIT_CORES) != 0, "topology",
+                          (nf->exceeded & XF_NOFIT_TOPOLOGY) != 0));
+        }
+        return o;
+    }
+    json_t *per_node = json_object();
+    for (uint32_t i = 0; per_node && i < XF_MAX_NODES; i++) {
+        char key[12];
+        if (!(plan->nodes >> i & 1u))
+            continue;
+        snprintf(key, sizeof(key), "%u", i);
+        json_object_set_new(per_node, key, json_integer((json_int_t)plan->memory_mib_per_node[i]));
+    }
+    json_object_set_new(o, "affinity", json_string(xf_affinity_name(plan->affinity)));
+    json_object_set_new(o, "nodes", json_nodes(plan->nodes));
+    json_object_set_new(o, "cpus", json_cpus(plan));
+    json_object_set_new(o, "memory_mib_per_node", per_node);
+    json_object_set_new(o, "max_distance",
+                        plan->has_distances ? json_integer(plan->max_distance) : json_null());
+    json_object_set_new(o, "avg_distance",
+                        plan->has_distances ? json_real(plan->avg_distance) : json_null());
+    json_object_set_new(o, "cores_available", json_integer(plan->cores_available));
+    json_object_set_new(o, "exhaustive", json_boolean(plan->exhaustive));
+    return o;
+}
+
+/* "0-7,16-23" into buf. */
+static void format_cpus(const struct xf_plan *plan, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (uint32_t c = 0; c < XF_MAX_CPUS && at < len; c++) {
+        uint32_t e = c;
+        if (!(plan->cpus[c / 64] >> (c % 64) & 1u))
+            continue;
+        while (e + 1 < XF_MAX_CPUS && plan->cpus[(e + 1) / 64] >> ((e + 1) % 64) & 1u)
+            e++;
+        at += (size_t)snprintf(buf + at, len - at, e > c ? "%s%u-%u" : "%s%u", at ? "," : "", c, e);
+        c = e;
+    }
+}
+
+static void print_table(const struct xf_planner *planner, const struct xf_plan *plans, size_t n)
+{
+    const struct xf_topology *topo = xf_planner_topology(planner);
+    char cpus[256], split[256];
+
+    if (xf_topology_numa_status(topo) != XF_NUMA_ON)
+        printf("NUMA placement is off: %s\n", xf_topology_numa_reason(topo));
+    printf("%-3s %6s %10s %-4s %-10s %-24s %-20s %5s %7s\n", "VM", "vCPUs", "memory", "fits",
+           "placement", "MiB per node", "CPUs", "max", "avg");
+    for (size_t i = 0; i < n; i++) {
+        const struct xf_plan *p = &plans[i];
+        size_t at = 0;
+        split[0] = '\0';
+        if (!p->fits) {
+            printf("%-3zu %6u %6llu MiB %-4s %-10s %s\n", i, p->vcpus,
+                   (unsigned long long)p->memory_mib, "no", placement_name(p->outcome), p->reason);
+            continue;
+        }
+        for (uint32_t k = 0; k < XF_MAX_NODES && at < sizeof(split); k++)
+            if (p->nodes >> k & 1u)
+                at += (size_t)snprintf(split + at, sizeof(split) - at, "%s%u:%llu", at ? "," : "",
+                                       k, (unsigned long long)p->memory_mib_per_node[k]);
+        format_cpus(p, cpus, sizeof(cpus));
+        if (p->has_distances)
+            printf("%-3zu %6u %6llu MiB %-4s %-10s %-24s %-20s %5u %7.2f\n", i, p->vcpus,
+                   (unsigned long long)p->memory_mib, "yes", placement_name(p->outcome), split,
+                   cpus, p->max_distance, p->avg_distance);
+        else
+            printf("%-3zu %6u %6llu MiB %-4s %-10s %-24s %-20s %5s %7s\n", i, p->vcpus,
+                   (unsigned long long)p->memory_mib, "yes", placement_name(p->outcome), split,
+                   cpus, "-", "-");
+    }
+}
+
+static int output_json(const struct xf_planner *planner, enum xf_numa_policy policy,
+                       const struct xf_plan *plans, size_t n)
+{
+    const struct xf_topology *topo = xf_planner_topology(planner);
+    json_t *root = json_object(), *list = json_array(), *left = json_array();
+
+    if (!root || !list || !left) {
+        json_decref(root);
+        json_decref(list);
+        json_decref(left);
+        return xf_cli_failure(CMD, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, json_plan(i, &plans[i]));
+    for (uint32_t i = 0; i < xf_topology_nr_nodes(topo); i++)
+        json_array_append_new(left, json_integer((json_int_t)xf_planner_node_free(planner, i)));
+    json_object_set_new(root, "placements", list);
+    json_object_set_new(root, "numa",
+                        json_string(xf_topology_numa_status(topo) == XF_NUMA_ON ? "on" : "off"));
+    if (xf_topology_numa_status(topo) != XF_NUMA_ON)
+        json_object_set_new(root, "numa_reason", json_string(xf_topology_numa_reason(topo)));
+    json_object_set_new(root, "policy", json_string(xf_numa_policy_name(policy)));
+    json_object_set_new(root, "mode", json_string(xf_planner_mode_name(xf_planner_mode(planner))));
+    json_object_set_new(root, "node_free_mib_after", left);
+    return xf_cli_print_json(root);
+}
+
+int xf_cmd_plan(int argc, char **argv)
+{
+    enum xf_numa_policy policy = XF_NUMA_POLICY_BEST_EFFORT;
+    enum xf_planner_mode mode = XF_PLANNER_XENFIT;
+    const char *topo_path = NULL;
+    const char **vm_specs = NULL;
+    struct xf_numa_request *reqs = NULL;
+    struct xf_plan *plans = NULL;
+    struct xf_topology *topo = NULL;
+    struct xf_planner *planner = NULL;
+    size_t nr_vms = 0;
+    char *buf = NULL, errbuf[256];
+    size_t len;
+    bool json = false, all_fit = true;
+    int c, r;
+
+    optind = 1;
+    opterr = 0;
+    vm_specs = calloc((size_t)argc, sizeof(*vm_specs));
+    if (!vm_specs)
+        return xf_cli_failure(CMD, "out of memory");
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (c) {
+        case OPT_TOPOLOGY:
+            topo_path = optarg;
+            break;
+        case OPT_VM:
+            vm_specs[nr_vms++] = optarg;
+            break;
+        case OPT_POLICY:
+            if (xf_numa_policy_parse(optarg, &policy) < 0) {
+                r = xf_cli_usage_error(
+                    CMD,
+                    "--policy '%s': expected any, best_effort, best_effort_hard or "
+                    "prio_mem_only",
+                    optarg);
+                goto out;
+            }
+            break;
+        case OPT_MODE:
+            if (xf_planner_mode_parse(optarg, &mode) < 0) {
+                r = xf_cli_usage_error(CMD, "--mode '%s': expected xenfit or xenopsd", optarg);
+                goto out;
+            }
+            break;
+        case OPT_JSON:
+            json = true;
+            break;
+        default:
+            r = xf_cli_bad_option(CMD, argc, argv);
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        r = xf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+        goto out;
+    }
+    if (!topo_path) {
+        r = xf_cli_usage_error(CMD, "--topology is required");
+        goto out;
+    }
+    if (nr_vms == 0) {
+        r = xf_cli_usage_error(CMD, "at least one --vm is required");
+        goto out;
+    }
+    reqs = calloc(nr_vms, sizeof(*reqs));
+    plans = calloc(nr_vms, sizeof(*plans));
+    if (!reqs || !plans) {
+        r = xf_cli_failure(CMD, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nr_vms; i++)
+        if ((r = parse_vm(vm_specs[i], policy, &reqs[i])))
+            goto out;
+    if ((r = xf_cli_read_file(CMD, topo_path, &buf, &len)))
+        goto out;
+    r = xf_topology_new_from_json(buf, len, errbuf, sizeof(errbuf), &topo);
+    if (r == XF_ENOMEM) {
+        r = xf_cli_failure(CMD, "out of memory");
+        goto out;
+    }
+    if (r < 0) {
+        r = xf_cli_usage_error(CMD, "--topology '%s': %s", topo_path, errbuf);
+        goto out;
+    }
+    r = xf_planner_new(topo, mode, &planner);
+    if (r < 0) {
+        r = xf_cli_failure(CMD, "%s", xf_strerror(r));
+        goto out;
+    }
+    for (size_t i = 0; i < nr_vms; i++) {
+        r = xf_planner_place(planner, &reqs[i], &plans[i]);
+        if (r < 0) {
+            r = xf_cli_failure(CMD, "VM %zu: %s", i, xf_strerror(r));
+            goto out;
+        }
+        all_fit = all_fit && plans[i].fits;
+    }
+    if (json) {
+        r = output_json(planner, policy, plans, nr_vms);
+        if (r == XF_EXIT_OK && !all_fit)
+            r = XF_EXIT_FAILURE;
+    } else {
+        print_table(planner, plans, nr_vms);
+        r = all_fit ? XF_EXIT_OK : XF_EXIT_FAILURE;
+    }
+out:
+    xf_planner_free(planner);
+    xf_topology_free(topo);
+    free(buf);
+    free(plans);
+    free(reqs);
+    free(vm_specs);
+    return r;
+}
