@@ -100,6 +100,9 @@ struct xf_hv_ops {
     int (*domain_list)(struct xf_hv *hv, uint32_t max, xf_domid_t *ret_domids, uint32_t *ret_n);
     int (*domain_info)(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_domain_info *ret);
     int (*domain_create)(struct xf_hv *hv, enum xf_domain_type type, xf_domid_t *ret_domid);
+    /* Optional (NULL: domain_create is used): create with room for max_vcpus. */
+    int (*domain_create_vcpus)(struct xf_hv *hv, enum xf_domain_type type, uint32_t max_vcpus,
+                               xf_domid_t *ret_domid);
     int (*set_max_vcpus)(struct xf_hv *hv, xf_domid_t domid, uint32_t vcpus);
     int (*set_max_pages)(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
     int (*set_paging_pool)(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
@@ -125,6 +128,8 @@ const struct xf_hv_ops *const *xf_hv_backends(void);
 
 uint32_t xf_hv_caps(struct xf_hv *hv);
 int xf_hv_physinfo(struct xf_hv *hv, struct xf_hv_physinfo *ret);
+/* The three lists below write at most `max` entries (an array may be NULL)
+ * and set the count to the full number, which may exceed `max`. */
 int xf_hv_numainfo(struct xf_hv *hv, uint32_t max_nodes, struct xf_hv_node_info *ret_nodes,
                    uint32_t *ret_distances, uint32_t *ret_nr_nodes);
 int xf_hv_cputopo(struct xf_hv *hv, uint32_t max_cpus, struct xf_hv_cpu_topo *ret_cpus,
@@ -133,13 +138,20 @@ int xf_hv_domain_list(struct xf_hv *hv, uint32_t max, xf_domid_t *ret_domids, ui
 int xf_hv_domain_info(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_domain_info *ret);
 /* Creates a paused, empty domain of that type (XEN_DOMCTL_createdomain). */
 int xf_hv_domain_create(struct xf_hv *hv, enum xf_domain_type type, xf_domid_t *ret_domid);
+/* The same with room for `max_vcpus` vCPUs. Real Xen fixes the count at
+ * XEN_DOMCTL_createdomain (since 4.12) and XEN_DOMCTL_max_vcpus must then
+ * repeat it, else EINVAL (xen/common/domctl.c), so there xf_hv_domain_create
+ * gives one vCPU. A backend without the slot creates as xf_hv_domain_create. */
+int xf_hv_domain_create_vcpus(struct xf_hv *hv, enum xf_domain_type type, uint32_t max_vcpus,
+                              xf_domid_t *ret_domid);
 /* XEN_DOMCTL_max_vcpus: allocates the per-vCPU hypervisor structures. */
 int xf_hv_set_max_vcpus(struct xf_hv *hv, xf_domid_t domid, uint32_t vcpus);
 int xf_hv_set_max_pages(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
 /* Sizes the shadow/HAP paging pool (always unclaimed memory). */
 int xf_hv_set_paging_pool(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
 /* XENMEM_claim_pages: `pages` is the domain's total target; 0 cancels.
- * node XF_NODE_ANY is a global claim; a node needs XF_HV_CAP_NODE_CLAIMS. */
+ * node XF_NODE_ANY is a global claim; a node needs XF_HV_CAP_NODE_CLAIMS.
+ * An unknown or dying domain is -EINVAL here, as in Xen (not -ESRCH). */
 int xf_hv_claim(struct xf_hv *hv, xf_domid_t domid, uint32_t node, uint64_t pages);
 /* XENMEM_populate_physmap. On failure returns the errno and, unlike other
  * operations, still writes *ret_done: the extents allocated before it. */
