@@ -130,6 +130,16 @@ int xf_calib_online_observe(struct xf_calib_online *c, const struct xf_calib_obs
     return o->needed_pages > charged_pages(before, o->vcpus) ? 1 : 0;
 }
 
+bool xf_calib_online_has(const struct xf_calib_online *c, enum xf_domain_type type, uint32_t vcpus)
+{
+    if ((unsigned)type >= N_TYPES)
+        return false;
+    for (size_t i = 0; i < c->t[type].n; i++)
+        if (c->t[type].pts[i].vcpus == vcpus)
+            return true;
+    return false;
+}
+
 size_t xf_calib_online_count(const struct xf_calib_online *c)
 {
     size_t n = 0;

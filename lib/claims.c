@@ -97,7 +97,17 @@ int xf_claim_plan_for(const struct xf_claim_input *in, struct xf_claim_plan *ret
         }
         break;
     case XF_POLICY_XENFIT:
-        /* Every build claims, so claimed builds never meet unclaimed ones. */
+        /* Every build claims, so claimed builds never meet unclaimed ones.
+         * Beyond PR 6869, the claim also covers the room the model keeps
+         * inside xen_max for what the builder adds to the build start
+         * (firmware, special pages: extra_internal, up to 1 MiB), so that
+         * nothing the builder populates is left to the unclaimed gate. */
+        if (!in->migration) {
+            uint64_t room = xf_pages_of_mib(in->mc->xen_max_mib);
+            uint64_t want = pages + XF_PAGES_PER_MIB;
+            if (room > pages)
+                pages = want < room ? want : room;
+        }
         if (in->numa_placement_on && in->plan_nodes == 1) {
             p.kind = XF_CLAIM_NODE;
             p.node = in->plan_first_node;

@@ -37,14 +37,14 @@ uint64_t xf_host_reservation_unseen(const struct xf_reservation *r,
     return sub0(r->total_pages, dom->tot_pages + dom->paging_pool_pages + dom->outstanding_pages);
 }
 
-static uint64_t node_unseen(const struct xf_reservation *r, const struct xf_host_domain_state *dom,
-                            unsigned node)
+static uint64_t node_unseen(const struct xf_host_snapshot *s, const struct xf_reservation *r,
+                            const struct xf_host_domain_state *dom, unsigned node)
 {
     uint64_t want = r->node_pages[node];
     if (!dom)
         return want;
     want = sub0(want, dom->pages_per_node[node]);
-    if (r->claim.kind == XF_CLAIM_NODE && r->claim.node == node)
+    if (s->node_claimed_info && r->claim.kind == XF_CLAIM_NODE && r->claim.node == node)
         want = sub0(want, dom->outstanding_pages);
     return want;
 }
@@ -67,7 +67,7 @@ int xf_host_free_for_new_vm(const struct xf_host_snapshot *s, const struct xf_le
         f.pending_pages += xf_host_reservation_unseen(r, dom);
         for (unsigned n = 0; n < s->nr_nodes; n++)
             if (r->node_mask & (UINT64_C(1) << n))
-                f.node_pending_pages[n] += node_unseen(r, dom, n);
+                f.node_pending_pages[n] += node_unseen(s, r, dom, n);
     }
 
     f.host_free_pages =

@@ -12,6 +12,7 @@
 #ifndef XENFIT_CALIBRATE_H
 #define XENFIT_CALIBRATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -126,6 +127,9 @@ int xf_calib_needed_pages(const struct xf_vm_memory *vm, uint64_t taken_pages,
  * XF_ERANGE / XF_ENOMEM. The coefficients are updated either way.
  */
 int xf_calib_online_observe(struct xf_calib_online *c, const struct xf_calib_observation *o);
+
+/* Whether a domain of that type and vCPU count has been observed. */
+bool xf_calib_online_has(const struct xf_calib_online *c, enum xf_domain_type type, uint32_t vcpus);
 
 /* The coefficients to size a domain of that type and vCPU count with. */
 struct xf_overhead_coeffs xf_calib_online_coeffs(const struct xf_calib_online *c,

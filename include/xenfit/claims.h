@@ -13,7 +13,10 @@
  *    the same pages; a global ENOMEM is a hard failure, other global errors
  *    build unclaimed. With placement off ("any") nothing claims.
  *  - XF_POLICY_XENFIT: DESIGN.md section 3: as PR 6869, but every build
- *    claims (placement on or off, so claims never mix), a node claim falls
+ *    claims (placement on or off, so claims never mix), the claim also covers
+ *    the builder's additions to the build start (firmware and special pages,
+ *    within the 1 MiB of xen_max beyond static max: min(xen_max, build_start
+ *    + 1 MiB)) so nothing populated is left unclaimed, a node claim falls
  *    back to a global one only on ENOMEM (space) or ENOSYS/EOPNOTSUPP/EPERM
  *    (no node claims in this Xen); any other node-claim error is reported.
  *

@@ -13,17 +13,18 @@
  * has not yet taken or claimed: total - tot_pages - paging pool - outstanding
  * claim, floored at 0 (all of it before the domain exists). On a node, it is
  * what the reservation holds there minus the domain's pages there (and its
- * claim, for a node claim on that node). Xen keeps its DMA zone (low memory
- * on node 0) for last (xenbed: numa-placement, finding 3), so a guest placed
- * on node 0 cannot count on it: that node's capacity excludes it. The free
- * DMA-zone pages come from the backend where it reports them
- * (XF_HV_CAP_NODE_DMA_INFO), else the whole zone (dma_zone_pages) is assumed
- * free, which is what Xen's allocation order makes likely.
- * All subtractions saturate at 0.
+ * claim, for a node claim on that node when the hypervisor reports claimed
+ * memory per node: only then is that claim already out of the node's figure). Xen keeps its DMA
+ * zone (low memory on node 0) for last (xenbed: numa-placement, finding 3), so a guest placed on
+ * node 0 cannot count on it: that node's capacity excludes it. The free DMA-zone pages come from
+ * the backend where it reports them (XF_HV_CAP_NODE_DMA_INFO), else the whole zone (dma_zone_pages)
+ * is assumed free, which is what Xen's allocation order makes likely. All subtractions saturate at
+ * 0.
  */
 #ifndef XENFIT_HOST_H
 #define XENFIT_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,7 @@ struct xf_host_snapshot {
     uint64_t outstanding_pages;
     uint32_t nr_nodes;
     struct xf_hv_node_info nodes[XF_MAX_NODES];
+    bool node_claimed_info; /* nodes[].claimed_pages is reported (patched Xen) */
     const struct xf_host_domain_state *domains;
     size_t nr_domains;
 };
@@ -77,6 +79,16 @@ void xf_host_params_init(struct xf_host_params *p);
  */
 int xf_host_free_for_new_vm(const struct xf_host_snapshot *s, const struct xf_ledger *ledger,
                             const struct xf_host_params *p, struct xf_host_free *ret);
+
+/*
+ * Reads a snapshot from a backend (physinfo, numainfo, every domain's info).
+ * Allocates the domain array: release it with xf_host_snapshot_done().
+ * Returns 0 or the backend's error / XF_ENOMEM. Lives with the backends
+ * (lib/hv/snapshot.c): the accounting above never calls a backend.
+ */
+struct xf_hv;
+int xf_host_snapshot_read(struct xf_hv *hv, struct xf_host_snapshot *ret);
+void xf_host_snapshot_done(struct xf_host_snapshot *s);
 
 /* The unseen part of one reservation, host-wide (see above). */
 uint64_t xf_host_reservation_unseen(const struct xf_reservation *r,

@@ -94,10 +94,20 @@ static void test_claims_xenfit(void **state)
 {
     struct xf_claim_plan p;
     (void)state;
-    /* Always claims: placement off still takes a global claim (never mix). */
+    /* Always claims: placement off still takes a global claim (never mix).
+     * It claims the build start plus the 1 MiB of firmware room inside
+     * xen_max: min(8193 * 256, 1048576 + 256) = 1048832. */
     p = plan(XF_POLICY_XENFIT, false, 0, false);
     assert_int_equal(p.kind, XF_CLAIM_GLOBAL);
-    assert_int_equal(p.pages, 1048576);
+    assert_int_equal(p.pages, 1048832);
+    /* pv at its static max: xen_max = build_start, no room: 1024 * 256 = 262144. */
+    struct xf_memory_config pv = mc;
+    pv.xen_max_mib = 1024;
+    pv.build_start_mib = 1024;
+    pv.build_claim_pages = 262144;
+    struct xf_claim_input in = {.policy = XF_POLICY_XENFIT, .mc = &pv};
+    assert_int_equal(xf_claim_plan_for(&in, &p), 0);
+    assert_int_equal(p.pages, 262144);
     p = plan(XF_POLICY_XENFIT, true, 1, true);
     assert_int_equal(p.kind, XF_CLAIM_NODE);
     assert_int_equal(p.node, 3);

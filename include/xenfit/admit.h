@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * Admission: does a VM fit on this host now, and if so, what to reserve,
+ * where to place it and what to claim. The answer is yes, or no with numbers
+ * (needed, available, where) -- xapi's HOST_NOT_ENOUGH_FREE_MEMORY, never an
+ * internal error.
+ *
+ * The three policies of include/xenfit/claims.h differ here too:
+ *  - xapi-pre-6869: the model without the per-vCPU term (256 pages per vCPU,
+ *    all in the paging pool) against free memory less a 1 MiB reserve; no
+ *    placement at admission (xenopsd places at build time, on live memfree).
+ *  - xapi-6869: xen-api's model (38 extra pages per vCPU) against free memory
+ *    less outstanding claims and the 64 MiB reserve; placement at build time.
+ *  - xenfit: the calibrated model (never below xen-api's) against the same
+ *    host figure and against per-node free memory from the ledger, with the
+ *    NUMA plan made here, reserved with the VM, and its claim decided here.
+ * All three subtract pending reservations (xapi tracks VMs scheduled to start).
+ */
+#ifndef XENFIT_ADMIT_H
+#define XENFIT_ADMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xenfit/claims.h"
+#include "xenfit/host.h"
+#include "xenfit/model.h"
+#include "xenfit/planner.h"
+
+/* The low-memory reserve xapi counted before PR 6869: 1 MiB. */
+#define XF_PRE6869_RESERVE_PAGES 256u
+
+struct xf_admit_request {
+    struct xf_vm_memory vm;
+    bool migration;            /* incoming migration or resume */
+    uint64_t source_total_kib; /* with migration: memory_total_source */
+    bool hard_affinity;        /* the VM pins its vCPUs: no NUMA placement */
+};
+
+struct xf_admit_params {
+    enum xf_policy policy;
+    struct xf_overhead_coeffs coeffs; /* the model's (calibrated for xenfit) */
+    enum xf_numa_policy numa_policy;  /* the host's placement policy */
+};
+
+struct xf_admission {
+    bool admitted;
+    struct xf_memory_config mc;
+    uint64_t footprint_pages; /* what to reserve: the whole VM */
+    bool placed;              /* xenfit: plan holds the NUMA placement */
+    struct xf_plan plan;
+    struct xf_claim_plan claim; /* xenfit: decided now; others: at build time */
+    /* Refused: what was needed and available where (node -1: the host). */
+    uint64_t needed_mib;
+    uint64_t available_mib;
+    int32_t node;
+    char reason[256];
+};
+
+/*
+ * Decides admission. `free` is the host accounting for the policy (for the
+ * xapi policies computed with their reserve: see xf_admit_host_params());
+ * `planner` (xenfit only; may be NULL for no placement) has its node free
+ * memory set from `free` and is planned against but not committed to.
+ * Returns 0 and *ret whether or not the VM is admitted, or an error of
+ * xf_vm_footprint() / xf_migration_claim_pages() for a malformed request.
+ */
+int xf_admit(const struct xf_admit_params *params, const struct xf_admit_request *req,
+             const struct xf_host_free *free, struct xf_planner *planner, struct xf_admission *ret);
+
+/* The host accounting parameters a policy uses (its low-memory reserve). */
+void xf_admit_host_params(enum xf_policy policy, struct xf_host_params *ret);
+
+/* The model coefficients a policy starts from: {0,0} before PR 6869, else xen-api's. */
+struct xf_overhead_coeffs xf_admit_default_coeffs(enum xf_policy policy);
+
+#endif

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * Admission (include/xenfit/admit.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "xenfit/admit.h"
+#include "xenfit/error.h"
+#include "xenfit/units.h"
+
+void xf_admit_host_params(enum xf_policy policy, struct xf_host_params *ret)
+{
+    xf_host_params_init(ret);
+    if (policy == XF_POLICY_PRE6869)
+        ret->low_mem_reserve_pages = XF_PRE6869_RESERVE_PAGES;
+}
+
+struct xf_overhead_coeffs xf_admit_default_coeffs(enum xf_policy policy)
+{
+    struct xf_overhead_coeffs none = {0, 0};
+    return policy == XF_POLICY_PRE6869 ? none : xf_xapi_coeffs;
+}
+
+static void refuse(struct xf_admission *a, uint64_t needed_mib, uint64_t available_mib,
+                   int32_t node, const char *why)
+{
+    a->admitted = false;
+    a->needed_mib = needed_mib;
+    a->available_mib = available_mib;
+    a->node = node;
+    if (node < 0)
+        snprintf(a->reason, sizeof(a->reason),
+                 "HOST_NOT_ENOUGH_FREE_MEMORY: needs %llu MiB, the host has %llu MiB free for a "
+                 "new VM%s%s",
+                 (unsigned long long)needed_mib, (unsigned long long)available_mib,
+                 why[0] ? ": " : "", why);
+    else
+        snprintf(a->reason, sizeof(a->reason),
+                 "HOST_NOT_ENOUGH_FREE_MEMORY: needs %llu MiB, node %d has %llu MiB%s%s",
+                 (unsigned long long)needed_mib, node, (unsigned long long)available_mib,
+                 why[0] ? ": " : "", why);
+}
+
+int xf_admit(const struct xf_admit_params *params, const struct xf_admit_request *req,
+             const struct xf_host_free *free, struct xf_planner *planner, struct xf_admission *ret)
+{
+    struct xf_admission a;
+    struct xf_claim_input ci;
+    struct xf_vm_memory vm = req->vm;
+    uint64_t source_pages = 0, host_free_mib;
+    int r;
+
+    memset(&a, 0, sizeof(a));
+    a.node = -1;
+    /* xapi sizes a starting VM from dynamic_min, a pv_in_pvh one from its
+     * static max (ocaml/xapi/xapi_vm_helpers.ml, assert_enough_memory_available). */
+    if (vm.type == XF_DOMAIN_PV_IN_PVH && xf_vm_memory_check(&vm) == 0)
+        vm.target_bytes = vm.static_max_bytes;
+    r = xf_vm_footprint(&vm, &params->coeffs, &a.mc);
+    if (r < 0)
+        return r;
+    a.footprint_pages = xf_pages_of_mib(a.mc.required_host_free_mib);
+    if (req->migration) {
+        r = xf_migration_claim_pages(req->source_total_kib, &source_pages);
+        if (r < 0)
+            return r;
+        /* xapi checks an incoming VM like a starting one (from dynamic_min),
+         * though it will hold what it really had on the source. xenfit
+         * reserves that, plus the overhead around the guest's own pages. */
+        uint64_t with_overhead = source_pages + xf_pages_of_mib(a.mc.overhead_mib);
+        if (params->policy == XF_POLICY_XENFIT && with_overhead > a.footprint_pages)
+            a.footprint_pages = with_overhead;
+    }
+    host_free_mib = xf_mib_of_pages_free(free->host_free_pages);
+
+    if (a.footprint_pages > free->host_free_pages) {
+        refuse(&a, xf_mib_of_pages_used(a.footprint_pages), host_free_mib, -1, "");
+        *ret = a;
+        return 0;
+    }
+    a.admitted = true;
+
+    if (params->policy != XF_POLICY_XENFIT) {
+        /* xenopsd places and claims at build time. */
+        *ret = a;
+        return 0;
+    }
+
+    bool numa_on = params->numa_policy != XF_NUMA_POLICY_ANY && !req->hard_affinity;
+    if (numa_on && planner) {
+        const struct xf_topology *topo = xf_planner_topology(planner);
+        struct xf_numa_request nr = {
+            .memory_mib = xf_mib_of_pages_used(a.footprint_pages),
+            .vcpus = req->vm.vcpus,
+            .cores = XF_CORES_FROM_POLICY,
+            .policy = params->numa_policy,
+        };
+        for (uint32_t n = 0; n < xf_topology_nr_nodes(topo); n++) {
+            uint64_t mib = xf_mib_of_pages_free(free->node_free_pages[n]);
+            if (mib > XF_NODE_FREE_MIB_MAX)
+                mib = XF_NODE_FREE_MIB_MAX;
+            r = xf_planner_set_node_free(planner, n, mib);
+            if (r < 0)
+                return r;
+        }
+        r = xf_planner_plan(planner, &nr, &a.plan);
+        if (r < 0)
+            return r;
+        a.placed = a.plan.outcome == XF_PLAN_NODES;
+    }
+
+    memset(&ci, 0, sizeof(ci));
+    ci.policy = params->policy;
+    ci.numa_placement_on = a.placed;
+    ci.plan_nodes = a.placed ? a.plan.nr_nodes : 0;
+    ci.plan_first_node = a.placed ? (uint32_t)__builtin_ctzll(a.plan.nodes) : 0;
+    ci.mc = &a.mc;
+    ci.migration = req->migration;
+    ci.source_total_pages = source_pages;
+    r = xf_claim_plan_for(&ci, &a.claim);
+    if (r < 0)
+        return r;
+    *ret = a;
+    return 0;
+}

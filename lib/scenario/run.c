@@ -1,0 +1,553 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * Running a scenario under one policy (include/xenfit/scenario.h). The
+ * runner is the toolstack: for each boot it admits (waiting for freed memory
+ * when a dying domain still holds some), reserves in the ledger, builds with
+ * the toolstack emulator, and settles the reservation; parallel groups are
+ * interleaved by the simulator's seeded scheduler, each admission one atomic
+ * step (as xapi and xenfitd decide one request at a time).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "scenario-internal.h"
+#include "xenfit/admit.h"
+#include "xenfit/error.h"
+#include "xenfit/host.h"
+#include "xenfit/ledger.h"
+#include "xenfit/units.h"
+#include "xenfit/wait.h"
+
+const char *xf_scn_outcome_name(enum xf_scn_outcome o)
+{
+    switch (o) {
+    case XF_SCN_NOT_RUN:
+        return "not_run";
+    case XF_SCN_BOOTED:
+        return "booted";
+    case XF_SCN_REFUSED:
+        return "refused";
+    case XF_SCN_FAILED:
+        return "failed";
+    case XF_SCN_STOPPED:
+        return "stopped";
+    }
+    return "?";
+}
+
+void xf__scn_log(struct xf__scn_run *run, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    if (!run->o.log)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    run->o.log(run->o.log_ctx, msg);
+}
+
+static bool dying_domains(struct xf_hv *hv)
+{
+    xf_domid_t ids[1024];
+    uint32_t n = 0;
+    if (xf_hv_domain_list(hv, 1024, ids, &n) < 0)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        struct xf_hv_domain_info info;
+        if (xf_hv_domain_info(hv, ids[i], &info) == 0 && info.dying)
+            return true;
+    }
+    return false;
+}
+
+/* The host accounting the run's policy sees now. */
+static int account(struct xf__scn_run *run, struct xf_host_free *ret)
+{
+    struct xf_host_snapshot snap;
+    int r = xf_host_snapshot_read(run->hv, &snap);
+    if (r < 0)
+        return r;
+    if (run->o.policy != XF_POLICY_XENFIT)
+        for (uint32_t n = 0; n < snap.nr_nodes; n++)
+            snap.nodes[n].dma_free_pages = 0; /* xapi knows nothing of the DMA zone */
+    r = xf_host_free_for_new_vm(&snap, run->ledger, &run->hp, ret);
+    xf_host_snapshot_done(&snap);
+    return r;
+}
+
+static void wait_log(void *ctx, const char *msg)
+{
+    struct xf__scn_task *t = ctx;
+    xf__scn_log(t->run, "%s: %s", t->run->rep->vms[t->vm].name, msg);
+}
+
+/* What a waiting admission watches: the host's free memory for a new VM or,
+ * when it waits to be placed on one node, the best node's. */
+static int wait_available(void *ctx, struct xf_hv *hv, uint64_t *ret_pages)
+{
+    struct xf__scn_task *t = ctx;
+    struct xf_host_free f;
+    uint64_t best = 0;
+    int r;
+    (void)hv;
+    r = account(t->run, &f);
+    if (r < 0)
+        return r;
+    if (!t->wait_for_node) {
+        *ret_pages = f.host_free_pages;
+        return 0;
+    }
+    for (uint32_t n = 0; n < xf_topology_nr_nodes(t->run->topo); n++)
+        if (f.node_free_pages[n] > best)
+            best = f.node_free_pages[n];
+    *ret_pages = best;
+    return 0;
+}
+
+/*
+ * Starts (or resumes) waiting for memory that dying domains still hold, up to
+ * xen-api's 64 s from the first wait. Returns false when there is nothing to
+ * wait for or the bound has passed.
+ */
+static bool start_wait(struct xf__scn_task *t, struct xf_hv *hv, bool for_node)
+{
+    uint64_t now = xf_hv_now_ns(hv), spent;
+
+    if (!dying_domains(hv))
+        return false;
+    if (!t->waited) {
+        t->waited = true;
+        t->wait_start_ns = now;
+        t->run->rep->totals.waits++;
+    }
+    spent = now - t->wait_start_ns;
+    if (spent >= XF_WAIT_TIMEOUT_NS_DEFAULT)
+        return false;
+    struct xf_wait_params wp = {.needed_pages = t->adm.footprint_pages,
+                                .timeout_ns = XF_WAIT_TIMEOUT_NS_DEFAULT - spent,
+                                .available = wait_available,
+                                .available_ctx = t,
+                                .log = wait_log,
+                                .log_ctx = t};
+    t->wait_for_node = for_node;
+    xf_wait_init(&t->wait, &wp);
+    t->phase = XF__SCN_WAIT;
+    return true;
+}
+
+int xf__scn_admit_check(struct xf__scn_run *run, const struct xf_scn_vm_def *d, bool migration,
+                        struct xf_admission *ret)
+{
+    struct xf_admit_params p = {.policy = run->o.policy, .numa_policy = run->s->numa_policy};
+    struct xf_admit_request req = {.vm = d->vm,
+                                   .migration = migration,
+                                   .source_total_kib = d->source_total_kib,
+                                   .hard_affinity = d->hard_affinity};
+    struct xf_host_free f;
+    int r = account(run, &f);
+    if (r < 0)
+        return r;
+    p.coeffs = run->o.policy == XF_POLICY_XENFIT
+                   ? xf_calib_online_coeffs(run->calib, d->vm.type, d->vm.vcpus)
+                   : xf_admit_default_coeffs(run->o.policy);
+    return xf_admit(&p, &req, &f, run->o.policy == XF_POLICY_XENFIT ? run->planner : NULL, ret);
+}
+
+static int admit_now(struct xf__scn_task *t)
+{
+    return xf__scn_admit_check(t->run, xf__scn_def(t->run, t->vm), t->migration, &t->adm);
+}
+
+static void refuse(struct xf__scn_task *t)
+{
+    struct xf_scn_vm_result *res = &t->run->rep->vms[t->vm];
+    res->outcome = XF_SCN_REFUSED;
+    res->refusals++;
+    res->footprint_mib = xf_mib_of_pages_used(t->adm.footprint_pages);
+    snprintf(res->reason, sizeof(res->reason), "%s", t->adm.reason);
+    t->run->rep->totals.refused++;
+    xf__scn_log(t->run, "%s: refused: %s", res->name, t->adm.reason);
+}
+
+static int reserve(struct xf__scn_task *t)
+{
+    struct xf__scn_run *run = t->run;
+    struct xf_reservation r;
+    uint64_t node_sum = 0;
+    int err;
+
+    memset(&r, 0, sizeof(r));
+    snprintf(r.owner, sizeof(r.owner), "scenario");
+    r.domid = XF_DOMID_NONE;
+    r.claim = t->adm.claim;
+    if (t->adm.placed) {
+        r.node_mask = t->adm.plan.nodes;
+        for (unsigned n = 0; n < XF_MAX_NODES; n++) {
+            r.node_pages[n] = xf_pages_of_mib(t->adm.plan.memory_mib_per_node[n]);
+            node_sum += r.node_pages[n];
+        }
+    }
+    r.total_pages = t->adm.footprint_pages > node_sum ? t->adm.footprint_pages : node_sum;
+    err = xf_ledger_add(run->ledger, &r, &t->res_id);
+    if (err < 0)
+        return err;
+    t->has_res = true;
+    if (t->adm.placed) {
+        err = xf_planner_commit(run->planner, &t->adm.plan);
+        if (err == 0) {
+            struct xf__scn_vm *vs = &run->vs[t->vm];
+            vs->plan = t->adm.plan;
+            vs->committed = true;
+        }
+    }
+    return 0;
+}
+
+/* xenopsd's placement and claim at build time (domain.ml numa_placement,
+ * build_pre), for the xapi policies: on live numainfo, no ledger. */
+static int xapi_place(void *ctx, struct xf_hv *hv, xf_domid_t domid, struct xf_build_placement *ret)
+{
+    struct xf__scn_task *t = ctx;
+    struct xf__scn_run *run = t->run;
+    const struct xf_scn_vm_def *d = xf__scn_def(run, t->vm);
+    struct xf_hv_node_info nodes[XF_MAX_NODES];
+    uint32_t nr = 0;
+    struct xf_claim_input ci;
+    struct xf_plan plan;
+    bool numa_on = run->s->numa_policy != XF_NUMA_POLICY_ANY && !d->hard_affinity;
+    int r;
+
+    (void)domid;
+    memset(ret, 0, sizeof(*ret));
+    memset(&ci, 0, sizeof(ci));
+    r = xf_hv_numainfo(hv, XF_MAX_NODES, nodes, run->dist_scratch, &nr);
+    if (r < 0)
+        return r;
+    ci.policy = run->o.policy;
+    ci.numa_placement_on = numa_on;
+    ci.mc = &t->adm.mc;
+    ci.migration = t->migration;
+    if (t->migration)
+        (void)xf_migration_claim_pages(d->source_total_kib, &ci.source_total_pages);
+    if (numa_on) {
+        for (uint32_t n = 0; n < nr && n < xf_topology_nr_nodes(run->topo); n++) {
+            uint64_t avail = nodes[n].memfree_pages;
+            /* PR 6869: node_mem_claimable_for_new_vm = free - claimed. */
+            if (run->o.policy == XF_POLICY_XAPI6869)
+                avail = avail > nodes[n].claimed_pages ? avail - nodes[n].claimed_pages : 0;
+            (void)xf_planner_set_node_free(run->xo, n, xf_mib_of_pages_free(avail));
+        }
+        struct xf_numa_request req = {
+            .vcpus = d->vm.vcpus,
+            .cores = XF_CORES_FROM_POLICY,
+            .policy = run->s->numa_policy,
+        };
+        /* Before 6869 the request was xen_max_mib; since, the build claim. */
+        req.memory_mib = run->o.policy == XF_POLICY_PRE6869
+                             ? t->adm.mc.xen_max_mib
+                             : xf_mib_of_pages_used(t->migration ? ci.source_total_pages
+                                                                 : t->adm.mc.build_claim_pages);
+        r = xf_planner_plan(run->xo, &req, &plan);
+        if (r == 0 && plan.outcome == XF_PLAN_NODES) {
+            (void)xf_planner_commit(run->xo, &plan); /* xenopsd's counters */
+            ret->node_mask = plan.nodes;
+            ci.plan_nodes = plan.nr_nodes;
+            ci.plan_first_node = (uint32_t)__builtin_ctzll(plan.nodes);
+            run->vs[t->vm].planned_nodes = plan.nodes;
+        }
+    }
+    return xf_claim_plan_for(&ci, &ret->claim);
+}
+
+static int start_build(struct xf__scn_task *t)
+{
+    struct xf__scn_run *run = t->run;
+    const struct xf_scn_vm_def *d = xf__scn_def(run, t->vm);
+    struct xf_build_spec bs;
+    struct xf_sim_truth truth;
+    uint64_t source_pages = 0;
+
+    memset(&bs, 0, sizeof(bs));
+    bs.type = d->vm.type;
+    bs.vcpus = d->vm.vcpus;
+    bs.max_pages = xf_pages_of_mib(t->adm.mc.xen_max_mib);
+    bs.paging_pool_pages = xf_pages_of_mib(t->adm.mc.shadow_mib);
+    if (t->migration) {
+        (void)xf_migration_claim_pages(d->source_total_kib, &source_pages);
+        bs.populate_pages = source_pages;
+        if (source_pages > bs.max_pages)
+            bs.max_pages = source_pages;
+    } else {
+        /* xenguest populates the build start plus what firmware and video
+         * need on this Xen: the simulator's truth, as a real builder's. */
+        bs.populate_pages = xf_pages_of_mib(t->adm.mc.build_start_mib);
+        if (xf_sim_truth(run->hv, d->vm.type, &truth) == 0)
+            bs.populate_pages += truth.extra_guest_pages;
+    }
+    bs.policy = run->o.policy;
+    if (run->o.policy == XF_POLICY_XENFIT) {
+        bs.placement.node_mask = t->adm.placed ? t->adm.plan.nodes : 0;
+        bs.placement.claim = t->adm.claim;
+        bs.affinity_first = true;
+        run->vs[t->vm].planned_nodes = bs.placement.node_mask;
+    } else {
+        bs.place = xapi_place;
+        bs.place_ctx = t;
+    }
+    t->populate_pages = bs.populate_pages;
+    return xf_build_new(run->hv, &bs, &t->build);
+}
+
+static uint16_t *probe_slot(struct xf__scn_run *run, const struct xf_scn_vm_def *d)
+{
+    return &run->probing[(size_t)d->vm.type * (XF_VCPUS_MAX + 1) + d->vm.vcpus];
+}
+
+static void probe_done(struct xf__scn_task *t)
+{
+    if (t->probing) {
+        (*probe_slot(t->run, xf__scn_def(t->run, t->vm)))--;
+        t->probing = false;
+    }
+}
+
+/*
+ * xenfit: as soon as the build has allocated its hidden pages and its pool
+ * (before anything is populated), the domain's whole take is known: that
+ * overhead plus what will be populated. Feed it to the calibrator at once,
+ * so every later admission (even in this parallel group) uses it.
+ */
+static void observe_overhead(struct xf__scn_task *t, const struct xf_build_result *br)
+{
+    struct xf__scn_run *run = t->run;
+    const struct xf_scn_vm_def *d = xf__scn_def(run, t->vm);
+    struct xf_calib_observation o;
+    uint64_t needed;
+
+    struct xf_vm_memory vm = d->vm;
+
+    probe_done(t);
+    /* An incoming VM populates its source memory, not its target: size the
+     * model's fixed terms for that much, so only the overhead is "needed". */
+    if (t->migration) {
+        uint64_t bytes = xf_bytes_of_pages(t->populate_pages);
+        if (bytes > vm.static_max_bytes)
+            return;
+        vm.target_bytes = bytes;
+    }
+    if (xf_calib_needed_pages(&vm, br->overhead_pages + t->populate_pages, &needed) < 0)
+        return;
+    o.type = d->vm.type;
+    o.vcpus = d->vm.vcpus;
+    o.needed_pages = needed;
+    if (xf_calib_online_observe(run->calib, &o) == 1) {
+        run->rep->totals.drift_alarms++;
+        xf__scn_log(run,
+                    "%s: DRIFT: the domain takes %llu pages beyond the model's fixed terms, more "
+                    "than the calibrated model predicted; coefficients raised",
+                    run->rep->vms[t->vm].name, (unsigned long long)needed);
+    }
+}
+
+static void finish_build(struct xf__scn_task *t, int err)
+{
+    struct xf__scn_run *run = t->run;
+    struct xf_scn_vm_result *res = &run->rep->vms[t->vm];
+    struct xf__scn_vm *vs = &run->vs[t->vm];
+    const struct xf_build_result *br = xf_build_result(t->build);
+
+    probe_done(t);
+    res->claim = br->claimed;
+    res->planned_nodes = vs->planned_nodes;
+    res->footprint_mib = xf_mib_of_pages_used(t->adm.footprint_pages);
+    switch (br->claimed) {
+    case XF_CLAIM_NODE:
+        run->rep->totals.claims_node++;
+        break;
+    case XF_CLAIM_GLOBAL:
+        run->rep->totals.claims_global++;
+        break;
+    default:
+        run->rep->totals.claims_none++;
+    }
+    if (err == 0) {
+        struct xf_hv_domain_info info;
+        struct xf_sim_domain_state ss;
+        uint64_t taken = 0, mask = 0, max_node = 0;
+        vs->domid = br->domid;
+        vs->running = true;
+        res->outcome = XF_SCN_BOOTED;
+        res->boots++;
+        run->rep->totals.booted++;
+        if (xf_hv_domain_info(run->hv, br->domid, &info) == 0) {
+            taken = info.tot_pages + info.paging_pool_pages;
+            for (unsigned n = 0; n < XF_MAX_NODES; n++) {
+                if (info.pages_per_node[n])
+                    mask |= UINT64_C(1) << n;
+                if (info.pages_per_node[n] > max_node)
+                    max_node = info.pages_per_node[n];
+            }
+            if (xf_sim_domain_state(run->hv, br->domid, &ss) == 0)
+                taken += ss.hidden_pages;
+        }
+        res->nodes = mask;
+        res->taken_mib = xf_mib_of_pages_used(taken);
+        if (run->o.log) {
+            char per[160];
+            size_t off = 0;
+            per[0] = '\0';
+            for (unsigned n = 0; n < XF_MAX_NODES && off + 24 < sizeof(per); n++)
+                if (info.pages_per_node[n])
+                    off += (size_t)snprintf(
+                        per + off, sizeof(per) - off, " n%u:%lluM", n,
+                        (unsigned long long)xf_mib_of_pages_used(info.pages_per_node[n]));
+            xf__scn_log(run, "%s: guest pages per node:%s", res->name, per);
+        }
+        if (t->adm.footprint_pages > taken)
+            run->rep->totals.reserved_unused_mib +=
+                xf_mib_of_pages_free(t->adm.footprint_pages - taken);
+        if (res->fits_one_node) {
+            run->rep->totals.fit_one_node++;
+            if (__builtin_popcountll(mask) == 1)
+                run->rep->totals.single_node++;
+        }
+        xf__scn_log(run,
+                    "%s: booted as domain %u on nodes 0x%llx (planned 0x%llx, %s claim%s%s), "
+                    "took %llu MiB",
+                    res->name, br->domid, (unsigned long long)mask,
+                    (unsigned long long)vs->planned_nodes, xf_claim_kind_name(br->claimed),
+                    br->node_claim_err ? ", node claim refused: " : "",
+                    br->node_claim_err ? xf_err_name(br->node_claim_err) : "",
+                    (unsigned long long)res->taken_mib);
+    } else if (run->o.policy == XF_POLICY_XENFIT && err == XF_ENOMEM &&
+               br->phase <= XF_BUILD_PLACE_CLAIM && br->populated_pages == 0) {
+        /* xenfit claims everything it populates, before populating: a build
+         * that cannot get its memory stops here, with nothing populated, and
+         * is a refusal with numbers, not an internal error. */
+        res->outcome = XF_SCN_REFUSED;
+        res->refusals++;
+        run->rep->totals.refused++;
+        run->rep->totals.late_refusals++;
+        snprintf(res->reason, sizeof(res->reason),
+                 "HOST_NOT_ENOUGH_FREE_MEMORY at build (%s: %s): needs %llu MiB, the domain's "
+                 "overhead measured %llu pages",
+                 xf_build_phase_name(br->phase), xf_err_name(err),
+                 (unsigned long long)xf_mib_of_pages_used(t->adm.footprint_pages),
+                 (unsigned long long)br->overhead_pages);
+        if (vs->committed) {
+            (void)xf_planner_release(run->planner, &vs->plan);
+            vs->committed = false;
+        }
+        xf__scn_log(run, "%s: refused late: %s", res->name, res->reason);
+    } else {
+        res->outcome = XF_SCN_FAILED;
+        res->false_admits++;
+        res->err = err;
+        res->phase = br->phase;
+        snprintf(res->reason, sizeof(res->reason),
+                 "admitted, then the build failed in %s: %s (%s) after %llu of %llu MiB",
+                 xf_build_phase_name(br->phase), xf_err_name(err), xf_strerror(err),
+                 (unsigned long long)xf_mib_of_pages_free(br->populated_pages),
+                 (unsigned long long)xf_mib_of_pages_used(t->adm.footprint_pages));
+        run->rep->totals.false_admits++;
+        if (vs->committed) {
+            (void)xf_planner_release(run->planner, &vs->plan);
+            vs->committed = false;
+        }
+        xf__scn_log(run, "%s: FALSE ADMIT: %s", res->name, res->reason);
+    }
+    /* The domain now holds its memory (or none): the reservation ends. */
+    if (t->has_res)
+        (void)xf_ledger_delete(run->ledger, t->res_id);
+    t->has_res = false;
+}
+
+int xf__scn_boot_step(void *ctx, struct xf_hv *hv, uint64_t *ret_sleep_ns)
+{
+    struct xf__scn_task *t = ctx;
+    int r;
+
+    switch (t->phase) {
+    case XF__SCN_ADMIT:
+        if (t->run->o.policy == XF_POLICY_XENFIT) {
+            /* A size never seen on this host is admitted one at a time until
+             * the first one's overhead is measured: a parallel group of a new
+             * size must not all be admitted on an unverified model. */
+            const struct xf_scn_vm_def *d = xf__scn_def(t->run, t->vm);
+            bool known = xf_calib_online_has(t->run->calib, d->vm.type, d->vm.vcpus);
+            if (!known && *probe_slot(t->run, d) > 0) {
+                *ret_sleep_ns = 1000000; /* 1 ms */
+                return 1;
+            }
+        }
+        r = admit_now(t);
+        if (r < 0)
+            return r;
+        if (!t->adm.admitted) {
+            if (start_wait(t, hv, false))
+                return 1;
+            refuse(t);
+            t->phase = XF__SCN_DONE;
+            return 0;
+        }
+        /* xenfit: a VM that fits one node waits for a dying domain's memory
+         * rather than being spread over several nodes for good. */
+        if (t->run->o.policy == XF_POLICY_XENFIT && t->adm.plan.nr_nodes != 1 &&
+            t->run->rep->vms[t->vm].fits_one_node && !t->migration && start_wait(t, hv, true))
+            return 1;
+        t->run->rep->totals.admitted++;
+        if (t->run->o.policy == XF_POLICY_XENFIT) {
+            const struct xf_scn_vm_def *d = xf__scn_def(t->run, t->vm);
+            if (!xf_calib_online_has(t->run->calib, d->vm.type, d->vm.vcpus)) {
+                (*probe_slot(t->run, d))++;
+                t->probing = true;
+            }
+        }
+        r = reserve(t);
+        if (r == 0)
+            r = start_build(t);
+        if (r < 0)
+            return r;
+        t->phase = XF__SCN_BUILD;
+        return 1;
+    case XF__SCN_WAIT:
+        r = xf_wait_step(&t->wait, hv, ret_sleep_ns);
+        if (r == 1)
+            return 1;
+        if (r < 0 && r != XF_ENOFIT)
+            return r;
+        t->phase = XF__SCN_ADMIT; /* re-decide with the memory now free */
+        return 1;
+    case XF__SCN_BUILD:
+        r = xf_build_step(t->build, hv, ret_sleep_ns);
+        if (r == 1) {
+            const struct xf_build_result *br = xf_build_result(t->build);
+            if (t->has_res && br->phase > XF_BUILD_PLACE_CLAIM && !t->claim_recorded) {
+                /* The claim the build really holds (a node claim may have
+                 * fallen back to a global one): the accounting depends on it. */
+                struct xf_claim_plan actual = t->adm.claim;
+                actual.kind = br->claimed;
+                (void)xf_ledger_set_claim(t->run->ledger, t->res_id, &actual);
+                t->claim_recorded = true;
+            }
+            if (t->run->o.policy == XF_POLICY_XENFIT && br->overhead_known && !t->overhead_seen) {
+                t->overhead_seen = true;
+                observe_overhead(t, br);
+            }
+            if (t->has_res && br->domid != UINT32_MAX &&
+                !xf_ledger_find_domain(t->run->ledger, br->domid))
+                (void)xf_ledger_transfer(t->run->ledger, t->res_id, br->domid);
+            return 1;
+        }
+        finish_build(t, r);
+        t->phase = XF__SCN_DONE;
+        return 0;
+    case XF__SCN_DONE:
+    default:
+        return 0;
+    }
+}

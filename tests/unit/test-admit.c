@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * Admission (lib/admit.c): yes or no with numbers, per policy; placement and
+ * claim decided at admission for xenfit only.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "xenfit/admit.h"
+#include "xenfit/error.h"
+#include "xenfit/units.h"
+
+#define MIB(x) ((uint64_t)(x)*1048576u)
+
+/* hvm, 4096 MiB, 4 vCPUs: footprint 4135 MiB (xen-api), 4134 (pre-6869). */
+static const struct xf_admit_request hvm4g = {
+    .vm = {XF_DOMAIN_HVM, MIB(4096), MIB(4096), 0, 4, 1.0},
+};
+
+static struct xf_host_free host_with(uint64_t host_mib, uint64_t n0_mib, uint64_t n1_mib)
+{
+    struct xf_host_free f;
+    memset(&f, 0, sizeof(f));
+    f.host_free_pages = xf_pages_of_mib(host_mib);
+    f.node_free_pages[0] = xf_pages_of_mib(n0_mib);
+    f.node_free_pages[1] = xf_pages_of_mib(n1_mib);
+    return f;
+}
+
+static struct xf_topology *two_nodes(void)
+{
+    static const int64_t dist[] = {10, 21, 21, 10};
+    static const uint32_t cpu_to_node[] = {0, 0, 0, 0, 1, 1, 1, 1};
+    static const uint32_t cores[] = {4, 4};
+    static const uint64_t free_mib[] = {8192, 8192};
+    struct xf_topology_spec ts = {2, dist, 8, cpu_to_node, cores, free_mib};
+    struct xf_topology *t;
+    assert_int_equal(xf_topology_new(&ts, NULL, 0, &t), 0);
+    return t;
+}
+
+static void test_admit_refuses_with_numbers(void **state)
+{
+    struct xf_admit_params p = {XF_POLICY_XAPI6869, xf_xapi_coeffs, XF_NUMA_POLICY_BEST_EFFORT};
+    struct xf_host_free f = host_with(4134, 0, 0);
+    struct xf_admission a;
+    (void)state;
+    assert_int_equal(xf_admit(&p, &hvm4g, &f, NULL, &a), 0);
+    assert_false(a.admitted);
+    assert_int_equal(a.needed_mib, 4135);
+    assert_int_equal(a.available_mib, 4134);
+    assert_int_equal(a.node, -1);
+    assert_non_null(strstr(a.reason, "HOST_NOT_ENOUGH_FREE_MEMORY: needs 4135 MiB"));
+    assert_non_null(strstr(a.reason, "4134 MiB free"));
+    /* One MiB more and it fits; pre-6869's model needs one MiB less (no 38-page term). */
+    f = host_with(4135, 0, 0);
+    assert_int_equal(xf_admit(&p, &hvm4g, &f, NULL, &a), 0);
+    assert_true(a.admitted);
+    assert_int_equal(a.footprint_pages, 4135 * 256);
+    p.policy = XF_POLICY_PRE6869;
+    p.coeffs = xf_admit_default_coeffs(XF_POLICY_PRE6869);
+    f = host_with(4134, 0, 0);
+    assert_int_equal(xf_admit(&p, &hvm4g, &f, NULL, &a), 0);
+    assert_true(a.admitted);
+    assert_int_equal(a.footprint_pages, 4134 * 256);
+    /* xapi policies decide placement and claims at build time. */
+    assert_false(a.placed);
+    assert_int_equal(a.claim.kind, XF_CLAIM_NONE);
+}
+
+static void test_admit_policy_reserves(void **state)
+{
+    struct xf_host_params hp;
+    (void)state;
+    xf_admit_host_params(XF_POLICY_PRE6869, &hp);
+    assert_int_equal(hp.low_mem_reserve_pages, 256); /* 1 MiB */
+    xf_admit_host_params(XF_POLICY_XAPI6869, &hp);
+    assert_int_equal(hp.low_mem_reserve_pages, 64 * 256);
+    xf_admit_host_params(XF_POLICY_XENFIT, &hp);
+    assert_int_equal(hp.low_mem_reserve_pages, 64 * 256);
+    assert_int_equal(xf_admit_default_coeffs(XF_POLICY_PRE6869).per_vcpu_pages, 0);
+    assert_int_equal(xf_admit_default_coeffs(XF_POLICY_XAPI6869).per_vcpu_pages, 38);
+}
+
+static void test_admit_xenfit_places_and_claims(void **state)
+{
+    struct xf_topology *topo = two_nodes();
+    struct xf_planner *pl;
+    struct xf_admit_params p = {XF_POLICY_XENFIT, xf_xapi_coeffs, XF_NUMA_POLICY_BEST_EFFORT};
+    struct xf_host_free f = host_with(20000, 5000, 9000);
+    struct xf_admission a;
+    (void)state;
+    assert_int_equal(xf_planner_new(topo, XF_PLANNER_XENFIT, &pl), 0);
+    assert_int_equal(xf_admit(&p, &hvm4g, &f, pl, &a), 0);
+    assert_true(a.admitted);
+    assert_true(a.placed);
+    /* Both nodes fit 4135 MiB; xenfit balances on memory left: node 1. */
+    assert_int_equal(a.plan.nodes, 2);
+    assert_int_equal(a.plan.memory_mib_per_node[1], 4135);
+    /* A single-node plan: a node claim of the build start plus the 1 MiB of
+     * firmware room (4096 * 256 + 256), falling back to the same globally. */
+    assert_int_equal(a.claim.kind, XF_CLAIM_NODE);
+    assert_int_equal(a.claim.node, 1);
+    assert_int_equal(a.claim.pages, 1048576 + 256);
+    assert_int_equal(a.claim.global_pages, 1048576 + 256);
+    /* Nothing was committed: planning again gives the same answer. */
+    assert_int_equal(xf_planner_node_live_placements(pl, 1), 0);
+
+    /* Neither node fits alone, the host does: admitted, spread over both,
+     * with a global claim. */
+    f = host_with(20000, 3000, 3000);
+    assert_int_equal(xf_admit(&p, &hvm4g, &f, pl, &a), 0);
+    assert_true(a.admitted);
+    assert_int_equal(a.plan.nodes, 3);
+    assert_int_equal(a.plan.memory_mib_per_node[0] + a.plan.memory_mib_per_node[1], 4135);
+    assert_int_equal(a.claim.kind, XF_CLAIM_GLOBAL);
+
+    /* Placement off ("any") still claims, globally: claims never mix. */
+    p.numa_policy = XF_NUMA_POLICY_ANY;
+    f = host_with(20000, 9000, 9000);
+    assert_int_equal(xf_admit(&p, &hvm4g, &f, pl, &a), 0);
+    assert_false(a.placed);
+    assert_int_equal(a.claim.kind, XF_CLAIM_GLOBAL);
+    /* A VM with hard affinity is not NUMA-placed either. */
+    struct xf_admit_request pinned = hvm4g;
+    pinned.hard_affinity = true;
+    p.numa_policy = XF_NUMA_POLICY_BEST_EFFORT;
+    assert_int_equal(xf_admit(&p, &pinned, &f, pl, &a), 0);
+    assert_false(a.placed);
+    assert_int_equal(a.claim.kind, XF_CLAIM_GLOBAL);
+    xf_planner_free(pl);
+    xf_topology_free(topo);
+}
+
+static void test_admit_migration_uses_source_memory(void **state)
+{
+    /* hvm, static max 8 GiB, target 2 GiB, 2 vCPUs: xen-api footprint =
+     * 2048 + 1 + 1 + ceil((512 + 16384)/256) = 66 + ceil(76/256) = 1 -> 2117 MiB.
+     * The source really holds 3584 MiB = 3670016 KiB: xenfit reserves
+     * 3584 + overhead 69 = 3653 MiB; xapi checks 2117. */
+    struct xf_admit_request mig = {
+        .vm = {XF_DOMAIN_HVM, MIB(8192), MIB(2048), 0, 2, 1.0},
+        .migration = true,
+        .source_total_kib = 3584 * 1024,
+    };
+    struct xf_admit_params p = {XF_POLICY_XAPI6869, xf_xapi_coeffs, XF_NUMA_POLICY_ANY};
+    struct xf_host_free f = host_with(3000, 0, 0);
+    struct xf_admission a;
+    (void)state;
+    assert_int_equal(xf_admit(&p, &mig, &f, NULL, &a), 0);
+    assert_true(a.admitted);
+    assert_int_equal(a.footprint_pages, 2117 * 256);
+    p.policy = XF_POLICY_XENFIT;
+    assert_int_equal(xf_admit(&p, &mig, &f, NULL, &a), 0);
+    assert_false(a.admitted);
+    assert_int_equal(a.needed_mib, 3653);
+    assert_int_equal(a.available_mib, 3000);
+    f = host_with(3653, 0, 0);
+    assert_int_equal(xf_admit(&p, &mig, &f, NULL, &a), 0);
+    assert_true(a.admitted);
+    /* The claim is exactly the source's memory: 917504 pages. */
+    assert_int_equal(a.claim.kind, XF_CLAIM_GLOBAL);
+    assert_int_equal(a.claim.pages, 917504);
+    /* A malformed request is an error, not a refusal. */
+    mig.source_total_kib = 0;
+    assert_int_equal(xf_admit(&p, &mig, &f, NULL, &a), XF_EBADSIZE);
+    struct xf_admit_request bad = hvm4g;
+    bad.vm.vcpus = 0;
+    assert_int_equal(xf_admit(&p, &bad, &f, NULL, &a), XF_EBADVCPUS);
+}
+
+static void test_admit_pv_in_pvh_from_static_max(void **state)
+{
+    /* xapi sizes pv_in_pvh from static max (assert_enough_memory_available):
+     * static 1000, target 500, 1 vCPU: shim(1000) = 34; shadow pages = 256 + 2000
+     * -> 9 MiB; overhead = 1 + 1 + 9 + 1 + 34 = 46; footprint = 1000 + 46. */
+    struct xf_admit_request r = {.vm = {XF_DOMAIN_PV_IN_PVH, MIB(1000), MIB(500), 0, 1, 1.0}};
+    struct xf_admit_params p = {XF_POLICY_XAPI6869, xf_xapi_coeffs, XF_NUMA_POLICY_ANY};
+    struct xf_host_free f = host_with(100000, 0, 0);
+    struct xf_admission a;
+    (void)state;
+    assert_int_equal(xf_admit(&p, &r, &f, NULL, &a), 0);
+    assert_int_equal(a.footprint_pages, 1046 * 256);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_admit_refuses_with_numbers),
+        cmocka_unit_test(test_admit_policy_reserves),
+        cmocka_unit_test(test_admit_xenfit_places_and_claims),
+        cmocka_unit_test(test_admit_migration_uses_source_memory),
+        cmocka_unit_test(test_admit_pv_in_pvh_from_static_max),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
