@@ -50,6 +50,7 @@ struct xf_host_snapshot {
     uint32_t nr_nodes;
     struct xf_hv_node_info nodes[XF_MAX_NODES];
     bool node_claimed_info; /* nodes[].claimed_pages is reported (patched Xen) */
+    uint32_t nr_dying;      /* domains still returning their memory */
     const struct xf_host_domain_state *domains;
     size_t nr_domains;
 };

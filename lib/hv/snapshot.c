@@ -15,37 +15,41 @@ int xf_host_snapshot_read(struct xf_hv *hv, struct xf_host_snapshot *ret)
     struct xf_host_snapshot s;
     struct xf_hv_physinfo pi;
     struct xf_host_domain_state *doms = NULL;
+    uint32_t dist[XF_MAX_NODES * XF_MAX_NODES]; /* not needed here, but numainfo fills it */
     xf_domid_t *ids = NULL;
-    uint32_t nr_nodes = 0, n = 0;
+    uint32_t nr_nodes = 0, n = 0, listed = 0;
     int r;
 
     memset(&s, 0, sizeof(s));
     r = xf_hv_physinfo(hv, &pi);
+    if (r == 0)
+        r = xf_hv_numainfo(hv, XF_MAX_NODES, s.nodes, dist, &nr_nodes);
     if (r < 0)
         return r;
-    ids = xf__calloc(MAX_DOMAINS > XF_MAX_NODES * XF_MAX_NODES ? MAX_DOMAINS
-                                                               : XF_MAX_NODES * XF_MAX_NODES,
-                     sizeof(*ids));
-    if (!ids)
-        return XF_ENOMEM;
-    /* The distances are not needed here; ids serves as their scratch space. */
-    r = xf_hv_numainfo(hv, XF_MAX_NODES, s.nodes, ids, &nr_nodes);
-    if (r < 0)
-        goto out;
     s.total_pages = pi.total_pages;
     s.free_pages = pi.free_pages;
     s.outstanding_pages = pi.outstanding_pages;
     s.nr_nodes = nr_nodes;
     s.node_claimed_info = (xf_hv_caps(hv) & XF_HV_CAP_NODE_CLAIMED_INFO) != 0;
 
-    r = xf_hv_domain_list(hv, MAX_DOMAINS, ids, &n);
+    /* The list reports the full count: ask for it first, then read them all
+     * (a domain created in between is simply not in this snapshot). */
+    r = xf_hv_domain_list(hv, 0, NULL, &n);
     if (r < 0)
-        goto out;
+        return r;
+    if (n > MAX_DOMAINS)
+        n = MAX_DOMAINS;
+    ids = xf__calloc(n ? n : 1, sizeof(*ids));
     doms = xf__calloc(n ? n : 1, sizeof(*doms));
-    if (!doms) {
+    if (!ids || !doms) {
         r = XF_ENOMEM;
         goto out;
     }
+    r = xf_hv_domain_list(hv, n, ids, &listed);
+    if (r < 0)
+        goto out;
+    if (listed < n)
+        n = listed;
     for (uint32_t i = 0; i < n; i++) {
         struct xf_hv_domain_info info;
         r = xf_hv_domain_info(hv, ids[i], &info);
@@ -53,6 +57,7 @@ int xf_host_snapshot_read(struct xf_hv *hv, struct xf_host_snapshot *ret)
             continue; /* gone since the list was read */
         if (r < 0)
             goto out;
+        s.nr_dying += info.dying;
         struct xf_host_domain_state *d = &doms[s.nr_domains++];
         d->domid = info.domid;
         d->tot_pages = info.tot_pages;

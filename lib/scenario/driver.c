@@ -191,13 +191,17 @@ static int brim_mib(struct xf__scn_run *run, const struct xf_scn_vm_def *tmpl, u
 {
     struct xf_scn_vm_def d = *tmpl;
     struct xf_admission adm;
+    struct xf_host_free f;
     uint64_t lo = 0, hi = xf_mib_of_bytes_free(XF_MEMORY_MAX_BYTES) / 16; /* 1 TiB */
+    int r = xf__scn_account(run, &f); /* one reading: the search is pure */
 
+    if (r < 0)
+        return r;
     d.vm.video_mib = 0;
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo + 1) / 2;
         d.vm.static_max_bytes = d.vm.target_bytes = xf_bytes_of_mib(mid);
-        int r = xf__scn_admit_check(run, &d, false, &adm);
+        r = xf__scn_admit_against(run, &d, false, &f, &adm);
         if (r < 0)
             return r;
         if (adm.admitted)

@@ -50,20 +50,6 @@ void xf__scn_log(struct xf__scn_run *run, const char *fmt, ...)
     run->o.log(run->o.log_ctx, msg);
 }
 
-static bool dying_domains(struct xf_hv *hv)
-{
-    xf_domid_t ids[1024];
-    uint32_t n = 0;
-    if (xf_hv_domain_list(hv, 1024, ids, &n) < 0)
-        return false;
-    for (uint32_t i = 0; i < n; i++) {
-        struct xf_hv_domain_info info;
-        if (xf_hv_domain_info(hv, ids[i], &info) == 0 && info.dying)
-            return true;
-    }
-    return false;
-}
-
 /* The host accounting the run's policy sees now. */
 static int account(struct xf__scn_run *run, struct xf_host_free *ret)
 {
@@ -75,6 +61,7 @@ static int account(struct xf__scn_run *run, struct xf_host_free *ret)
         for (uint32_t n = 0; n < snap.nr_nodes; n++)
             snap.nodes[n].dma_free_pages = 0; /* xapi knows nothing of the DMA zone */
     r = xf_host_free_for_new_vm(&snap, run->ledger, &run->hp, ret);
+    run->nr_dying = snap.nr_dying; /* as of this reading */
     xf_host_snapshot_done(&snap);
     return r;
 }
@@ -117,7 +104,8 @@ static bool start_wait(struct xf__scn_task *t, struct xf_hv *hv, bool for_node)
 {
     uint64_t now = xf_hv_now_ns(hv), spent;
 
-    if (!dying_domains(hv))
+    /* run->nr_dying is from the admission that just refused. */
+    if (!t->run->nr_dying)
         return false;
     if (!t->waited) {
         t->waited = true;
@@ -139,22 +127,51 @@ static bool start_wait(struct xf__scn_task *t, struct xf_hv *hv, bool for_node)
     return true;
 }
 
-int xf__scn_admit_check(struct xf__scn_run *run, const struct xf_scn_vm_def *d, bool migration,
-                        struct xf_admission *ret)
+int xf__scn_admit_against(struct xf__scn_run *run, const struct xf_scn_vm_def *d, bool migration,
+                          const struct xf_host_free *f, struct xf_admission *ret)
 {
     struct xf_admit_params p = {.policy = run->o.policy, .numa_policy = run->s->numa_policy};
     struct xf_admit_request req = {.vm = d->vm,
                                    .migration = migration,
                                    .source_total_kib = d->source_total_kib,
                                    .hard_affinity = d->hard_affinity};
+    p.coeffs = run->o.policy == XF_POLICY_XENFIT
+                   ? xf_calib_online_coeffs(run->calib, d->vm.type, d->vm.vcpus)
+                   : xf_admit_default_coeffs(run->o.policy);
+    return xf_admit(&p, &req, f, run->o.policy == XF_POLICY_XENFIT ? run->planner : NULL, ret);
+}
+
+int xf__scn_account(struct xf__scn_run *run, struct xf_host_free *ret)
+{
+    return account(run, ret);
+}
+
+int xf__scn_admit_check(struct xf__scn_run *run, const struct xf_scn_vm_def *d, bool migration,
+                        struct xf_admission *ret)
+{
     struct xf_host_free f;
     int r = account(run, &f);
     if (r < 0)
         return r;
-    p.coeffs = run->o.policy == XF_POLICY_XENFIT
-                   ? xf_calib_online_coeffs(run->calib, d->vm.type, d->vm.vcpus)
-                   : xf_admit_default_coeffs(run->o.policy);
-    return xf_admit(&p, &req, &f, run->o.policy == XF_POLICY_XENFIT ? run->planner : NULL, ret);
+    return xf__scn_admit_against(run, d, migration, &f, ret);
+}
+
+/* Whether one node could hold the VM once dying domains are gone: its memory
+ * fits the largest node, and some node has the CPUs and cores its placement
+ * policy asks for. */
+static bool node_could_hold(const struct xf__scn_task *t)
+{
+    const struct xf_topology *topo = t->run->topo;
+    const struct xf_plan *pl = &t->adm.plan;
+
+    if (!t->run->rep->vms[t->vm].fits_one_node || pl->outcome == XF_PLAN_INTERLEAVE ||
+        pl->outcome == XF_PLAN_NUMA_OFF || !t->adm.placed)
+        return false;
+    for (uint32_t n = 0; n < xf_topology_nr_nodes(topo); n++)
+        if (xf_topology_node_cpus(topo, n) >= pl->vcpus &&
+            xf_topology_node_cores(topo, n) >= pl->cores)
+            return true;
+    return false;
 }
 
 static int admit_now(struct xf__scn_task *t)
@@ -480,7 +497,7 @@ int xf__scn_boot_step(void *ctx, struct xf_hv *hv, uint64_t *ret_sleep_ns)
             const struct xf_scn_vm_def *d = xf__scn_def(t->run, t->vm);
             bool known = xf_calib_online_has(t->run->calib, d->vm.type, d->vm.vcpus);
             if (!known && *probe_slot(t->run, d) > 0) {
-                *ret_sleep_ns = 1000000; /* 1 ms */
+                *ret_sleep_ns = 10000000; /* 10 ms */
                 return 1;
             }
         }
@@ -497,8 +514,10 @@ int xf__scn_boot_step(void *ctx, struct xf_hv *hv, uint64_t *ret_sleep_ns)
         /* xenfit: a VM that fits one node waits for a dying domain's memory
          * rather than being spread over several nodes for good. */
         if (t->run->o.policy == XF_POLICY_XENFIT && t->adm.plan.nr_nodes != 1 &&
-            t->run->rep->vms[t->vm].fits_one_node && !t->migration && start_wait(t, hv, true))
+            t->node_waits < 8 && node_could_hold(t) && start_wait(t, hv, true)) {
+            t->node_waits++; /* bounded: a node may free up yet not suit the plan */
             return 1;
+        }
         t->run->rep->totals.admitted++;
         if (t->run->o.policy == XF_POLICY_XENFIT) {
             const struct xf_scn_vm_def *d = xf__scn_def(t->run, t->vm);

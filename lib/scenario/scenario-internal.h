@@ -42,6 +42,7 @@ struct xf__scn_run {
     size_t nr_defs, cap_defs;
     uint64_t node_capacity_pages; /* the largest node's free memory at boot */
     uint64_t epoch;               /* groups run so far (seeds their scheduler) */
+    uint32_t nr_dying;            /* dying domains at the last accounting */
     /* xenfit: builds in flight whose overhead is not measured yet, per domain
      * type and vCPU count (XF_VCPUS_MAX + 1 per type). */
     uint16_t *probing;
@@ -60,6 +61,7 @@ struct xf__scn_task {
     bool has_res;
     bool waited;
     bool wait_for_node;
+    uint32_t node_waits;
     uint64_t wait_start_ns;
     struct xf_wait wait;
     struct xf_build *build;
@@ -76,6 +78,9 @@ static inline const struct xf_scn_vm_def *xf__scn_def(const struct xf__scn_run *
 
 /* Admission for a VM definition against the run's state now (no side effects
  * but the planner's node free memory). */
+int xf__scn_account(struct xf__scn_run *run, struct xf_host_free *ret);
+int xf__scn_admit_against(struct xf__scn_run *run, const struct xf_scn_vm_def *d, bool migration,
+                          const struct xf_host_free *f, struct xf_admission *ret);
 int xf__scn_admit_check(struct xf__scn_run *run, const struct xf_scn_vm_def *d, bool migration,
                         struct xf_admission *ret);
 

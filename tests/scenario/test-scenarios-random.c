@@ -15,7 +15,7 @@
 
 #include "scn-test.h"
 
-#define RUNS 160
+#define RUNS 500
 
 static uint64_t rng;
 static uint64_t rnd(uint64_t n)
