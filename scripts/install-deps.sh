@@ -12,8 +12,8 @@ packages=(
   clang-format clang
   # libraries
   libcmocka-dev libjansson-dev libcsv-dev libsqlite3-dev
-  # the CLI tests read JSON with jq
-  jq
+  # the CLI tests and the demo read JSON with jq; the demo's table uses column
+  jq bsdextrautils
 )
 
 missing=()
