@@ -57,5 +57,11 @@ int xf_cmd_footprint(int argc, char **argv);
 void xf_usage_footprint(void);
 int xf_cmd_calibrate(int argc, char **argv);
 void xf_usage_calibrate(void);
+int xf_cmd_sim(int argc, char **argv);
+void xf_usage_sim(void);
+int xf_cmd_plan(int argc, char **argv);
+void xf_usage_plan(void);
+int xf_cmd_host(int argc, char **argv);
+void xf_usage_host(void);
 
 #endif

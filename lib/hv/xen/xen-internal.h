@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * Internals of the real-Xen backend (lib/hv/xen): the instance, and the
+ * record of the extents this backend populated for each domain. Xen's
+ * XENMEM_decrease_reservation names the frames to give back (guest frame
+ * numbers, or machine frames for a PV guest), and nothing in libxenctrl lists
+ * a domain's frames, so the backend remembers what it allocated itself.
+ */
+#ifndef XENFIT_HV_XEN_INTERNAL_H
+#define XENFIT_HV_XEN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <xenctrl.h>
+
+#include "xenfit/hv.h"
+
+/* One populated extent: its first frame and its order. */
+struct xf_xen_extent {
+    uint64_t frame;
+    uint32_t order;
+};
+
+/* What this backend populated in one domain, in allocation order. */
+struct xf_xen_dom {
+    xf_domid_t domid;
+    uint64_t next_gpfn;  /* where the next extent goes in the guest's physmap */
+    uint64_t last_given; /* pages of the last extent already given back */
+    bool affinity_set;   /* this backend set the domain's node affinity */
+    struct xf_xen_extent *extents;
+    uint32_t n_extents;
+    uint32_t cap_extents;
+};
+
+struct xf_hv_xen {
+    struct xf_hv hv; /* first: the interface header */
+    xc_interface *xch;
+    xentoollog_logger logger; /* a silent one: the library never prints */
+    uint32_t caps;
+    uint32_t physcaps;     /* XEN_SYSCTL_PHYSCAP_* of the host */
+    uint64_t online_nodes; /* bit per node online at open */
+    uint32_t dma_bits;     /* Xen's DMA width; 0: no DMA zone or unknown */
+    struct xf_xen_dom *doms;
+    uint32_t n_doms;
+    uint32_t cap_doms;
+};
+
+/* The backend's operations (name "xen"), listed by xf_hv_backends(). */
+extern const struct xf_hv_ops xf__xen_ops;
+
+static inline struct xf_hv_xen *xf__xen(struct xf_hv *hv)
+{
+    return (struct xf_hv_xen *)hv;
+}
+
+/* -errno of the libxenctrl call that just failed (-EIO if it left errno 0). */
+int xf__xen_errno(void);
+
+/* XEN_DOMCTL_getdomaininfo of one domain: 0, -ESRCH if there is none. */
+int xf__xen_getinfo(struct xf_hv_xen *x, xf_domid_t domid, xc_domaininfo_t *ret);
+
+/* The record of `domid`, created empty when `create`; NULL if absent (or on
+ * allocation failure when creating: then *ret_err is XF_ENOMEM). */
+struct xf_xen_dom *xf__xen_dom(struct xf_hv_xen *x, xf_domid_t domid, bool create, int *ret_err);
+/* Forgets a domain's record (it was destroyed). */
+void xf__xen_dom_forget(struct xf_hv_xen *x, xf_domid_t domid);
+void xf__xen_doms_free(struct xf_hv_xen *x);
+
+/* Memory operations (xen-mem.c). */
+int xf__xen_set_max_pages(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
+int xf__xen_set_paging_pool(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
+int xf__xen_paging_pool(struct xf_hv_xen *x, xf_domid_t domid, uint64_t *ret_pages);
+int xf__xen_claim(struct xf_hv *hv, xf_domid_t domid, uint32_t node, uint64_t pages);
+int xf__xen_populate(struct xf_hv *hv, xf_domid_t domid, const struct xf_hv_populate *req,
+                     uint64_t *ret_done);
+int xf__xen_decrease(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
+int xf__xen_set_node_affinity(struct xf_hv *hv, xf_domid_t domid, uint64_t node_mask);
+int xf__xen_node_affinity(struct xf_hv_xen *x, xf_domid_t domid, uint64_t *ret_mask);
+
+#endif
