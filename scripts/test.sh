@@ -21,13 +21,14 @@ cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXF_WERROR=ON >/d
 cmake --build "$build" -j"$jobs"
 
 echo "== build ($asan, ASan + UBSan)"
-cmake -S "$top" -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DXF_WERROR=ON -DXF_SANITIZE=ON \
+cmake -S "$top" -B "$asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXF_WERROR=ON -DXF_SANITIZE=ON \
   -DXF_BUILD_BENCH=OFF >/dev/null
 cmake --build "$asan" -j"$jobs"
 
-echo "== tests under ASan + UBSan (unit, contract)"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir "$asan" --output-on-failure -j"$jobs" -L 'unit|contract'
+echo "== tests under ASan + UBSan (unit, contract, scenario)"
+XF_SCENARIO_RUNS=100 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$asan" --output-on-failure -j"$jobs" -L 'unit|contract|scenario'
 
 echo "== all tests"
 ctest --test-dir "$build" --output-on-failure -j"$jobs"

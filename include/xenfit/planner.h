@@ -94,7 +94,7 @@ struct xf_nofit {
     uint32_t host_cores;
 };
 
-#define XF_PLAN_REASON_LEN 256
+#define XF_PLAN_REASON_LEN 384
 
 struct xf_plan {
     enum xf_plan_outcome outcome;

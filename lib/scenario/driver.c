@@ -163,6 +163,8 @@ static void shutdown_vm(struct xf__scn_run *run, size_t vm)
 static int new_instance(struct xf__scn_run *run, const struct xf_scn_vm_def *from, const char *name,
                         size_t *ret_vm)
 {
+    struct xf_scn_vm_def inst = *from; /* copy first: from may point into defs */
+
     if (run->nr_defs == run->cap_defs) {
         size_t cap = run->cap_defs * 2;
         struct xf_scn_vm_def *nd = xf__reallocarray(run->defs, cap, sizeof(*nd));
@@ -171,7 +173,6 @@ static int new_instance(struct xf__scn_run *run, const struct xf_scn_vm_def *fro
         run->defs = nd;
         run->cap_defs = cap;
     }
-    struct xf_scn_vm_def inst = *from; /* copy first: from may point into defs */
     inst.is_template = false;
     snprintf(inst.name, sizeof(inst.name), "%s", name);
     run->defs[run->nr_defs++] = inst;
