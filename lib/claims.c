@@ -62,6 +62,19 @@ const char *xf_claim_next_name(enum xf_claim_next n)
     return "?";
 }
 
+/* PR 6869's shape: a node claim on a single-node plan, with the same pages
+ * globally to fall back to; otherwise a global claim. */
+static struct xf_claim_plan node_or_global(const struct xf_claim_input *in, uint64_t pages)
+{
+    struct xf_claim_plan p = {.kind = XF_CLAIM_GLOBAL, .pages = pages};
+    if (in->numa_placement_on && in->plan_nodes == 1) {
+        p.kind = XF_CLAIM_NODE;
+        p.node = in->plan_first_node;
+        p.global_pages = pages;
+    }
+    return p;
+}
+
 int xf_claim_plan_for(const struct xf_claim_input *in, struct xf_claim_plan *ret)
 {
     struct xf_claim_plan p = {.kind = XF_CLAIM_NONE};
@@ -86,15 +99,7 @@ int xf_claim_plan_for(const struct xf_claim_input *in, struct xf_claim_plan *ret
     case XF_POLICY_XAPI6869:
         if (!in->numa_placement_on)
             break; /* placement "any": no claims at all */
-        if (in->plan_nodes == 1) {
-            p.kind = XF_CLAIM_NODE;
-            p.node = in->plan_first_node;
-            p.pages = pages;
-            p.global_pages = pages;
-        } else {
-            p.kind = XF_CLAIM_GLOBAL;
-            p.pages = pages;
-        }
+        p = node_or_global(in, pages);
         break;
     case XF_POLICY_XENFIT:
         /* Every build claims, so claimed builds never meet unclaimed ones.
@@ -108,15 +113,7 @@ int xf_claim_plan_for(const struct xf_claim_input *in, struct xf_claim_plan *ret
             if (room > pages)
                 pages = want < room ? want : room;
         }
-        if (in->numa_placement_on && in->plan_nodes == 1) {
-            p.kind = XF_CLAIM_NODE;
-            p.node = in->plan_first_node;
-            p.pages = pages;
-            p.global_pages = pages;
-        } else {
-            p.kind = XF_CLAIM_GLOBAL;
-            p.pages = pages;
-        }
+        p = node_or_global(in, pages);
         break;
     default:
         return XF_EINVAL;
