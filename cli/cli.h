@@ -57,6 +57,15 @@ int xf_cmd_footprint(int argc, char **argv);
 void xf_usage_footprint(void);
 int xf_cmd_calibrate(int argc, char **argv);
 void xf_usage_calibrate(void);
+int xf_cmd_admit(int argc, char **argv);
+void xf_usage_admit(void);
+
+/* Opens the backend a command names: "sim" (default) with a host spec, or
+ * "xen". Prints the error and returns an exit status; 0 on success. */
+struct xf_hv;
+int xf_cli_open_backend(const char *cmd, const char *backend, const char *spec_path,
+                        struct xf_hv **ret);
+
 int xf_cmd_sim(int argc, char **argv);
 void xf_usage_sim(void);
 int xf_cmd_plan(int argc, char **argv);

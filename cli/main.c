@@ -13,6 +13,8 @@ static const struct xf_cli_command commands[] = {
      xf_usage_footprint},
     {"calibrate", "fit the per-vCPU overhead line to measurements", xf_cmd_calibrate,
      xf_usage_calibrate},
+    {"admit", "decide whether a VM fits on a host now, where, and what to claim", xf_cmd_admit,
+     xf_usage_admit},
     {"sim", "run scenarios against the simulated Xen host", xf_cmd_sim, xf_usage_sim},
     {"plan", "choose the NUMA node(s) for VMs on a host topology", xf_cmd_plan, xf_usage_plan},
     {"host", "what xl info would show for a host (spec or backend)", xf_cmd_host, xf_usage_host},

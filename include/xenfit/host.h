@@ -91,6 +91,15 @@ struct xf_hv;
 int xf_host_snapshot_read(struct xf_hv *hv, struct xf_host_snapshot *ret);
 void xf_host_snapshot_done(struct xf_host_snapshot *s);
 
+/*
+ * Reads a NUMA topology for the planner from a backend (numainfo distances and
+ * free memory, the CPU map, cores per node as distinct socket/core pairs).
+ * Returns 0 and a new topology (xf_topology_free), and optionally the largest
+ * node's free pages; the backend's error, XF_EBADTOPO or XF_ENOMEM.
+ */
+struct xf_topology;
+int xf_topology_read(struct xf_hv *hv, struct xf_topology **ret, uint64_t *ret_max_node_free_pages);
+
 /* The unseen part of one reservation, host-wide (see above). */
 uint64_t xf_host_reservation_unseen(const struct xf_reservation *r,
                                     const struct xf_host_domain_state *dom);

@@ -47,58 +47,7 @@ static ssize_t add_instance(struct xf__scn_run *run, size_t def)
 
 static int build_topology(struct xf__scn_run *run)
 {
-    struct xf_hv_node_info nodes[XF_MAX_NODES];
-    struct xf_hv_cpu_topo *cpus = NULL;
-    int64_t dist[XF_MAX_NODES * XF_MAX_NODES];
-    uint32_t cpu_to_node[XF_SIM_MAX_CPUS], cores[XF_MAX_NODES];
-    uint64_t free_mib[XF_MAX_NODES];
-    uint32_t nr_nodes = 0, nr_cpus = 0;
-    char errbuf[160];
-    int r;
-
-    r = xf_hv_numainfo(run->hv, XF_MAX_NODES, nodes, run->dist_scratch, &nr_nodes);
-    if (r < 0)
-        return r;
-    cpus = xf__calloc(XF_SIM_MAX_CPUS, sizeof(*cpus));
-    if (!cpus)
-        return XF_ENOMEM;
-    r = xf_hv_cputopo(run->hv, XF_SIM_MAX_CPUS, cpus, &nr_cpus);
-    if (r < 0)
-        goto out;
-    for (uint32_t i = 0; i < nr_nodes; i++) {
-        for (uint32_t j = 0; j < nr_nodes; j++) {
-            uint32_t v = run->dist_scratch[i * XF_MAX_NODES + j];
-            dist[i * nr_nodes + j] = v == XF_DIST_UNREACHABLE ? 255 : (int64_t)v;
-        }
-        free_mib[i] = xf_mib_of_pages_free(nodes[i].memfree_pages);
-        if (nodes[i].memfree_pages > run->node_capacity_pages)
-            run->node_capacity_pages = nodes[i].memfree_pages;
-        /* Physical cores: distinct (socket, core) pairs among the node's CPUs. */
-        cores[i] = 0;
-        for (uint32_t c = 0; c < nr_cpus; c++) {
-            if (cpus[c].node != i)
-                continue;
-            uint32_t k;
-            for (k = 0; k < c; k++)
-                if (cpus[k].node == i && cpus[k].socket == cpus[c].socket &&
-                    cpus[k].core == cpus[c].core)
-                    break;
-            if (k == c)
-                cores[i]++;
-        }
-    }
-    for (uint32_t c = 0; c < nr_cpus; c++)
-        cpu_to_node[c] = cpus[c].node < nr_nodes ? cpus[c].node : XF_CPU_OFFLINE;
-    struct xf_topology_spec ts = {.nr_nodes = nr_nodes,
-                                  .distances = dist,
-                                  .nr_cpus = nr_cpus,
-                                  .cpu_to_node = cpu_to_node,
-                                  .node_cores = cores,
-                                  .node_free_mib = free_mib};
-    r = xf_topology_new(&ts, errbuf, sizeof(errbuf), &run->topo);
-out:
-    xf__free(cpus);
-    return r;
+    return xf_topology_read(run->hv, &run->topo, &run->node_capacity_pages);
 }
 
 static int run_tasks(struct xf__scn_run *run, size_t *vms, size_t n, bool parallel, bool migration)

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * xenfit admit: one admission decision against a host as it is now (the
+ * simulator booted from a spec, or the Xen host this runs on), without a
+ * daemon: would this VM fit, where, what would be reserved and claimed; or
+ * why not, in numbers. xenfitd makes the same decision with its ledger.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "xenfit/admit.h"
+#include "xenfit/error.h"
+#include "xenfit/host.h"
+#include "xenfit/units.h"
+
+static const char *const CMD = "admit";
+
+void xf_usage_admit(void)
+{
+    printf("Usage: xenfit admit [--backend sim|xen] [--host SPEC.json] --type T --static-max SIZE\n"
+           "                    [--target SIZE] --vcpus N [--video SIZE] [--shadow-multiplier X]\n"
+           "                    [--memory-total-source SIZE] [--policy P] [--numa-policy P]\n"
+           "                    [--hard-affinity] [--json]\n\n"
+           "Decides whether a VM fits on the host now, as the admission of xenfitd would\n"
+           "with no reservations pending: the footprint (the calibrated model starts from\n"
+           "xen-api's), the host's and each node's memory free for a new VM (free pages less\n"
+           "claims, the low-memory reserve and the DMA zone), the NUMA plan and the claim\n"
+           "to make; or HOST_NOT_ENOUGH_FREE_MEMORY with the numbers.\n\n"
+           "  --backend B         sim (default; needs --host) or xen (the host this runs on)\n"
+           "  --host SPEC.json    a simulated host (docs/host-spec.md)\n"
+           "  --type ... --memory-total-source   the VM, as for xenfit footprint\n"
+           "  --policy P          xenfit (default), xapi-6869 or xapi-pre-6869\n"
+           "  --numa-policy P     best_effort (default), best_effort_hard, prio_mem_only, any\n"
+           "  --hard-affinity     the VM pins its vCPUs: no NUMA placement\n"
+           "  --json              {admitted, footprint_mib, host_free_mib, node_free_mib,\n"
+           "                       nodes, memory_mib_per_node, claim, reason, ...}\n\n"
+           "Exit status: 0 admitted, 1 refused, 2 bad input.\n");
+}
+
+enum {
+    OPT_BACKEND = 256,
+    OPT_HOST,
+    OPT_TYPE,
+    OPT_STATIC_MAX,
+    OPT_TARGET,
+    OPT_VCPUS,
+    OPT_VIDEO,
+    OPT_MULT,
+    OPT_SOURCE,
+    OPT_POLICY,
+    OPT_NUMA,
+    OPT_HARD,
+    OPT_JSON,
+};
+
+static const struct option options[] = {
+    {"backend", required_argument, NULL, OPT_BACKEND},
+    {"host", required_argument, NULL, OPT_HOST},
+    {"type", required_argument, NULL, OPT_TYPE},
+    {"static-max", required_argument, NULL, OPT_STATIC_MAX},
+    {"target", required_argument, NULL, OPT_TARGET},
+    {"vcpus", required_argument, NULL, OPT_VCPUS},
+    {"video", required_argument, NULL, OPT_VIDEO},
+    {"shadow-multiplier", required_argument, NULL, OPT_MULT},
+    {"memory-total-source", required_argument, NULL, OPT_SOURCE},
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"numa-policy", required_argument, NULL, OPT_NUMA},
+    {"hard-affinity", no_argument, NULL, OPT_HARD},
+    {"json", no_argument, NULL, OPT_JSON},
+    {NULL, 0, NULL, 0},
+};
+
+static json_t *nodes_json(uint64_t mask)
+{
+    json_t *a = json_array();
+    for (unsigned n = 0; a && n < 64; n++)
+        if (mask & (UINT64_C(1) << n))
+            json_array_append_new(a, json_integer(n));
+    return a;
+}
+
+static int report(const struct xf_admission *a, const struct xf_host_free *f, uint32_t nr_nodes,
+                  bool json)
+{
+    if (json) {
+        json_t *o = json_object(), *nf = json_array(), *per = json_object();
+        if (!o || !nf || !per)
+            return xf_cli_failure(CMD, "out of memory");
+        for (uint32_t n = 0; n < nr_nodes; n++) {
+            json_array_append_new(
+                nf, json_integer((json_int_t)xf_mib_of_pages_free(f->node_free_pages[n])));
+            if (a->placed && a->plan.memory_mib_per_node[n]) {
+                char key[12];
+                snprintf(key, sizeof(key), "%u", n);
+                json_object_set_new(per, key,
+                                    json_integer((json_int_t)a->plan.memory_mib_per_node[n]));
+            }
+        }
+        json_object_set_new(o, "admitted", json_boolean(a->admitted));
+        json_object_set_new(o, "footprint_mib",
+                            json_integer((json_int_t)xf_mib_of_pages_used(a->footprint_pages)));
+        json_object_set_new(o, "footprint_pages", json_integer((json_int_t)a->footprint_pages));
+        json_object_set_new(o, "host_free_mib",
+                            json_integer((json_int_t)xf_mib_of_pages_free(f->host_free_pages)));
+        json_object_set_new(o, "node_free_mib", nf);
+        json_object_set_new(o, "placed", json_boolean(a->placed));
+        json_object_set_new(o, "nodes", nodes_json(a->placed ? a->plan.nodes : 0));
+        json_object_set_new(o, "memory_mib_per_node", per);
+        json_object_set_new(o, "claim",
+                            json_pack("{sssIsIsI}", "kind", xf_claim_kind_name(a->claim.kind),
+                                      "node", (json_int_t)a->claim.node, "pages",
+                                      (json_int_t)a->claim.pages, "global_pages",
+                                      (json_int_t)a->claim.global_pages));
+        json_object_set_new(o, "build_claim_pages",
+                            json_integer((json_int_t)a->mc.build_claim_pages));
+        if (!a->admitted) {
+            json_object_set_new(o, "needed_mib", json_integer((json_int_t)a->needed_mib));
+            json_object_set_new(o, "available_mib", json_integer((json_int_t)a->available_mib));
+            json_object_set_new(o, "reason", json_string(a->reason));
+        }
+        int r = xf_cli_print_json(o);
+        return r ? r : (a->admitted ? XF_EXIT_OK : XF_EXIT_FAILURE);
+    }
+    printf("%-22s %s\n", "admitted", a->admitted ? "yes" : "no");
+    printf("%-22s %llu MiB\n", "footprint",
+           (unsigned long long)xf_mib_of_pages_used(a->footprint_pages));
+    printf("%-22s %llu MiB\n", "host free for new VMs",
+           (unsigned long long)xf_mib_of_pages_free(f->host_free_pages));
+    for (uint32_t n = 0; n < nr_nodes; n++)
+        printf("  node %-3u free         %llu MiB%s\n", n,
+               (unsigned long long)xf_mib_of_pages_free(f->node_free_pages[n]),
+               a->placed && a->plan.memory_mib_per_node[n] ? "  <- planned" : "");
+    if (!a->admitted) {
+        printf("%-22s %s\n", "reason", a->reason);
+        return XF_EXIT_FAILURE;
+    }
+    if (a->placed)
+        for (uint32_t n = 0; n < nr_nodes; n++)
+            if (a->plan.memory_mib_per_node[n])
+                printf("%-22s node %u: %llu MiB\n", "plan", n,
+                       (unsigned long long)a->plan.memory_mib_per_node[n]);
+    printf("%-22s %s", "claim", xf_claim_kind_name(a->claim.kind));
+    if (a->claim.kind == XF_CLAIM_NODE)
+        printf(" on node %u", a->claim.node);
+    if (a->claim.kind != XF_CLAIM_NONE)
+        printf(", %llu pages", (unsigned long long)a->claim.pages);
+    if (a->claim.global_pages)
+        printf(" (global fallback %llu pages)", (unsigned long long)a->claim.global_pages);
+    printf("\n");
+    return XF_EXIT_OK;
+}
+
+int xf_cmd_admit(int argc, char **argv)
+{
+    struct xf_admit_request req = {.vm = {.shadow_multiplier = XF_SHADOW_MULT_DEFAULT}};
+    struct xf_admit_params params = {.policy = XF_POLICY_XENFIT,
+                                     .numa_policy = XF_NUMA_POLICY_BEST_EFFORT};
+    const char *backend = "sim", *host = NULL, *static_max_arg = NULL, *target_arg = NULL;
+    bool have_type = false, have_vcpus = false, json = false;
+    uint64_t v, bytes;
+    char *end;
+    int c, r;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (c) {
+        case OPT_BACKEND:
+            backend = optarg;
+            break;
+        case OPT_HOST:
+            host = optarg;
+            break;
+        case OPT_TYPE:
+            if (xf_domain_type_parse(optarg, &req.vm.type) < 0)
+                return xf_cli_usage_error(
+                    CMD, "--type '%s': unknown domain type (hvm, pvh, pv or pv_in_pvh)", optarg);
+            have_type = true;
+            break;
+        case OPT_STATIC_MAX:
+            if ((r = xf_cli_parse_size(CMD, "--static-max", optarg, &req.vm.static_max_bytes)))
+                return r;
+            static_max_arg = optarg;
+            break;
+        case OPT_TARGET:
+            if ((r = xf_cli_parse_size(CMD, "--target", optarg, &req.vm.target_bytes)))
+                return r;
+            target_arg = optarg;
+            break;
+        case OPT_VCPUS:
+            if ((r = xf_cli_parse_uint(CMD, "--vcpus", optarg, 1, XF_VCPUS_MAX, &v)))
+                return r;
+            req.vm.vcpus = (uint32_t)v;
+            have_vcpus = true;
+            break;
+        case OPT_VIDEO:
+            if ((r = xf_cli_parse_size(CMD, "--video", optarg, &bytes)))
+                return r;
+            req.vm.video_mib = xf_mib_of_bytes_used(bytes);
+            break;
+        case OPT_MULT:
+            errno = 0;
+            req.vm.shadow_multiplier = strtod(optarg, &end);
+            if (end == optarg || *end || errno || !isfinite(req.vm.shadow_multiplier))
+                return xf_cli_usage_error(CMD, "--shadow-multiplier '%s': not a number", optarg);
+            break;
+        case OPT_SOURCE:
+            if ((r = xf_cli_parse_size(CMD, "--memory-total-source", optarg, &bytes)))
+                return r;
+            req.migration = true;
+            req.source_total_kib = xf_kib_of_bytes_used(bytes);
+            break;
+        case OPT_POLICY:
+            if (xf_policy_parse(optarg, &params.policy) < 0)
+                return xf_cli_usage_error(
+                    CMD, "--policy '%s': expected xenfit, xapi-6869 or xapi-pre-6869", optarg);
+            break;
+        case OPT_NUMA:
+            if (xf_numa_policy_parse(optarg, &params.numa_policy) < 0)
+                return xf_cli_usage_error(CMD,
+                                          "--numa-policy '%s': expected best_effort, "
+                                          "best_effort_hard, prio_mem_only or any",
+                                          optarg);
+            break;
+        case OPT_HARD:
+            req.hard_affinity = true;
+            break;
+        case OPT_JSON:
+            json = true;
+            break;
+        default:
+            return xf_cli_bad_option(CMD, argc, argv);
+        }
+    }
+    if (optind < argc)
+        return xf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (!have_type || !static_max_arg || !have_vcpus)
+        return xf_cli_usage_error(CMD, "--type, --static-max and --vcpus are required");
+    if (!target_arg)
+        req.vm.target_bytes = req.vm.static_max_bytes;
+    if ((r = xf_vm_memory_check(&req.vm)) < 0)
+        return xf_cli_usage_error(CMD, "the VM (--static-max '%s'%s%s): %s", static_max_arg,
+                                  target_arg ? ", --target " : "", target_arg ? target_arg : "",
+                                  xf_strerror(r));
+    params.coeffs = xf_admit_default_coeffs(params.policy);
+
+    struct xf_hv *hv = NULL;
+    struct xf_host_snapshot snap;
+    struct xf_host_params hp;
+    struct xf_host_free f;
+    struct xf_topology *topo = NULL;
+    struct xf_planner *planner = NULL;
+    struct xf_admission a;
+    int status;
+
+    if ((status = xf_cli_open_backend(CMD, backend, host, &hv)))
+        return status;
+    xf_admit_host_params(params.policy, &hp);
+    r = xf_host_snapshot_read(hv, &snap);
+    if (r == 0) {
+        if (params.policy != XF_POLICY_XENFIT)
+            for (uint32_t n = 0; n < snap.nr_nodes; n++)
+                snap.nodes[n].dma_free_pages = 0;
+        r = xf_host_free_for_new_vm(&snap, NULL, &hp, &f);
+        if (r == 0 && params.policy == XF_POLICY_XENFIT &&
+            (r = xf_topology_read(hv, &topo, NULL)) == 0)
+            r = xf_planner_new(topo, XF_PLANNER_XENFIT, &planner);
+        if (r == 0)
+            r = xf_admit(&params, &req, &f, planner, &a);
+        if (r == 0)
+            status = report(&a, &f, snap.nr_nodes, json);
+        else
+            status = xf_cli_failure(CMD, "%s (%s)", xf_strerror(r), xf_err_name(r));
+        xf_host_snapshot_done(&snap);
+    } else {
+        status = xf_cli_failure(CMD, "reading the host: %s (%s)", xf_strerror(r), xf_err_name(r));
+    }
+    xf_planner_free(planner);
+    xf_topology_free(topo);
+    xf_hv_free(hv);
+    return status;
+}
