@@ -31,7 +31,14 @@ struct bt {
     struct xf_hv *hv;
     xf_domid_t doms[MAX_DOMS];
     unsigned nr_doms;
+    uint64_t free0; /* host free pages when the test started */
 };
+
+static uint64_t free_pages_now(struct xf_hv *hv)
+{
+    struct xf_hv_physinfo p;
+    return xf_hv_physinfo(hv, &p) == 0 ? p.free_pages : 0;
+}
 
 static int setup(void **state)
 {
@@ -45,6 +52,7 @@ static int setup(void **state)
         free(t);
         return -1;
     }
+    t->free0 = free_pages_now(t->hv);
     *state = t;
     return 0;
 }
@@ -56,14 +64,18 @@ static int teardown(void **state)
 
     for (unsigned i = 0; i < t->nr_doms; i++)
         (void)xf_hv_destroy(t->hv, t->doms[i]);
-    /* Wait (up to 30 s) until Xen has let the domains go. */
-    for (int tries = 0; tries < 300; tries++) {
+    /* Wait (up to 30 s) until Xen has let the domains go and their pages are
+     * back, and stay back for 3 checks: a domain's own pages return 30-250 ms
+     * after it has left the domain list, an RCU grace period later
+     * (complete_domain_destroy), and the next test counts free pages
+     * exactly. 8 pages may stay (Xen's pools keep some). */
+    for (int tries = 0, settled = 0; tries < 300 && settled < 3; tries++) {
         unsigned left = 0;
         for (unsigned i = 0; i < t->nr_doms; i++)
             left += xf_hv_domain_info(t->hv, t->doms[i], &info) == 0;
-        if (!left)
-            break;
-        (void)xf_hv_sleep_ns(t->hv, 100000000);
+        settled = !left && free_pages_now(t->hv) + 8 >= t->free0 ? settled + 1 : 0;
+        if (settled < 3)
+            (void)xf_hv_sleep_ns(t->hv, 100000000);
     }
     xf_hv_free(t->hv);
     free(t);

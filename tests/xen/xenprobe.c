@@ -14,7 +14,9 @@
  *                                    apart agree (at most 20 s)
  *   xf-xenprobe wait-gone DOMID [S]  waits (up to S = 30 s) until the
  *                                    domain no longer exists
- *   xf-xenprobe create TYPE VCPUS MAXPAGES   an empty paused domain (hv/pvh/pv)
+ *   xf-xenprobe wait-free PAGES [S]  waits (up to S = 10 s) until free_pages
+ *                                    is at least PAGES; prints it (exit 1 if not)
+ *   xf-xenprobe create TYPE VCPUS MAXPAGES   an empty paused domain (hvm/pvh/pv)
  *                                    with its vCPUs; prints its domid
  *   xf-xenprobe pool DOMID PAGES     sizes the paging pool
  *   xf-xenprobe populate DOMID PAGES 4 KiB pages into the domain
@@ -38,7 +40,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: xf-xenprobe phys | dom DOMID | claim DOMID PAGES [NODE] |\n"
                     "       maxpages DOMID PAGES | stable-free [READS] | wait-gone DOMID [S] |\n"
-                    "       create TYPE VCPUS MAXPAGES | pool DOMID PAGES |\n"
+                    "       wait-free PAGES [S] | create TYPE VCPUS MAXPAGES | pool DOMID PAGES |\n"
                     "       populate DOMID PAGES | destroy DOMID\n");
     return 2;
 }
@@ -139,6 +141,31 @@ static int cmd_wait_gone(struct xf_hv *hv, xf_domid_t domid, uint64_t seconds)
     return 0;
 }
 
+/* A destroyed domain's own pages (struct domain, vCPUs) come back after it
+ * has left Xen's list, once an RCU grace period has passed. */
+static int cmd_wait_free(struct xf_hv *hv, uint64_t pages, uint64_t seconds)
+{
+    struct xf_hv_physinfo p;
+    uint64_t start = xf_hv_now_ns(hv);
+    int r;
+
+    for (;;) {
+        if ((r = xf_hv_physinfo(hv, &p)) < 0)
+            return fail("physinfo", r);
+        if (p.free_pages >= pages) {
+            printf("free_pages=%llu waited_ms=%llu\n", (unsigned long long)p.free_pages,
+                   (unsigned long long)((xf_hv_now_ns(hv) - start) / MS));
+            return 0;
+        }
+        if (xf_hv_now_ns(hv) - start > seconds * 1000 * MS) {
+            printf("free_pages=%llu short=%llu\n", (unsigned long long)p.free_pages,
+                   (unsigned long long)(pages - p.free_pages));
+            return 1;
+        }
+        (void)xf_hv_sleep_ns(hv, 50 * MS);
+    }
+}
+
 static int cmd_create(struct xf_hv *hv, const char *type_name, uint64_t vcpus, uint64_t max)
 {
     enum xf_domain_type type;
@@ -213,6 +240,9 @@ int main(int argc, char **argv)
     } else if (strcmp(argv[1], "wait-gone") == 0 && (argc == 3 || argc == 4) &&
                arg_u64(argv[2], &a) == 0 && (argc == 3 || arg_u64(argv[3], &b) == 0)) {
         status = cmd_wait_gone(hv, (xf_domid_t)a, argc == 4 ? b : 30);
+    } else if (strcmp(argv[1], "wait-free") == 0 && (argc == 3 || argc == 4) &&
+               arg_u64(argv[2], &a) == 0 && (argc == 3 || arg_u64(argv[3], &b) == 0)) {
+        status = cmd_wait_free(hv, a, argc == 4 ? b : 10);
     } else if (strcmp(argv[1], "create") == 0 && argc == 5 && arg_u64(argv[3], &a) == 0 &&
                arg_u64(argv[4], &b) == 0) {
         status = cmd_create(hv, argv[2], a, b);

@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * Internals of the real-Xen backend (lib/hv/xen): the instance, and the
- * record of the extents this backend populated for each domain. Xen's
- * XENMEM_decrease_reservation names the frames to give back (guest frame
- * numbers, or machine frames for a PV guest), and nothing in libxenctrl lists
- * a domain's frames, so the backend remembers what it allocated itself.
+ * Internals of the real-Xen backend (lib/hv/xen): the instance, with the
+ * record of what it populated in each domain (xen-calc.h), and the
+ * operations xen.c and xen-mem.c share.
  */
 #ifndef XENFIT_HV_XEN_INTERNAL_H
 #define XENFIT_HV_XEN_INTERNAL_H
@@ -13,24 +11,8 @@
 #include <stdint.h>
 #include <xenctrl.h>
 
+#include "xen-calc.h"
 #include "xenfit/hv.h"
-
-/* One populated extent: its first frame and its order. */
-struct xf_xen_extent {
-    uint64_t frame;
-    uint32_t order;
-};
-
-/* What this backend populated in one domain, in allocation order. */
-struct xf_xen_dom {
-    xf_domid_t domid;
-    uint64_t next_gpfn;  /* where the next extent goes in the guest's physmap */
-    uint64_t last_given; /* pages of the last extent already given back */
-    bool affinity_set;   /* this backend set the domain's node affinity */
-    struct xf_xen_extent *extents;
-    uint32_t n_extents;
-    uint32_t cap_extents;
-};
 
 struct xf_hv_xen {
     struct xf_hv hv; /* first: the interface header */

@@ -21,6 +21,9 @@
 /* Extents per XENMEM_populate_physmap / decrease_reservation call: 16 KiB of
  * frame numbers, bounced through libxenctrl's hypercall buffers. */
 #define MEMOP_BATCH 2048u
+/* Frame numbers go between the extent record (uint64_t) and libxenctrl. */
+_Static_assert(__builtin_types_compatible_p(xen_pfn_t, uint64_t), "xen_pfn_t is not uint64_t");
+
 /* The largest extent Xen allocates for dom0 on x86: MAX_ORDER
  * (CONFIG_PAGEALLOC_MAX_ORDER, 1 GiB); populate_physmap() does nothing for
  * a larger one (xen/common/memory.c, max_order()). */
@@ -108,29 +111,6 @@ int xf__xen_claim(struct xf_hv *hv, xf_domid_t domid, uint32_t node, uint64_t pa
     return rc < 0 ? xf__xen_errno() : 0;
 }
 
-/* Makes room for `more` extents in d's record before Xen allocates them, so
- * that what Xen hands out is always recorded. */
-static int reserve_extents(struct xf_xen_dom *d, uint64_t more)
-{
-    uint64_t want = (uint64_t)d->n_extents + more;
-    struct xf_xen_extent *e;
-    uint32_t cap;
-
-    if (want <= d->cap_extents)
-        return 0;
-    if (want > UINT32_MAX / 2)
-        return XF_ENOMEM;
-    cap = d->cap_extents ? d->cap_extents : 64;
-    while (cap < want)
-        cap *= 2;
-    e = xf__reallocarray(d->extents, cap, sizeof(*e));
-    if (!e)
-        return XF_ENOMEM;
-    d->extents = e;
-    d->cap_extents = cap;
-    return 0;
-}
-
 /* Why Xen allocated fewer extents than asked: no such domain (Xen returns 0
  * extents for an unknown domid), a dying one (assign_pages() refuses it:
  * -EINVAL), else the allocator or max_pages: -ENOMEM. */
@@ -192,7 +172,7 @@ int xf__xen_populate(struct xf_hv *hv, xf_domid_t domid, const struct xf_hv_popu
         uint64_t gpfn = (d->next_gpfn + step - 1) & ~(step - 1);
         int got;
 
-        if ((r = reserve_extents(d, n)) < 0)
+        if ((r = xf__xen_dom_reserve(d, n)) < 0)
             break;
         for (unsigned long i = 0; i < n; i++)
             frames[i] = (xen_pfn_t)(gpfn + i * step);
@@ -201,11 +181,8 @@ int xf__xen_populate(struct xf_hv *hv, xf_domid_t domid, const struct xf_hv_popu
             r = xf__xen_errno();
             break;
         }
-        for (int i = 0; i < got; i++) {
-            d->extents[d->n_extents].frame = frames[i];
-            d->extents[d->n_extents].order = req->order;
-            d->n_extents++;
-        }
+        for (int i = 0; i < got; i++)
+            xf__xen_dom_record(d, frames[i], req->order);
         d->next_gpfn = gpfn + (uint64_t)got * step;
         done += (uint64_t)got;
         if ((unsigned long)got < n) {
@@ -216,43 +193,6 @@ int xf__xen_populate(struct xf_hv *hv, xf_domid_t domid, const struct xf_hv_popu
     xf__free(frames);
     *ret_done = done;
     return r == -ENOMEM ? why_short(x, domid) : r;
-}
-
-static uint64_t recorded_pages(const struct xf_xen_dom *d)
-{
-    uint64_t pages = 0;
-
-    for (uint32_t i = 0; i < d->n_extents; i++)
-        pages += UINT64_C(1) << d->extents[i].order;
-    return pages - d->last_given;
-}
-
-/* The frames of the last `n` recorded pages, newest first, into `frames`;
- * with commit, also drops them from the record. */
-static void take_frames(struct xf_xen_dom *d, uint64_t n, xen_pfn_t *frames, bool commit)
-{
-    uint32_t e = d->n_extents;
-    uint64_t given = d->last_given, out = 0;
-
-    while (out < n) {
-        const struct xf_xen_extent *ext = &d->extents[e - 1];
-        uint64_t size = UINT64_C(1) << ext->order;
-        uint64_t left = size - given;
-
-        while (left > 0 && out < n) {
-            if (frames)
-                frames[out] = (xen_pfn_t)(ext->frame + left - 1);
-            left--, out++, given++;
-        }
-        if (left == 0) {
-            e--;
-            given = 0;
-        }
-    }
-    if (commit) {
-        d->n_extents = e;
-        d->last_given = given;
-    }
 }
 
 /*
@@ -275,7 +215,7 @@ int xf__xen_decrease(struct xf_hv *hv, xf_domid_t domid, uint64_t pages)
         return r;
     if (pages == 0)
         return 0;
-    if (!d || pages > recorded_pages(d))
+    if (!d || pages > xf__xen_dom_pages(d))
         return -EINVAL;
     frames = xf__calloc(MEMOP_BATCH, sizeof(*frames));
     if (!frames)
@@ -284,13 +224,13 @@ int xf__xen_decrease(struct xf_hv *hv, xf_domid_t domid, uint64_t pages)
         unsigned long n = pages < MEMOP_BATCH ? (unsigned long)pages : MEMOP_BATCH;
         int got;
 
-        take_frames(d, n, frames, false);
+        xf__xen_dom_take(d, n, frames, false);
         got = xc_domain_decrease_reservation(x->xch, domid, n, 0, frames);
         if (got < 0) {
             r = xf__xen_errno();
             break;
         }
-        take_frames(d, (uint64_t)got, NULL, true);
+        xf__xen_dom_take(d, (uint64_t)got, NULL, true);
         pages -= (uint64_t)got;
         if ((unsigned long)got < n) {
             r = -EINVAL;

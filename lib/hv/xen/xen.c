@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -79,7 +78,7 @@ void xf__xen_dom_forget(struct xf_hv_xen *x, xf_domid_t domid)
 {
     for (uint32_t i = 0; i < x->n_doms; i++)
         if (x->doms[i].domid == domid) {
-            xf__free(x->doms[i].extents);
+            xf__xen_dom_clear(&x->doms[i]);
             x->doms[i] = x->doms[--x->n_doms];
             return;
         }
@@ -88,7 +87,7 @@ void xf__xen_dom_forget(struct xf_hv_xen *x, xf_domid_t domid)
 void xf__xen_doms_free(struct xf_hv_xen *x)
 {
     for (uint32_t i = 0; i < x->n_doms; i++)
-        xf__free(x->doms[i].extents);
+        xf__xen_dom_clear(&x->doms[i]);
     xf__free(x->doms);
     x->doms = NULL;
     x->n_doms = x->cap_doms = 0;
@@ -453,47 +452,22 @@ static bool probe_node_claimed_info(struct xf_hv_xen *x)
 #endif
 }
 
-/* Xen's dma_bits= boot option, 0 if not given (XENVER_commandline). */
-static uint32_t cmdline_dma_bits(struct xf_hv_xen *x)
+/* Xen's command line (XENVER_commandline), "" if it cannot be read. */
+static void xen_cmdline(struct xf_hv_xen *x, xen_commandline_t *ret)
 {
-    static const char opt[] = "dma_bits=";
-    xen_commandline_t cmdline;
-    const char *p;
-
-    memset(cmdline, 0, sizeof(cmdline));
-    if (xc_version(x->xch, XENVER_commandline, &cmdline) < 0)
-        return 0;
-    cmdline[sizeof(cmdline) - 1] = '\0';
-    for (p = strstr(cmdline, opt); p; p = strstr(p + 1, opt)) {
-        if (p == cmdline || p[-1] == ' ') {
-            char *end;
-            unsigned long v = strtoul(p + sizeof(opt) - 1, &end, 0);
-            return (*end == '\0' || *end == ' ') && v <= 64 ? (uint32_t)v : 0;
-        }
-    }
-    return 0;
+    memset(*ret, 0, sizeof(*ret));
+    if (xc_version(x->xch, XENVER_commandline, ret) < 0)
+        (*ret)[0] = '\0';
+    (*ret)[sizeof(*ret) - 1] = '\0';
 }
 
-/* Position of the highest bit set, 1-based (Xen's flsl); 0 for 0. */
-static uint32_t flsl64(uint64_t v)
-{
-    return v ? 64u - (uint32_t)__builtin_clzll(v) : 0;
-}
-
-/*
- * What the toolstack cannot ask Xen but needs: the nodes online (numainfo
+/* What the toolstack cannot ask Xen but needs: the nodes online (numainfo
  * marks an offline one XEN_INVALID_MEM_SZ; an affinity covering them all is
- * no affinity) and Xen's DMA width. The width is the dma_bits= option, else,
- * on a host with more than one node, x86's arch_get_dma_bitsize(): min(32,
- * flsl(start + spanned / 4 - 1) + PAGE_SHIFT) of the first node with memory
- * below 4 GiB (xen/arch/x86/numa.c; end_boot_allocator() in
- * xen/common/page_alloc.c), else none. Node start frames are not visible to
- * a toolstack: node 0 is taken to start at frame 0, as on PCs; a host whose
- * node 0 has no memory gets no DMA information.
- */
+ * no affinity) and Xen's DMA width (xf__xen_dma_bits). */
 static int probe_host(struct xf_hv_xen *x)
 {
     xc_meminfo_t mi[XF_MAX_NODES];
+    xen_commandline_t cmdline;
     unsigned int num = 0, online = 0;
 
     if (xc_numainfo(x->xch, &num, NULL, NULL) < 0)
@@ -507,14 +481,10 @@ static int probe_host(struct xf_hv_xen *x)
             x->online_nodes |= UINT64_C(1) << i;
             online++;
         }
-
-    x->dma_bits = cmdline_dma_bits(x);
-    if (x->dma_bits == 0 && online > 1 && (x->online_nodes & 1u) && mi[0].memsize > 0) {
-        uint64_t spanned = mi[0].memsize >> XC_PAGE_SHIFT;
-        uint32_t bits = flsl64(spanned / 4 - 1) + XC_PAGE_SHIFT;
-        x->dma_bits = bits < 32 ? bits : 32;
-    }
-    if (x->dma_bits || online <= 1)
+    xen_cmdline(x, &cmdline);
+    if (xf__xen_dma_bits(cmdline, online,
+                         (x->online_nodes & 1u) ? mi[0].memsize >> XC_PAGE_SHIFT : 0,
+                         &x->dma_bits) == 0)
         x->caps |= XF_HV_CAP_NODE_DMA_INFO;
     return 0;
 }

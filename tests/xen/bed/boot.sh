@@ -23,6 +23,8 @@
 # Usage: boot.sh BED_DIR PAYLOAD.cpio.gz|- OUT_DIR
 #   OUT_DIR/console.log   COM1: Xen's and dom0's console
 #   OUT_DIR/channel.log   COM2: what the payload reports (see dom0-init)
+# With "-" for the payload, COM1 is this terminal and dom0 gives a shell
+# (`exit` powers off; Ctrl-a x quits QEMU).
 # Env (defaults): XF_XENBED_MEM_MIB=4096 XF_XENBED_SMP=4 XF_XENBED_NODES=2
 #   XF_XENBED_NODE_DIST=21 XF_XENBED_DOM0_MEM=1024M XF_XENBED_DOM0_VCPUS=2
 #   XF_XENBED_TIMEOUT=600 (seconds of wall time for the whole run)
@@ -101,14 +103,19 @@ xen_cmd+=" dom0_max_vcpus=$dom0_vcpus loglvl=all guest_loglvl=all bootscrub=fals
 xen_cmd+=" ${XF_XENBED_XEN_EXTRA:-}"
 dom0_cmd="console=hvc0 earlyprintk=xen rdinit=/init loglevel=4"
 
+machine=(-nodefaults "${accel_args[@]}" -machine q35 -m "$mem" -smp "$smp" "${numa[@]}"
+  -display none -no-reboot -kernel "$bed/xen" -append "$xen_cmd"
+  -initrd "$bed/vmlinuz $dom0_cmd,$out/initrd.gz")
+if [ "$payload" = - ]; then
+  nice -n 10 "$qemu" "${machine[@]}" -serial mon:stdio -serial "file:$out/channel.log"
+  exit 0
+fi
 t0=$(date +%s.%N)
 rc=0
 # nice: the bed shares the machine's cores with builds and other tests
-timeout -k 10 "$limit" nice -n 10 "$qemu" -nodefaults "${accel_args[@]}" -machine q35 \
-  -m "$mem" -smp "$smp" "${numa[@]}" -display none -no-reboot \
-  -serial "file:$out/console.log" -serial "file:$out/channel.log" \
-  -kernel "$bed/xen" -append "$xen_cmd" \
-  -initrd "$bed/vmlinuz $dom0_cmd,$out/initrd.gz" </dev/null >"$out/qemu.log" 2>&1 || rc=$?
+timeout -k 10 "$limit" nice -n 10 "$qemu" "${machine[@]}" \
+  -serial "file:$out/console.log" -serial "file:$out/channel.log" </dev/null >"$out/qemu.log" 2>&1 ||
+  rc=$?
 wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 rm -f "$out/initrd.gz"
 echo "$wall" >"$out/wall-seconds"

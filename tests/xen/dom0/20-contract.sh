@@ -19,11 +19,6 @@ known() { # the reason a contract test cannot pass on real Xen 4.17, or nothing
   case $1 in
     test_contract_full_claim_refuses_paging_pool)
       echo "Xen gives a new PVH/HVM domain a 256-page HAP pool at creation (hap_enable)" ;;
-    test_contract_full_claim_refuses_vcpus)
-      echo "Xen fixes max_vcpus at creation: the test must create with xf_hv_domain_create_vcpus(4)" ;;
-    test_contract_populate_exact_node | test_contract_populate_node_hint_first | \
-      test_contract_affinity_round_robin)
-      echo "upstream Xen reports no per-node pages of a domain (pages_per_node is 0)" ;;
   esac
 }
 
@@ -39,9 +34,7 @@ for t in $failed; do
     fail "$t failed against real Xen"
   fi
 done
-for t in test_contract_full_claim_refuses_paging_pool test_contract_full_claim_refuses_vcpus \
-  test_contract_populate_exact_node test_contract_populate_node_hint_first \
-  test_contract_affinity_round_robin; do
+for t in test_contract_full_claim_refuses_paging_pool; do
   echo "$failed" | grep -qx "$t" || note "NOTE: $t now passes on real Xen: drop it from the known differences"
 done
 check "the suite ran" "$(grep -c '^\[==========\] .* test(s) run\.' /tmp/contract.out)" = 1

@@ -95,11 +95,17 @@ build_pv() {
   xl domid "$1"
 }
 
-# Destroys a guest and waits until Xen has let it go.
+# Destroys a guest and waits until Xen has let it go: destroy_guest NAME
+# [FREE_PAGES]. With FREE_PAGES (host free pages before the guest was built),
+# also until they are back but for 16: the domain's own pages return after
+# it has left Xen's list (an RCU grace period later), and a measurement that
+# starts before would count them twice.
 destroy_guest() {
   id=$(xl domid "$1" 2>/dev/null) || return 0
   xl destroy "$1"
   probe wait-gone "$id" 60 >/dev/null
+  [ -z "${2:-}" ] || probe wait-free $(($2 - 16)) 10 >/dev/null ||
+    echo "  note: after destroying $1, free pages stayed more than 16 below $2"
 }
 
 # measure_pv NAME VCPUS MEMORY_MIB: builds the guest paused and prints

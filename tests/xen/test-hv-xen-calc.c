@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The real-Xen backend's arithmetic (lib/hv/xen/xen-calc.c), on any machine:
+ * Xen's DMA width as the backend works it out, and the record of populated
+ * extents that decrease gives back from. Numbers are worked out by hand in
+ * the comments; the width rule is x86's arch_get_dma_bitsize() and the
+ * dma_bits= option (xen/arch/x86/numa.c, xen/common/page_alloc.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "hv/xen/xen-calc.h"
+#include "xenfit/alloc.h"
+#include "xenfit/error.h"
+
+static uint32_t bits(const char *cmdline, uint32_t nodes, uint64_t node0_pages)
+{
+    uint32_t b = 99;
+    assert_int_equal(xf__xen_dma_bits(cmdline, nodes, node0_pages, &b), 0);
+    return b;
+}
+
+static void test_hv_xen_dma_width_from_node0(void **state)
+{
+    (void)state;
+    /* The test bed: node 0 spans 2 GiB = 524288 pages; 524288 / 4 - 1 =
+     * 131071 < 2^17, flsl = 17; 17 + 12 = 29 bits (Xen printed 29). */
+    assert_int_equal(bits(NULL, 2, 524288), 29);
+    /* 1 GiB: 65535, flsl 16 -> 28. 4 GiB: 262143 -> 18 + 12 = 30. */
+    assert_int_equal(bits("", 2, 262144), 28);
+    assert_int_equal(bits("", 4, 1048576), 30);
+    /* 64 GiB = 16777216 pages: 4194303, flsl 22 -> 34, capped at 32. */
+    assert_int_equal(bits("", 2, 16777216), 32);
+    /* One node: x86 wants no default DMA zone (arch_want_default_dmazone). */
+    assert_int_equal(bits("", 1, 524288), 0);
+}
+
+static void test_hv_xen_dma_width_option(void **state)
+{
+    uint32_t b = 99;
+    (void)state;
+    assert_int_equal(bits("console=com1 dma_bits=30 loglvl=all", 2, 524288), 30);
+    assert_int_equal(bits("dma_bits=0x1f", 2, 524288), 31); /* simple_strtoul */
+    assert_int_equal(bits("dma_bits=27", 1, 524288), 27);   /* even on one node */
+    /* Not the option, or malformed: the computed width. */
+    assert_int_equal(bits("xdma_bits=30", 2, 524288), 29);
+    assert_int_equal(bits("dma_bits=30x", 2, 524288), 29);
+    assert_int_equal(bits("dma_bits=99", 2, 524288), 29);
+    /* Several nodes and node 0 without memory: cannot tell. */
+    assert_int_equal(xf__xen_dma_bits("", 2, 0, &b), XF_ENODATA);
+    assert_int_equal(b, 99);
+}
+
+static void test_hv_xen_record_takes_newest_first(void **state)
+{
+    struct xf_xen_dom d = {.domid = 7};
+    uint64_t f[8];
+    (void)state;
+
+    assert_int_equal(xf__xen_dom_reserve(&d, 3), 0);
+    assert_int_equal(d.cap_extents, 64);
+    xf__xen_dom_record(&d, 1000, 9); /* frames 1000..1511 */
+    xf__xen_dom_record(&d, 5000, 0); /* 5000 */
+    xf__xen_dom_record(&d, 6000, 1); /* 6000, 6001 */
+    assert_int_equal(xf__xen_dom_pages(&d), 512 + 1 + 2);
+
+    /* Newest first, from each extent's last page down; a look changes nothing. */
+    xf__xen_dom_take(&d, 4, f, false);
+    assert_int_equal(f[0], 6001);
+    assert_int_equal(f[1], 6000);
+    assert_int_equal(f[2], 5000);
+    assert_int_equal(f[3], 1511);
+    assert_int_equal(xf__xen_dom_pages(&d), 515);
+
+    /* Giving back 3 drops the two small extents whole. */
+    xf__xen_dom_take(&d, 3, NULL, true);
+    assert_int_equal(d.n_extents, 1);
+    assert_int_equal(d.last_given, 0);
+    assert_int_equal(xf__xen_dom_pages(&d), 512);
+    /* Then 2 pages of the big one: 1511, 1510; 510 left, next is 1509. */
+    xf__xen_dom_take(&d, 2, f, true);
+    assert_int_equal(f[0], 1511);
+    assert_int_equal(f[1], 1510);
+    assert_int_equal(d.last_given, 2);
+    assert_int_equal(xf__xen_dom_pages(&d), 510);
+    xf__xen_dom_take(&d, 1, f, false);
+    assert_int_equal(f[0], 1509);
+    /* All of it: the record is empty. */
+    xf__xen_dom_take(&d, 510, NULL, true);
+    assert_int_equal(xf__xen_dom_pages(&d), 0);
+    assert_int_equal(d.n_extents, 0);
+    assert_int_equal(d.last_given, 0);
+    xf__xen_dom_clear(&d);
+    assert_null(d.extents);
+}
+
+static void test_hv_xen_record_grows(void **state)
+{
+    struct xf_xen_dom d = {.domid = 1};
+    (void)state;
+
+    for (uint64_t i = 0; i < 200; i++) {
+        assert_int_equal(xf__xen_dom_reserve(&d, 1), 0);
+        xf__xen_dom_record(&d, 10 * i, 0);
+    }
+    /* 64 -> 128 -> 256 */
+    assert_int_equal(d.cap_extents, 256);
+    assert_int_equal(xf__xen_dom_pages(&d), 200);
+    assert_int_equal(xf__xen_dom_reserve(&d, UINT32_MAX), XF_ENOMEM);
+    assert_int_equal(d.cap_extents, 256);
+    xf__xen_dom_clear(&d);
+}
+
+static void *fail_realloc(void *p, size_t n)
+{
+    (void)p, (void)n;
+    return NULL;
+}
+
+/* An allocation failure leaves the record as it was. */
+static void test_hv_xen_record_reserve_enomem(void **state)
+{
+    struct xf_xen_dom d = {.domid = 1};
+    (void)state;
+
+    assert_int_equal(xf_replace_allocator(malloc, fail_realloc, calloc, free), 0);
+    assert_int_equal(xf__xen_dom_reserve(&d, 1), XF_ENOMEM);
+    xf_reset_allocator();
+    assert_null(d.extents);
+    assert_int_equal(d.cap_extents, 0);
+    assert_int_equal(xf__xen_dom_reserve(&d, 1), 0);
+    xf__xen_dom_clear(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hv_xen_dma_width_from_node0),
+        cmocka_unit_test(test_hv_xen_dma_width_option),
+        cmocka_unit_test(test_hv_xen_record_takes_newest_first),
+        cmocka_unit_test(test_hv_xen_record_grows),
+        cmocka_unit_test(test_hv_xen_record_reserve_enomem),
+    };
+    return cmocka_run_group_tests_name("hv-xen-calc", tests, NULL, NULL);
+}
