@@ -192,7 +192,9 @@ int xf_build_step(void *build, struct xf_hv *hv, uint64_t *ret_sleep_ns)
         before = free_pages(b->hv, &ok);
     switch (b->res.phase) {
     case XF_BUILD_CREATE:
-        r = xf_hv_domain_create(b->hv, s->type, &b->res.domid);
+        /* Since Xen 4.12 the vCPU count is fixed at creation (max_vcpus in
+         * xen_domctl_createdomain); max_vcpus must then repeat it. */
+        r = xf_hv_domain_create_vcpus(b->hv, s->type, s->vcpus, &b->res.domid);
         if (r < 0)
             b->res.domid = UINT32_MAX;
         break;
