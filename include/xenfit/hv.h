@@ -33,6 +33,10 @@ enum {
     XF_HV_CAP_NODE_CLAIMED_INFO = 1u << 1, /* numainfo reports per-node claimed pages */
     XF_HV_CAP_SIMULATED = 1u << 2,         /* simulated time; xf_hv_sleep advances it */
     XF_HV_CAP_NODE_DMA_INFO = 1u << 3,     /* numainfo reports free DMA-zone pages */
+    /* A claim on a dying domain is accepted (and leaked once the domain is
+     * gone): Xen before "Disallow XENMEM_claim_pages on dying domains"
+     * (4.19.5, 4.20.3, 4.21.1, 4.22), e.g. 4.17.7. Without it: -EINVAL. */
+    XF_HV_CAP_CLAIM_DYING_OK = 1u << 4,
 };
 
 /* XEN_SYSCTL_physinfo. free_pages counts dirty pages and ignores claims. */
@@ -150,8 +154,9 @@ int xf_hv_set_max_pages(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
 /* Sizes the shadow/HAP paging pool (always unclaimed memory). */
 int xf_hv_set_paging_pool(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
 /* XENMEM_claim_pages: `pages` is the domain's total target; 0 cancels.
- * node XF_NODE_ANY is a global claim; a node needs XF_HV_CAP_NODE_CLAIMS.
- * An unknown or dying domain is -EINVAL here, as in Xen (not -ESRCH). */
+ * node XF_NODE_ANY is a global claim; a node needs XF_HV_CAP_NODE_CLAIMS
+ * (else -ENOSYS). An unknown domain is -EINVAL here, as in Xen (not -ESRCH);
+ * so is a dying one, unless XF_HV_CAP_CLAIM_DYING_OK. */
 int xf_hv_claim(struct xf_hv *hv, xf_domid_t domid, uint32_t node, uint64_t pages);
 /* XENMEM_populate_physmap. On failure returns the errno and, unlike other
  * operations, still writes *ret_done: the extents allocated before it. */

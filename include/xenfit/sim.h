@@ -35,7 +35,9 @@ enum xf_sim_claim_semantics {
      * request) under the heap lock; freed pages never raise a claim. */
     XF_SIM_CLAIMS_4_22 = 0,
     /* Xen 4.17-4.20.2: domain_adjust_tot_pages() consumes it once the pages
-     * are assigned, and pages freed while a claim is active raise it again. */
+     * are assigned, and pages freed while a claim is active raise it again.
+     * As in 4.17.7, a claim on a dying domain is accepted
+     * (XF_HV_CAP_CLAIM_DYING_OK). */
     XF_SIM_CLAIMS_4_17 = 1,
 };
 
@@ -45,6 +47,7 @@ struct xf_sim_truth {
     uint64_t vcpu_pages;            /* hidden pages per vCPU, at set_max_vcpus (no pool) */
     uint64_t extra_guest_pages;     /* pages the builder populates beyond build_start */
     uint64_t max_pages_slack_pages; /* libxl: max_pages = memory + this */
+    uint64_t initial_pool_pages;    /* paging pool a new domain already has (HAP: 256) */
 };
 
 struct xf_sim_node_spec {

@@ -212,7 +212,11 @@ int xf_build_step(void *build, struct xf_hv *hv, uint64_t *ret_sleep_ns)
         r = xf_hv_set_max_pages(b->hv, b->res.domid, s->max_pages);
         break;
     case XF_BUILD_PAGING_POOL:
-        r = xf_hv_set_paging_pool(b->hv, b->res.domid, s->paging_pool_pages);
+        /* A PV domain has no paging pool until it needs shadow mode (for
+         * log-dirty migration); Xen refuses to size one (EOPNOTSUPP, seen in
+         * the real-Xen tier). xen-api still counts shadow_mib for it. */
+        if (s->type != XF_DOMAIN_PV)
+            r = xf_hv_set_paging_pool(b->hv, b->res.domid, s->paging_pool_pages);
         break;
     case XF_BUILD_PLACE_CLAIM:
         r = place_and_claim(b);

@@ -142,7 +142,7 @@ void test_contract_claim_sets_total_target(void **state);
 void test_contract_claim_active_einval(void **state);
 void test_contract_claim_not_above_tot_einval(void **state);
 void test_contract_claim_above_max_einval(void **state);
-void test_contract_claim_unknown_or_dying_einval(void **state);
+void test_contract_claim_unknown_or_dying(void **state);
 void test_contract_claim_enomem_beyond_avail(void **state);
 void test_contract_claim_zero_cancels(void **state);
 void test_contract_claim_consumed_by_populate(void **state);

@@ -388,7 +388,7 @@ int main(void)
         T(claim_active_einval),
         T(claim_not_above_tot_einval),
         T(claim_above_max_einval),
-        T(claim_unknown_or_dying_einval),
+        T(claim_unknown_or_dying),
         T(claim_enomem_beyond_avail),
         T(claim_zero_cancels),
         T(claim_consumed_by_populate),

@@ -138,7 +138,9 @@ static void test_sim_spec_xenbed_fields(void **state)
  * - CPUs by count: node 0 gets 0-1, node 1 gets 2-5 (the next ids); 4
  *   CPUs on 2 cores: threads 2 and 3 share core 0, 4 and 5 core 1; socket =
  *   node index by default.
- * - dom0 vCPUs: one per CPU, 6. Truth and timing: the documented defaults.
+ * - dom0 vCPUs: one per CPU, 6. Truth and timing: the documented defaults
+ *   (PV: 21 + 4 per vCPU, the line `xenfit calibrate` fits over every row
+ *   of tests/data/xen/pv-overhead-4.17.csv; it was 16 + 3 before).
  */
 static void test_sim_spec_defaults(void **state)
 {
@@ -167,8 +169,8 @@ static void test_sim_spec_defaults(void **state)
     assert_int_equal(s->claim_semantics, XF_SIM_CLAIMS_4_22);
     assert_int_equal(s->truth[XF_DOMAIN_HVM].domain_pages, 30);
     assert_int_equal(s->truth[XF_DOMAIN_HVM].vcpu_pages, 8);
-    assert_int_equal(s->truth[XF_DOMAIN_PV].domain_pages, 16);
-    assert_int_equal(s->truth[XF_DOMAIN_PV].vcpu_pages, 3);
+    assert_int_equal(s->truth[XF_DOMAIN_PV].domain_pages, 21);
+    assert_int_equal(s->truth[XF_DOMAIN_PV].vcpu_pages, 4);
     assert_int_equal(s->truth[XF_DOMAIN_PVH].extra_guest_pages, 17);
     assert_int_equal(s->truth[XF_DOMAIN_PV].max_pages_slack_pages, 256);
     assert_int_equal(s->timing.release_pages_per_s, 2048 * 256);
@@ -190,7 +192,8 @@ static void test_sim_spec_overrides(void **state)
         " \"dom0\": {\"type\": \"pvh\", \"vcpus\": 1, \"memory_pages\": 5000,"
         "           \"node_pages\": [5000]},"
         " \"truth\": {\"hvm\": {\"domain_pages\": 1, \"vcpu_pages\": 38,"
-        "                     \"extra_guest_pages\": 2, \"max_pages_slack_pages\": 3}},"
+        "                     \"extra_guest_pages\": 2, \"max_pages_slack_pages\": 3,"
+        "                     \"initial_pool_pages\": 4}},"
         " \"timing\": {\"hypercall_ns\": 1, \"extent_ns\": 2, \"page_ns\": 3,"
         "             \"scrub_page_ns\": 4, \"release_mib_per_s\": 5,"
         "             \"release_tail_pages\": 6, \"release_tail_ms\": 7,"
@@ -214,13 +217,117 @@ static void test_sim_spec_overrides(void **state)
     assert_int_equal(s->dom0_type, XF_DOMAIN_PVH);
     assert_int_equal(s->truth[XF_DOMAIN_HVM].vcpu_pages, 38);
     assert_int_equal(s->truth[XF_DOMAIN_HVM].max_pages_slack_pages, 3);
-    assert_int_equal(s->truth[XF_DOMAIN_PV].vcpu_pages, 3); /* untouched default */
+    assert_int_equal(s->truth[XF_DOMAIN_HVM].initial_pool_pages, 4);
+    /* Untouched defaults. */
+    assert_int_equal(s->truth[XF_DOMAIN_PVH].initial_pool_pages, 256);
+    assert_int_equal(s->truth[XF_DOMAIN_PV].vcpu_pages, 4);
     assert_int_equal(s->timing.release_pages_per_s, 5 * 256);
     assert_int_equal(s->timing.release_tail_pages, 6);
     assert_int_equal(s->timing.release_tail_ns, 7000000);
     assert_int_equal(s->timing.idle_scrub_pages_per_s, 8 * 256);
     assert_int_equal(s->timing.scrub_page_ns, 4);
     xf_sim_spec_free(s);
+}
+
+static uint64_t free_pages(struct xf_hv *hv)
+{
+    struct xf_hv_physinfo p;
+    assert_int_equal(xf_hv_physinfo(hv, &p), 0);
+    return p.free_pages;
+}
+
+static uint64_t pool_pages(struct xf_hv *hv, xf_domid_t d)
+{
+    struct xf_hv_domain_info i;
+    assert_int_equal(xf_hv_domain_info(hv, d, &i), 0);
+    return i.paging_pool_pages;
+}
+
+static uint32_t nr_domains(struct xf_hv *hv)
+{
+    uint32_t n;
+    assert_int_equal(xf_hv_domain_list(hv, 0, NULL, &n), 0);
+    return n;
+}
+
+/* truth.<type>.initial_pool_pages: the paging pool a new domain already has
+ * (Xen's hap_enable() gives a HAP domain 256 pages at creation, measured in
+ * the real-Xen tier). Defaults 256 for hvm, pvh and pv_in_pvh, 0 for pv.
+ * On a 1 GiB node with a 256 MiB dom0 (196608 pages free), with pvh's set
+ * to 512 and hvm's to 0:
+ * - a PVH domain takes 16 hidden + 512 pool pages at creation;
+ *   set_paging_pool then sizes the whole pool: 1024 takes 512 more, 100
+ *   gives 924 back;
+ * - an HVM domain takes its 30 hidden pages and has no pool;
+ * - with all but 100 pages claimed by a PV domain, a new PVH domain gets
+ *   its 16 hidden pages, not its 512-page pool (pool pages use no claim):
+ *   creation fails with -ENOMEM and gives back what it took. */
+static void test_sim_spec_initial_pool_pages(void **state)
+{
+    static const char *minimal = "{\"nodes\": [{\"memory_mib\": 1024, \"cpus\": 2}],"
+                                 " \"dom0\": {\"memory_mib\": 256}}";
+    static const char *json =
+        "{\"nodes\": [{\"memory_mib\": 1024, \"cpus\": 2}],"
+        " \"xen\": {\"reserved_pages\": 0, \"dma_pages\": 0}, \"dom0\": {\"memory_mib\": 256},"
+        " \"truth\": {\"pvh\": {\"initial_pool_pages\": 512},"
+        "            \"hvm\": {\"initial_pool_pages\": 0}}}";
+    static const char *negative = "{\"nodes\": [{\"memory_mib\": 1024, \"cpus\": 2}],"
+                                  " \"dom0\": {\"memory_mib\": 256},"
+                                  " \"truth\": {\"pvh\": {\"initial_pool_pages\": -1}}}";
+    struct xf_sim_spec *spec;
+    struct xf_parse_error err;
+    struct xf_sim_truth tr;
+    struct xf_hv *hv = NULL;
+    xf_domid_t pvh, hvm, pv, nobody = 0;
+    uint64_t f;
+    (void)state;
+
+    assert_int_equal(xf_sim_spec_parse(minimal, strlen(minimal), &spec, &err), 0);
+    assert_int_equal(spec->truth[XF_DOMAIN_HVM].initial_pool_pages, 256);
+    assert_int_equal(spec->truth[XF_DOMAIN_PVH].initial_pool_pages, 256);
+    assert_int_equal(spec->truth[XF_DOMAIN_PV_IN_PVH].initial_pool_pages, 256);
+    assert_int_equal(spec->truth[XF_DOMAIN_PV].initial_pool_pages, 0);
+    xf_sim_spec_free(spec);
+    assert_int_equal(xf_sim_spec_parse(negative, strlen(negative), &spec, &err), XF_EBADSPEC);
+    assert_non_null(strstr(err.message, "truth.pvh.initial_pool_pages"));
+
+    assert_int_equal(hvt_sim_json(json, NULL, &hv), 0);
+    assert_int_equal(xf_sim_truth(hv, XF_DOMAIN_PVH, &tr), 0);
+    assert_int_equal(tr.initial_pool_pages, 512);
+    assert_int_equal(tr.domain_pages, 16); /* the rest of pvh's profile: defaults */
+    f = free_pages(hv);
+    assert_int_equal(f, 196608);
+    assert_int_equal(xf_hv_domain_create(hv, XF_DOMAIN_PVH, &pvh), 0);
+    assert_int_equal(pool_pages(hv, pvh), 512);
+    assert_int_equal(free_pages(hv), f - 16 - 512);
+    assert_int_equal(xf_hv_set_paging_pool(hv, pvh, 1024), 0);
+    assert_int_equal(pool_pages(hv, pvh), 1024);
+    assert_int_equal(free_pages(hv), f - 16 - 1024);
+    assert_int_equal(xf_hv_set_paging_pool(hv, pvh, 100), 0);
+    assert_int_equal(pool_pages(hv, pvh), 100);
+    assert_int_equal(free_pages(hv), f - 16 - 100);
+    assert_int_equal(xf_hv_destroy(hv, pvh), 0);
+    assert_int_equal(xf_hv_sleep_ns(hv, 1000000000), 0); /* 2 GiB/s: all back */
+    assert_int_equal(free_pages(hv), f);
+
+    assert_int_equal(xf_hv_domain_create(hv, XF_DOMAIN_HVM, &hvm), 0);
+    assert_int_equal(pool_pages(hv, hvm), 0);
+    assert_int_equal(free_pages(hv), f - 30);
+
+    /* PV: 21 + 4 hidden; 196608 - 30 - 25 = 196553 free, claim all but 100. */
+    assert_int_equal(xf_hv_domain_create(hv, XF_DOMAIN_PV, &pv), 0);
+    assert_int_equal(xf_hv_set_max_vcpus(hv, pv, 1), 0);
+    assert_int_equal(pool_pages(hv, pv), 0);
+    assert_int_equal(xf_hv_set_max_pages(hv, pv, 1u << 20), 0);
+    f = free_pages(hv);
+    assert_int_equal(f, 196553);
+    assert_int_equal(xf_hv_claim(hv, pv, XF_NODE_ANY, f - 100), 0);
+    assert_int_equal(nr_domains(hv), 3);
+    assert_int_equal(xf_hv_domain_create(hv, XF_DOMAIN_PVH, &nobody), XF_ENOMEM);
+    assert_int_equal(nobody, 0);
+    assert_int_equal(nr_domains(hv), 3);
+    assert_int_equal(free_pages(hv), f);
+    xf_hv_free(hv);
 }
 
 /* Unreachable distances (SLIT 0xFF) come out as XF_DIST_UNREACHABLE. */
@@ -305,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_sim_spec_xenbed_fields),
         cmocka_unit_test(test_sim_spec_defaults),
         cmocka_unit_test(test_sim_spec_overrides),
+        cmocka_unit_test(test_sim_spec_initial_pool_pages),
         cmocka_unit_test(test_sim_spec_unreachable_distance),
         cmocka_unit_test(test_sim_spec_allocation_failure),
     };

@@ -137,10 +137,30 @@ static void test_hv_xen_record_reserve_enomem(void **state)
     xf__xen_dom_clear(&d);
 }
 
+/* "Disallow XENMEM_claim_pages on dying domains" is in 4.19.5, 4.20.3, 4.21.1 and
+ * 4.22.0: older versions accept such a claim (4.17.7 measured in the tier). */
+static void test_hv_xen_claim_dying_ok_by_version(void **state)
+{
+#define V(a, b) (((uint32_t)(a) << 16) | (b))
+    (void)state;
+    assert_true(xf__xen_claim_dying_ok(V(4, 17), ".7"));
+    assert_true(xf__xen_claim_dying_ok(V(4, 19), ".4"));
+    assert_false(xf__xen_claim_dying_ok(V(4, 19), ".5"));
+    assert_false(xf__xen_claim_dying_ok(V(4, 19), ".6-pre"));
+    assert_true(xf__xen_claim_dying_ok(V(4, 20), ".2"));
+    assert_false(xf__xen_claim_dying_ok(V(4, 20), ".3"));
+    assert_true(xf__xen_claim_dying_ok(V(4, 21), "-unstable"));
+    assert_false(xf__xen_claim_dying_ok(V(4, 21), ".1"));
+    assert_false(xf__xen_claim_dying_ok(V(4, 22), ".0"));
+    assert_false(xf__xen_claim_dying_ok(V(5, 0), NULL));
+#undef V
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hv_xen_dma_width_from_node0),
+        cmocka_unit_test(test_hv_xen_claim_dying_ok_by_version),
         cmocka_unit_test(test_hv_xen_dma_width_option),
         cmocka_unit_test(test_hv_xen_record_takes_newest_first),
         cmocka_unit_test(test_hv_xen_record_grows),

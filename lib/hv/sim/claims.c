@@ -14,7 +14,10 @@
  * page_alloc: Implement per-NUMA-node outstanding claims"): a node that is
  * not online is -ENOENT, a node claim of 0 pages -EINVAL, and the claim
  * must also fit the node: per_node_avail_pages - per_node_outstanding_claims.
- * Without the capability a node claim is -EOPNOTSUPP.
+ * Without the capability a node claim is -ENOSYS, as the libxenctrl backend
+ * reports on an upstream Xen. Xen 4.17.7 still accepts a claim on a dying
+ * domain (the fix went to 4.19.5, 4.20.3, 4.21.1 and 4.22): so does the
+ * 4.17 mode (measured in the real-Xen tier, docs/real-xen.md).
  *
  * Consumption under 4.22 semantics is in heap.c (alloc_heap_pages). Under
  * 4.17 semantics domain_adjust_tot_pages() consumes when pages are assigned
@@ -74,9 +77,9 @@ int xf__sim_claim(struct xf_hv *hv, xf_domid_t domid, uint32_t node, uint64_t pa
     if (r == 0) {
         d = xf__sim_domain_get(s, domid);
         if (node != XF_NODE_ANY && !(s->caps & XF_HV_CAP_NODE_CLAIMS))
-            r = XF_EOPNOTSUPP;
-        else if (!d || d->dying)
-            r = XF_EINVAL;
+            r = XF_ENOSYS; /* upstream: no node argument at all (real-Xen tier) */
+        else if (!d || (d->dying && !(s->caps & XF_HV_CAP_CLAIM_DYING_OK)))
+            r = XF_EINVAL; /* 4.17.x never got "Disallow claims on dying domains" */
         else
             r = stake(s, d, node, pages);
     }

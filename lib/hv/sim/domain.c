@@ -168,6 +168,13 @@ static int create(struct xf_sim *s, enum xf_domain_type type, uint32_t max_vcpus
         return leave(s, r);
     d->max_vcpus = max_vcpus;
     r = xf__sim_alloc_unclaimed(s, d, SIM_CAT_HIDDEN, s->spec.truth[type].domain_pages, false);
+    if (r == 0 && s->spec.truth[type].initial_pool_pages) {
+        /* hap_enable() gives a new HAP domain its first pool pages. */
+        r = xf__sim_alloc_unclaimed(s, d, SIM_CAT_POOL, s->spec.truth[type].initial_pool_pages,
+                                    false);
+        if (r)
+            xf__sim_domain_free(s, d, SIM_CAT_HIDDEN, d->hidden_pages, false);
+    }
     if (r) {
         xf__sim_domain_remove(s, d);
         return leave(s, r);

@@ -439,8 +439,9 @@ static int parse_dom0(json_t *o, struct xf_sim_spec *spec, struct xf_parse_error
 static int parse_truth(json_t *o, struct xf_sim_spec *spec, struct xf_parse_error *err)
 {
     static const char *const types[] = {"hvm", "pvh", "pv", "pv_in_pvh", NULL};
-    static const char *const keys[] = {"domain_pages", "vcpu_pages", "extra_guest_pages",
-                                       "max_pages_slack_pages", NULL};
+    static const char *const keys[] = {"domain_pages",       "vcpu_pages",
+                                       "extra_guest_pages",  "max_pages_slack_pages",
+                                       "initial_pool_pages", NULL};
     const char *name;
     json_t *t;
     struct path p;
@@ -465,7 +466,9 @@ static int parse_truth(json_t *o, struct xf_sim_spec *spec, struct xf_parse_erro
             (r = opt_uint(t, path, "extra_guest_pages", SPEC_MAX_PAGES, &tr->extra_guest_pages,
                           err)) ||
             (r = opt_uint(t, path, "max_pages_slack_pages", SPEC_MAX_PAGES,
-                          &tr->max_pages_slack_pages, err)))
+                          &tr->max_pages_slack_pages, err)) ||
+            (r = opt_uint(t, path, "initial_pool_pages", SPEC_MAX_PAGES, &tr->initial_pool_pages,
+                          err)))
             return r;
     }
     return 0;

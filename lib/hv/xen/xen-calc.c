@@ -49,6 +49,28 @@ int xf__xen_dma_bits(const char *cmdline, uint32_t nr_online_nodes, uint64_t nod
     return 0;
 }
 
+bool xf__xen_claim_dying_ok(uint32_t version, const char *extra)
+{
+    /* The first release of each series with the check. */
+    static const struct {
+        uint32_t minor, patch;
+    } fixed[] = {{19, 5}, {20, 3}, {21, 1}};
+    uint32_t major = version >> 16, minor = version & 0xFFFFu, patch = 0;
+
+    if (major != 4)
+        return major < 4;
+    if (minor < 19 || minor >= 22)
+        return minor < 19;
+    /* ".N" then anything: the N of 4.x.N. */
+    if (extra && extra[0] == '.')
+        for (const char *p = extra + 1; *p >= '0' && *p <= '9' && patch < 100000; p++)
+            patch = patch * 10 + (uint32_t)(*p - '0');
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (fixed[i].minor == minor)
+            return patch < fixed[i].patch;
+    return true;
+}
+
 int xf__xen_dom_reserve(struct xf_xen_dom *d, uint64_t more)
 {
     uint64_t want = (uint64_t)d->n_extents + more;

@@ -2,11 +2,12 @@
 /*
  * The real-Xen backend's own arithmetic, apart from libxenctrl so that it is
  * tested on any machine (tests/xen/test-hv-xen-calc.c): Xen's DMA width as
- * a toolstack can work it out, and the record of the extents the backend
- * populated for a domain. Xen's XENMEM_decrease_reservation names the frames
- * to give back (guest frame numbers, or machine frames for a PV guest), and
- * nothing in libxenctrl lists a domain's frames, so the backend remembers
- * what it allocated itself, and gives back the newest pages first.
+ * a toolstack can work it out, the Xen versions that accept a claim on a
+ * dying domain, and the record of the extents the backend populated for a
+ * domain. Xen's XENMEM_decrease_reservation names the frames to give back
+ * (guest frame numbers, or machine frames for a PV guest), and nothing in
+ * libxenctrl lists a domain's frames, so the backend remembers what it
+ * allocated itself, and gives back the newest pages first.
  */
 #ifndef XENFIT_HV_XEN_CALC_H
 #define XENFIT_HV_XEN_CALC_H
@@ -45,6 +46,18 @@ struct xf_xen_dom {
  */
 int xf__xen_dma_bits(const char *cmdline, uint32_t nr_online_nodes, uint64_t node0_spanned_pages,
                      uint32_t *ret_bits);
+
+/*
+ * Whether a Xen of this version accepts XENMEM_claim_pages on a dying domain
+ * (XF_HV_CAP_CLAIM_DYING_OK): `version` is XENVER_version's (major << 16 |
+ * minor), `extra` XENVER_extraversion's (".7", ".5-pre", "-unstable"; may be
+ * NULL). The check that refuses it ("xen/domain: Disallow XENMEM_claim_pages
+ * on dying domains", xen/common/memory.c, do_memory_op) came with 4.19.5,
+ * 4.20.3, 4.21.1 and 4.22.0: a release of a series before its fix accepts.
+ * A patch level that cannot be read counts as 0. A distribution that
+ * backported the fix is not recognised.
+ */
+bool xf__xen_claim_dying_ok(uint32_t version, const char *extra);
 
 /* Makes room for `more` extents in d's record, before Xen allocates them, so
  * that what Xen hands out can always be recorded. 0 or XF_ENOMEM. */

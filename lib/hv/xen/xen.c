@@ -452,6 +452,22 @@ static bool probe_node_claimed_info(struct xf_hv_xen *x)
 #endif
 }
 
+/* Whether this Xen accepts a claim on a dying domain (xf__xen_claim_dying_ok);
+ * a version that cannot be read counts as one that refuses it. */
+static bool probe_claim_dying_ok(struct xf_hv_xen *x)
+{
+    xen_extraversion_t extra;
+    int version = xc_version(x->xch, XENVER_version, NULL);
+
+    if (version < 0)
+        return false;
+    memset(extra, 0, sizeof(extra));
+    if (xc_version(x->xch, XENVER_extraversion, &extra) < 0)
+        extra[0] = '\0';
+    extra[sizeof(extra) - 1] = '\0';
+    return xf__xen_claim_dying_ok((uint32_t)version, extra);
+}
+
 /* Xen's command line (XENVER_commandline), "" if it cannot be read. */
 static void xen_cmdline(struct xf_hv_xen *x, xen_commandline_t *ret)
 {
@@ -520,6 +536,8 @@ int xf_hv_xen_open(struct xf_hv **ret)
 #endif
     if (probe_node_claimed_info(x))
         x->caps |= XF_HV_CAP_NODE_CLAIMED_INFO;
+    if (probe_claim_dying_ok(x))
+        x->caps |= XF_HV_CAP_CLAIM_DYING_OK;
     *ret = &x->hv;
     return 0;
 
