@@ -72,5 +72,11 @@ int xf_cmd_plan(int argc, char **argv);
 void xf_usage_plan(void);
 int xf_cmd_host(int argc, char **argv);
 void xf_usage_host(void);
+int xf_cmd_status(int argc, char **argv);
+void xf_usage_status(void);
+int xf_cmd_reserve(int argc, char **argv);
+void xf_usage_reserve(void);
+int xf_cmd_reservations(int argc, char **argv);
+void xf_usage_reservations(void);
 
 #endif

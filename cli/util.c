@@ -13,7 +13,8 @@
 #include "xenfit/error.h"
 #include "xenfit/units.h"
 
-static void vreport(const char *cmd, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vreport(const char *cmd, const char *fmt,
+                                                          va_list ap)
 {
     fprintf(stderr, "xenfit: %s: ", cmd);
     vfprintf(stderr, fmt, ap);

@@ -3,13 +3,18 @@
 # Installs what xenfit needs, builds it with warnings as errors, and runs every
 # test: formatting, the full ctest suite, then the unit and contract tests
 # again under AddressSanitizer + UndefinedBehaviorSanitizer.
-# Build trees: build-ci/ and build-asan/ (override with XF_BUILD_DIR/XF_ASAN_DIR).
+# Then the libFuzzer target of xenfitd's request parser runs for a bounded
+# time (clang, ASan). The full run ends with ctest over everything, the
+# real-Xen tier included (it skips loudly where the test bed cannot be built).
+# Build trees: build-ci/, build-asan/, build-fuzz/ (override with
+# XF_BUILD_DIR, XF_ASAN_DIR, XF_FUZZ_DIR).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 jobs=$(nproc 2>/dev/null || echo 2)
 build=${XF_BUILD_DIR:-$top/build-ci}
 asan=${XF_ASAN_DIR:-$top/build-asan}
+fuzz=${XF_FUZZ_DIR:-$top/build-fuzz}
 
 "$top/scripts/install-deps.sh"
 
@@ -25,10 +30,16 @@ cmake -S "$top" -B "$asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXF_WERROR=ON -DXF
   -DXF_BUILD_BENCH=OFF >/dev/null
 cmake --build "$asan" -j"$jobs"
 
-echo "== tests under ASan + UBSan (unit, contract, scenario)"
+echo "== tests under ASan + UBSan (unit, contract, scenario, daemon)"
 XF_SCENARIO_RUNS=100 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir "$asan" --output-on-failure -j"$jobs" -L 'unit|contract|scenario'
+  ctest --test-dir "$asan" --output-on-failure -j"$jobs" -L 'unit|contract|scenario|daemon'
+
+echo "== fuzz: xenfitd's request parser and dispatcher, 20 s (docs/daemon.md: longer runs)"
+CC=clang cmake -S "$top" -B "$fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXF_WERROR=ON \
+  -DXF_SANITIZE=ON -DXF_FUZZ=ON -DXF_BUILD_BENCH=OFF >/dev/null
+cmake --build "$fuzz" -j"$jobs" --target fuzz-rpc
+ctest --test-dir "$fuzz" --output-on-failure -L fuzz
 
 echo "== all tests"
 ctest --test-dir "$build" --output-on-failure -j"$jobs"

@@ -34,10 +34,10 @@ int xf_topology_read(struct xf_hv *hv, struct xf_topology **ret, uint64_t *ret_m
     if ((r = xf_hv_numainfo(hv, XF_MAX_NODES, nodes, raw, &nr_nodes)) < 0 ||
         (r = xf_hv_cputopo(hv, MAX_CPUS, cpus, &nr_cpus)) < 0)
         goto out;
-    if (nr_nodes > XF_MAX_NODES)
-        nr_nodes = XF_MAX_NODES;
-    if (nr_cpus > MAX_CPUS)
-        nr_cpus = MAX_CPUS;
+    if (nr_nodes == 0 || nr_nodes > XF_MAX_NODES || nr_cpus > MAX_CPUS) {
+        r = XF_EBADTOPO;
+        goto out;
+    }
     for (uint32_t i = 0; i < nr_nodes; i++) {
         for (uint32_t j = 0; j < nr_nodes; j++) {
             uint32_t v = raw[i * XF_MAX_NODES + j];

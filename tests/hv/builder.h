@@ -81,7 +81,7 @@ static inline int builder_step(void *ctx, struct xf_hv *hv, uint64_t *ret_sleep_
             *ret_sleep_ns = b->start_delay_ns;
             return 1;
         }
-        /* fall through */
+        __attribute__((fallthrough));
     case B_CREATE:
         r = xf_hv_domain_create(hv, b->type, &b->domid);
         b->stage = B_VCPUS;

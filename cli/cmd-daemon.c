@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The xenfitd client commands: `xenfit status` (the host as the daemon sees
+ * it: xl info -n numbers and the ledger), `xenfit reserve` (an amount of KiB
+ * as squeezed's reserve_memory, or a VM spec with its NUMA placement and
+ * claim plan, or an incoming migration) and `xenfit reservations` (the
+ * ledger). They talk JSON-RPC over the daemon's Unix socket with the shared
+ * client (daemon/client.h); docs/daemon.md describes the methods.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "client.h"
+#include "xenfit/model.h"
+#include "xenfit/units.h"
+
+#define DBG "xenfit-cli"
+
+static const char *default_socket(void)
+{
+    const char *env = getenv("XENFITD_SOCKET");
+    return env && *env ? env : XFD_CLIENT_SOCKET_DEFAULT;
+}
+
+/* One call. Returns 0 and the result, or prints why and returns XF_EXIT_FAILURE. */
+static int rpc(const char *cmd, const char *path, const char *method, json_t *params, json_t **ret)
+{
+    struct xfd_client *c = NULL;
+    json_t *result = NULL, *error = NULL;
+    int r = xfd_client_connect(path, 30000, &c);
+
+    if (r < 0) {
+        json_decref(params);
+        return xf_cli_failure(cmd, "cannot reach xenfitd at '%s': %s", path, strerror(-r));
+    }
+    r = xfd_client_call(c, method, params, &result, &error);
+    xfd_client_close(c);
+    if (r < 0)
+        return xf_cli_failure(cmd, "xenfitd at '%s': %s", path, strerror(-r));
+    if (r == 1) {
+        json_t *detail = json_array_get(error, 1);
+        const char *reason = json_string_value(json_object_get(detail, "reason"));
+        char *text = reason ? NULL : xfd_client_error_text(error);
+        xf_cli_failure(cmd, "%s", reason ? reason : text ? text : "error");
+        free(text);
+        json_decref(error);
+        return XF_EXIT_FAILURE;
+    }
+    *ret = result;
+    return 0;
+}
+
+static json_int_t num(const json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+/* --- xenfit status --------------------------------------------------------- */
+
+void xf_usage_status(void)
+{
+    printf("Usage: xenfit status [--socket PATH] [--json]\n\n"
+           "Asks xenfitd for the host's memory: what xl info -n shows (total, free and\n"
+           "claimed memory, per node memsize, memfree, claimed) and xenfit's ledger: the\n"
+           "memory free for a new VM, host-wide and per node, the reservations pending,\n"
+           "transferred and settled.\n\n"
+           "  --socket PATH   xenfitd's socket (default $XENFITD_SOCKET or %s)\n"
+           "  --json          the reply of xenfit.host_status as it is (docs/daemon.md)\n",
+           XFD_CLIENT_SOCKET_DEFAULT);
+}
+
+enum {
+    OPT_SOCKET = 300,
+    OPT_JSON,
+    OPT_KIB,
+    OPT_TYPE,
+    OPT_STATIC_MAX,
+    OPT_TARGET,
+    OPT_VCPUS,
+    OPT_VIDEO,
+    OPT_MULT,
+    OPT_HARD,
+    OPT_SOURCE,
+    OPT_SESSION
+};
+
+static int common_opts(const char *cmd, int argc, char **argv, const char **socket, bool *json)
+{
+    static const struct option opts[] = {{"socket", required_argument, NULL, OPT_SOCKET},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == OPT_SOCKET)
+            *socket = optarg;
+        else if (c == OPT_JSON)
+            *json = true;
+        else
+            return xf_cli_bad_option(cmd, argc, argv);
+    }
+    if (optind < argc)
+        return xf_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+int xf_cmd_status(int argc, char **argv)
+{
+    const char *path = default_socket();
+    bool json = false;
+    json_t *st = NULL, *nodes, *n, *res;
+    size_t i;
+    int r;
+
+    if ((r = common_opts("status", argc, argv, &path, &json)) ||
+        (r = rpc("status", path, "xenfit.host_status", json_pack("[s]", DBG), &st)))
+        return r;
+    if (json)
+        return xf_cli_print_json(st);
+    res = json_object_get(st, "reservations");
+    printf("%-22s : %s (backend %s)\n", "host", json_string_value(json_object_get(st, "host")),
+           json_string_value(json_object_get(st, "backend")));
+    printf("%-22s : %lld MiB\n", "total_memory", (long long)num(st, "total_mib"));
+    printf("%-22s : %lld MiB\n", "free_memory", (long long)num(st, "free_mib"));
+    printf("%-22s : %lld MiB\n", "outstanding_claims",
+           (long long)num(st, "outstanding_claims_mib"));
+    printf("%-22s : %lld KiB\n", "low_mem_reserve", (long long)num(st, "low_mem_reserve_kib"));
+    printf("%-22s : %lld KiB\n", "free_for_new_vms", (long long)num(st, "free_for_new_vm_kib"));
+    printf("%-22s : %lld KiB\n", "reserved_not_yet_used", (long long)num(st, "pending_kib"));
+    printf("%-22s : %lld pending, %lld transferred, %lld settled\n", "reservations",
+           (long long)num(res, "pending"), (long long)num(res, "transferred"),
+           (long long)num(res, "settled"));
+    printf("%-22s : %lld (%lld dying)\n", "domains", (long long)num(st, "domains"),
+           (long long)num(st, "dying_domains"));
+    printf("node:  memsize  memfree  claimed  dma_free   free_for_new_vms     reserved_here\n");
+    nodes = json_object_get(st, "nodes");
+    json_array_foreach(nodes, i, n)
+    {
+        printf("%4lld: %8lld %8lld %8lld %9lld %14lld KiB %13lld KiB\n", (long long)num(n, "node"),
+               (long long)num(n, "memsize_mib"), (long long)num(n, "memfree_mib"),
+               (long long)num(n, "claimed_mib"), (long long)num(n, "dma_free_mib"),
+               (long long)num(n, "free_for_new_vm_kib"), (long long)num(n, "placed_kib"));
+    }
+    printf("(memsize, memfree, claimed and dma_free in MiB)\n");
+    json_decref(st);
+    return XF_EXIT_OK;
+}
+
+/* --- xenfit reserve -------------------------------------------------------- */
+
+void xf_usage_reserve(void)
+{
+    printf("Usage: xenfit reserve --kib N [--session NAME] [--socket PATH] [--json]\n"
+           "       xenfit reserve --type T --static-max SIZE --vcpus N [--target SIZE]\n"
+           "                      [--video SIZE] [--shadow-multiplier X] [--hard-affinity]\n"
+           "                      [--memory-total-source SIZE] [--session NAME]\n"
+           "                      [--socket PATH] [--json]\n\n"
+           "Reserves host memory with xenfitd and prints the reservation id. With --kib,\n"
+           "an amount as squeezed's reserve_memory does; with a VM spec (the flags of\n"
+           "`xenfit footprint`), the VM's footprint with its NUMA placement and the claim\n"
+           "its builder should make, in one atomic step; with --memory-total-source, an\n"
+           "incoming migration that claims exactly the source's memory. A refusal prints\n"
+           "HOST_NOT_ENOUGH_FREE_MEMORY with the numbers and exits 1.\n\n"
+           "The reservation is pending until a domain takes it (squeezed's\n"
+           "transfer_reservation_to_domain) and expires after the daemon's TTL.\n\n"
+           "  --kib N                  an amount in KiB\n"
+           "  --type, --static-max, --target, --vcpus, --video, --shadow-multiplier\n"
+           "                           the VM, as for `xenfit footprint` (sizes in whole MiB)\n"
+           "  --hard-affinity          the VM pins its vCPUs: no NUMA placement\n"
+           "  --memory-total-source SIZE  the memory the VM had on its source host\n"
+           "  --session NAME           the session (squeezed's service name; default %s)\n"
+           "  --socket PATH            xenfitd's socket (default $XENFITD_SOCKET or %s)\n"
+           "  --json                   the daemon's reply as it is\n",
+           DBG, XFD_CLIENT_SOCKET_DEFAULT);
+}
+
+static int size_mib(const char *flag, const char *arg, uint64_t *ret)
+{
+    uint64_t bytes;
+    int r = xf_cli_parse_size("reserve", flag, arg, &bytes);
+    if (r)
+        return r;
+    if (bytes % XF_BYTES_PER_MIB || bytes > XF_MEMORY_MAX_BYTES)
+        return xf_cli_usage_error("reserve", "%s '%s': must be a whole number of MiB up to 16 TiB",
+                                  flag, arg);
+    *ret = xf_mib_of_bytes_free(bytes);
+    return 0;
+}
+
+static void print_vm_reservation(const json_t *res)
+{
+    const json_t *claim = json_object_get(res, "claim"), *place = json_object_get(res, "placement");
+    const char *kind = json_string_value(json_object_get(claim, "kind"));
+    char *nodes = json_dumps(json_object_get(res, "node_mib"), JSON_COMPACT | JSON_ENCODE_ANY);
+
+    printf("%s\n", json_string_value(json_object_get(res, "reservation_id")));
+    printf("  footprint %lld MiB (%lld KiB reserved), placement %s, MiB per node %s\n",
+           (long long)num(res, "footprint_mib"), (long long)num(res, "kib"),
+           json_string_value(json_object_get(place, "outcome")), nodes ? nodes : "{}");
+    if (kind && strcmp(kind, "node") == 0)
+        printf("  claim: node %lld, %lld pages (fall back to a global claim of %lld pages)\n",
+               (long long)num(claim, "node"), (long long)num(claim, "pages"),
+               (long long)num(claim, "global_pages"));
+    else if (kind && strcmp(kind, "global") == 0)
+        printf("  claim: global, %lld pages\n", (long long)num(claim, "pages"));
+    else
+        printf("  claim: none\n");
+    free(nodes);
+}
+
+int xf_cmd_reserve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"socket", required_argument, NULL, OPT_SOCKET},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"kib", required_argument, NULL, OPT_KIB},
+        {"type", required_argument, NULL, OPT_TYPE},
+        {"static-max", required_argument, NULL, OPT_STATIC_MAX},
+        {"target", required_argument, NULL, OPT_TARGET},
+        {"vcpus", required_argument, NULL, OPT_VCPUS},
+        {"video", required_argument, NULL, OPT_VIDEO},
+        {"shadow-multiplier", required_argument, NULL, OPT_MULT},
+        {"hard-affinity", no_argument, NULL, OPT_HARD},
+        {"memory-total-source", required_argument, NULL, OPT_SOURCE},
+        {"session", required_argument, NULL, OPT_SESSION},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = default_socket(), *session = DBG, *type = NULL;
+    uint64_t kib = 0, static_max = 0, target = 0, video = 0, vcpus = 0, source = 0;
+    bool json = false, have_kib = false, have_target = false, hard = false, have_source = false;
+    double mult = XF_SHADOW_MULT_DEFAULT;
+    json_t *vm, *res = NULL;
+    enum xf_domain_type t;
+    int c, r;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        r = 0;
+        switch (c) {
+        case OPT_SOCKET:
+            path = optarg;
+            break;
+        case OPT_JSON:
+            json = true;
+            break;
+        case OPT_KIB:
+            r = xf_cli_parse_uint("reserve", "--kib", optarg, 0,
+                                  XF_MEMORY_MAX_BYTES / XF_BYTES_PER_KIB, &kib);
+            have_kib = true;
+            break;
+        case OPT_TYPE:
+            if (xf_domain_type_parse(optarg, &t) < 0)
+                return xf_cli_usage_error("reserve",
+                                          "--type '%s': unknown domain type (hvm, "
+                                          "pvh, pv or pv_in_pvh)",
+                                          optarg);
+            type = optarg;
+            break;
+        case OPT_STATIC_MAX:
+            r = size_mib("--static-max", optarg, &static_max);
+            break;
+        case OPT_TARGET:
+            r = size_mib("--target", optarg, &target);
+            have_target = true;
+            break;
+        case OPT_VIDEO:
+            r = size_mib("--video", optarg, &video);
+            break;
+        case OPT_VCPUS:
+            r = xf_cli_parse_uint("reserve", "--vcpus", optarg, 1, XF_VCPUS_MAX, &vcpus);
+            break;
+        case OPT_MULT: {
+            char *end;
+            errno = 0;
+            mult = strtod(optarg, &end);
+            if (end == optarg || *end || errno || !isfinite(mult))
+                return xf_cli_usage_error("reserve", "--shadow-multiplier '%s': not a number",
+                                          optarg);
+            break;
+        }
+        case OPT_HARD:
+            hard = true;
+            break;
+        case OPT_SOURCE: {
+            uint64_t bytes;
+            if ((r = xf_cli_parse_size("reserve", "--memory-total-source", optarg, &bytes)))
+                return r;
+            source = xf_kib_of_bytes_used(bytes);
+            if (source == 0)
+                return xf_cli_usage_error("reserve", "--memory-total-source '%s': must not be 0",
+                                          optarg);
+            have_source = true;
+            break;
+        }
+        case OPT_SESSION:
+            session = optarg;
+            break;
+        default:
+            return xf_cli_bad_option("reserve", argc, argv);
+        }
+        if (r)
+            return r;
+    }
+    if (optind < argc)
+        return xf_cli_usage_error("reserve", "unexpected argument '%s'", argv[optind]);
+    if (have_kib) {
+        if (type || static_max || vcpus || have_source)
+            return xf_cli_usage_error("reserve", "--kib reserves an amount: no VM flags with it");
+        if ((r = rpc("reserve", path, "reserve_memory",
+                     json_pack("[ssI]", DBG, session, (json_int_t)kib), &res)))
+            return r;
+        if (json)
+            return xf_cli_print_json(res);
+        printf("%s\n", json_string_value(res));
+        json_decref(res);
+        return XF_EXIT_OK;
+    }
+    if (!type)
+        return xf_cli_usage_error("reserve", "give --kib N, or a VM with --type, --static-max "
+                                             "and --vcpus");
+    if (!static_max)
+        return xf_cli_usage_error("reserve", "--static-max is required");
+    if (!vcpus)
+        return xf_cli_usage_error("reserve", "--vcpus is required");
+    vm = json_pack("{sssIsIsIsIsfsb}", "type", type, "static_max_mib", (json_int_t)static_max,
+                   "target_mib", (json_int_t)(have_target ? target : static_max), "vcpus",
+                   (json_int_t)vcpus, "video_mib", (json_int_t)video, "shadow_multiplier", mult,
+                   "hard_affinity", hard);
+    if (have_source)
+        r = rpc("reserve", path, "xenfit.reserve_migration",
+                json_pack("[ssoI]", DBG, session, vm, (json_int_t)source), &res);
+    else
+        r = rpc("reserve", path, "xenfit.reserve_vm", json_pack("[sso]", DBG, session, vm), &res);
+    if (r)
+        return r;
+    if (json)
+        return xf_cli_print_json(res);
+    print_vm_reservation(res);
+    json_decref(res);
+    return XF_EXIT_OK;
+}
+
+/* --- xenfit reservations --------------------------------------------------- */
+
+void xf_usage_reservations(void)
+{
+    printf("Usage: xenfit reservations [--socket PATH] [--json]\n\n"
+           "Lists xenfitd's reservations: id, session, kind (amount, vm, migration), state\n"
+           "(pending, transferred, settled), domain, size, NUMA nodes, claim, and the\n"
+           "seconds a pending one has left before it expires.\n\n"
+           "  --socket PATH   xenfitd's socket (default $XENFITD_SOCKET or %s)\n"
+           "  --json          the reply of xenfit.list_reservations as it is\n",
+           XFD_CLIENT_SOCKET_DEFAULT);
+}
+
+int xf_cmd_reservations(int argc, char **argv)
+{
+    const char *path = default_socket();
+    bool json = false;
+    json_t *list = NULL, *r;
+    size_t i;
+    int rc;
+
+    if ((rc = common_opts("reservations", argc, argv, &path, &json)) ||
+        (rc = rpc("reservations", path, "xenfit.list_reservations", json_pack("[s]", DBG), &list)))
+        return rc;
+    if (json)
+        return xf_cli_print_json(list);
+    printf("%-36s  %-12s %-9s %-11s %6s %12s  %-7s %-6s %s\n", "id", "session", "kind", "state",
+           "domain", "KiB", "nodes", "claim", "expires");
+    json_array_foreach(list, i, r)
+    {
+        json_t *dom = json_object_get(r, "domid"), *exp = json_object_get(r, "expires_in_s");
+        char domain[16] = "-", expires[24] = "-";
+        char *nodes = json_dumps(json_object_get(r, "nodes"), JSON_COMPACT | JSON_ENCODE_ANY);
+        if (json_is_integer(dom))
+            snprintf(domain, sizeof(domain), "%lld", (long long)json_integer_value(dom));
+        if (json_is_integer(exp))
+            snprintf(expires, sizeof(expires), "in %llds", (long long)json_integer_value(exp));
+        printf("%-36s  %-12.12s %-9s %-11s %6s %12lld  %-7s %-6s %s\n",
+               json_string_value(json_object_get(r, "reservation_id")),
+               json_string_value(json_object_get(r, "session")),
+               json_string_value(json_object_get(r, "kind")),
+               json_string_value(json_object_get(r, "state")), domain, (long long)num(r, "kib"),
+               nodes ? nodes : "[]",
+               json_string_value(json_object_get(json_object_get(r, "claim"), "kind")), expires);
+        free(nodes);
+    }
+    printf("%zu reservation%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s");
+    json_decref(list);
+    return XF_EXIT_OK;
+}

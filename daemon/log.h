@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * xenfitd's log: one line per message on stderr, where systemd's journal
+ * picks it up. Lines carry a syslog priority prefix ("<3>" ... "<7>", see
+ * sd-daemon(3)) when stderr is the journal, else the level's name.
+ */
+#ifndef XENFITD_LOG_H
+#define XENFITD_LOG_H
+
+enum xfd_log_level {
+    XFD_LOG_ERROR = 3,
+    XFD_LOG_WARNING = 4,
+    XFD_LOG_INFO = 6,
+    XFD_LOG_DEBUG = 7,
+};
+
+/* Messages above this level are dropped (default XFD_LOG_INFO). */
+void xfd_log_set_level(enum xfd_log_level level);
+enum xfd_log_level xfd_log_get_level(void);
+
+/* Parses "error", "warning", "info", "debug". Returns 0 or -1. */
+int xfd_log_parse_level(const char *s, enum xfd_log_level *ret);
+
+/* Whether stderr is the journal (JOURNAL_STREAM names it): use prefixes. */
+void xfd_log_init(void);
+
+void xfd_log(enum xfd_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * xenfitd: the xenfit host memory daemon. Opens the hypervisor backend and
+ * the durable state, rebuilds the ledger and reconciles it with the
+ * hypervisor, listens on the Unix socket and runs the event loop (loop.c)
+ * until SIGTERM. docs/daemon.md and docs/xenfitd.8 describe it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "xenfit/sim.h"
+#include "xenfit/units.h"
+#include "xenfitd.h"
+#ifdef HAVE_LIBXENCTRL
+#include "xenfit/hv-xen.h"
+#endif
+
+static int open_backend(struct xfd_server *srv, const char **ret_name)
+{
+    if (strcmp(srv->cfg.backend, "sim") == 0) {
+        struct xf_parse_error perr;
+        char *buf = NULL;
+        size_t len = 0, cap = 0;
+        FILE *f = fopen(srv->cfg.host_spec, "rb");
+        int r;
+        if (!f) {
+            xfd_log(XFD_LOG_ERROR, "--host '%s': %s", srv->cfg.host_spec, strerror(errno));
+            return -errno;
+        }
+        for (;;) {
+            if (cap - len < 4096) {
+                char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
+                if (!nb || cap > (1u << 26)) {
+                    free(nb ? nb : buf);
+                    fclose(f);
+                    xfd_log(XFD_LOG_ERROR, "--host '%s': too large", srv->cfg.host_spec);
+                    return -ENOMEM;
+                }
+                buf = nb;
+            }
+            size_t n = fread(buf + len, 1, cap - len, f);
+            if (n == 0)
+                break;
+            len += n;
+        }
+        fclose(f);
+        r = xf_sim_new_from_json(buf, len, NULL, &srv->hv, &perr);
+        free(buf);
+        if (r < 0) {
+            xfd_log(XFD_LOG_ERROR, "--host '%s': %s%s%s", srv->cfg.host_spec, xf_strerror(r),
+                    r == XF_EBADSPEC ? ": " : "", r == XF_EBADSPEC ? perr.message : "");
+            return r;
+        }
+        *ret_name = xf_sim_spec(srv->hv)->name;
+        return 0;
+    }
+#ifdef HAVE_LIBXENCTRL
+    int r = xf_hv_xen_open(&srv->hv);
+    if (r < 0) {
+        xfd_log(XFD_LOG_ERROR, "opening Xen: %s (run as root in dom0)", xf_strerror(r));
+        return r;
+    }
+    static char host[256];
+    if (gethostname(host, sizeof(host)) < 0)
+        snprintf(host, sizeof(host), "xen");
+    *ret_name = host;
+    return 0;
+#else
+    xfd_log(XFD_LOG_ERROR, "--backend xen: this build has no Xen backend (libxenctrl was not "
+                           "found when xenfit was configured)");
+    return -ENOSYS;
+#endif
+}
+
+/* The reservation ids' salt: random once, then kept with the state. */
+static int id_salt(struct xfd_server *srv)
+{
+    char text[32];
+    int r = xfd_store_meta_get(srv->store, "id_salt", text, sizeof(text));
+    if (r == 0) {
+        char *end;
+        errno = 0;
+        srv->id_salt = strtoull(text, &end, 16);
+        return errno || *end ? -EPROTO : 0;
+    }
+    if (r != -ENOENT)
+        return r;
+    if (getrandom(&srv->id_salt, sizeof(srv->id_salt), 0) != (ssize_t)sizeof(srv->id_salt))
+        return -errno;
+    snprintf(text, sizeof(text), "%016" PRIx64, srv->id_salt);
+    return xfd_store_meta_set(srv->store, "id_salt", text);
+}
+
+int xfd_server_load(struct xfd_server *srv)
+{
+    struct xf_engine_params p;
+    size_t nr = 0, nc = 0;
+    char err[300];
+    int r;
+
+    xf_engine_free(srv->ctx.engine);
+    srv->ctx.engine = NULL;
+    xf_engine_params_init(&p, srv->hv);
+    p.numa_policy = srv->cfg.numa_policy;
+    p.ttl_ns = srv->cfg.ttl_s * UINT64_C(1000000000);
+    p.id_salt = srv->id_salt;
+    if ((r = xf_engine_new(srv->hv, &p, &srv->ctx.engine)) < 0) {
+        xfd_log(XFD_LOG_ERROR, "setting up the engine: %s", xf_strerror(r));
+        return r;
+    }
+    if ((r = xfd_store_load(srv->store, srv->ctx.engine, &nr, &nc, err, sizeof(err))) < 0) {
+        xfd_log(XFD_LOG_ERROR, "loading the state: %s", err);
+        return r;
+    }
+    xfd_log(XFD_LOG_INFO, "state: %zu reservation%s and %zu calibration row%s restored", nr,
+            nr == 1 ? "" : "s", nc, nc == 1 ? "" : "s");
+    return 0;
+}
+
+/* After a restart: drop what died, settle what was built, expire the old. */
+static int reconcile(struct xfd_server *srv)
+{
+    struct xf_engine_swept sw;
+    int r = xf_engine_sweep(srv->ctx.engine, xfd_now_ns(), &sw);
+    if (r < 0) {
+        xfd_log(XFD_LOG_ERROR, "reconciling with the hypervisor: %s", xf_strerror(r));
+        return r;
+    }
+    if ((r = xfd_store_begin(srv->store)) < 0 ||
+        (r = xf_engine_flush_changes(srv->ctx.engine, xfd_store_apply, srv->store)) < 0 ||
+        (r = xfd_store_commit(srv->store)) < 0) {
+        xfd_log(XFD_LOG_ERROR, "writing the state: %s", xfd_store_errmsg(srv->store));
+        xfd_store_rollback(srv->store);
+        return r;
+    }
+    xfd_log(XFD_LOG_INFO,
+            "reconciled with the hypervisor: %zu expired, %zu of dead domains dropped, %zu "
+            "settled",
+            sw.expired, sw.died, sw.settled);
+    return 0;
+}
+
+/* squeezed's boot-time free memory (memory_server.ml,
+ * calculate_boot_time_host_free_memory): free + dom0's memory, in bytes,
+ * measured once per host boot (per start of the simulated host). */
+static int initial_free(struct xfd_server *srv)
+{
+    struct xf_engine_status st;
+    char boot[64] = "", key[96], text[32];
+    FILE *f;
+    int r;
+
+    if (strcmp(srv->cfg.backend, "xen") == 0 &&
+        (f = fopen("/proc/sys/kernel/random/boot_id", "r"))) {
+        if (!fgets(boot, sizeof(boot), f))
+            boot[0] = '\0';
+        boot[strcspn(boot, "\n")] = '\0';
+        fclose(f);
+    }
+    snprintf(key, sizeof(key), "initial_free_bytes:%s", boot);
+    if (boot[0] && xfd_store_meta_get(srv->store, key, text, sizeof(text)) == 0 &&
+        xf_parse_u64(text, &srv->ctx.info.initial_free_bytes) == 0)
+        return 0;
+    if ((r = xf_engine_status(srv->ctx.engine, &st)) < 0)
+        return r;
+    srv->ctx.info.initial_free_bytes = xf_bytes_of_pages(st.phys.free_pages + st.dom0_pages);
+    if (!boot[0])
+        return 0;
+    snprintf(text, sizeof(text), "%" PRIu64, srv->ctx.info.initial_free_bytes);
+    return xfd_store_meta_set(srv->store, key, text);
+}
+
+static int listen_socket(struct xfd_server *srv)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    const char *path = srv->cfg.socket_path;
+    char dir[XFD_SOCKET_PATH_MAX];
+    char *slash;
+    mode_t old;
+    int fd, r;
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    snprintf(dir, sizeof(dir), "%s", path);
+    if ((slash = strrchr(dir, '/')) && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+            xfd_log(XFD_LOG_WARNING, "cannot create '%s': %s", dir, strerror(errno));
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    /* A socket file left by a daemon that died: remove it, unless something
+     * still answers on it. */
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN) {
+        xfd_log(XFD_LOG_ERROR, "'%s': another server is listening there", path);
+        close(fd);
+        return -EADDRINUSE;
+    }
+    close(fd);
+    (void)unlink(path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    old = umask(0777 & ~(mode_t)srv->cfg.socket_mode);
+    r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (r < 0 || chmod(path, (mode_t)srv->cfg.socket_mode) < 0 || listen(fd, 512) < 0) {
+        r = -errno;
+        xfd_log(XFD_LOG_ERROR, "listening on '%s': %s", path, strerror(errno));
+        close(fd);
+        return r;
+    }
+    srv->listen_fd = fd;
+    return 0;
+}
+
+/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
+static void notify(const char *msg)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t len;
+    int fd;
+
+    if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+        return;
+    len = strlen(path);
+    memcpy(sa.sun_path, path, len);
+    if (sa.sun_path[0] == '@')
+        sa.sun_path[0] = '\0';
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    (void)!sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+                  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+    close(fd);
+}
+
+static int signals(struct xfd_server *srv)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -errno;
+    signal(SIGPIPE, SIG_IGN);
+    srv->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    return srv->signal_fd < 0 ? -errno : 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct xfd_server srv;
+    const char *host_name = "?";
+    char err[400];
+    int r;
+
+    r = xfd_config_parse(argc, argv, &srv.cfg);
+    if (r)
+        return r == 1 ? 0 : 2;
+    xfd_log_init();
+    xfd_log_set_level(srv.cfg.log_level);
+    srv.listen_fd = srv.epoll_fd = srv.signal_fd = -1;
+    srv.ctx.now_ns = xfd_now_ns;
+    srv.ctx.info.version = XENFIT_VERSION;
+    srv.ctx.info.backend = srv.cfg.backend;
+    srv.ctx.info.started_ns = xfd_now_ns();
+    srv.ctx.sim_methods = strcmp(srv.cfg.backend, "sim") == 0;
+
+    if ((r = signals(&srv)) < 0 || (r = open_backend(&srv, &host_name)) < 0)
+        goto out;
+    srv.ctx.info.host_name = host_name;
+    if ((r = xfd_store_open(srv.cfg.state_dir, srv.cfg.sync, &srv.store, err, sizeof(err))) < 0) {
+        xfd_log(XFD_LOG_ERROR, "state: %s", err);
+        goto out;
+    }
+    if ((r = id_salt(&srv)) < 0) {
+        xfd_log(XFD_LOG_ERROR, "state: the reservation id salt: %s", strerror(-r));
+        goto out;
+    }
+    if ((r = xfd_server_load(&srv)) < 0 || (r = reconcile(&srv)) < 0)
+        goto out;
+    if ((r = initial_free(&srv)) < 0) {
+        xfd_log(XFD_LOG_ERROR, "measuring the initial free memory: %s", xf_strerror(r));
+        goto out;
+    }
+    if ((r = listen_socket(&srv)) < 0)
+        goto out;
+    xfd_log(XFD_LOG_INFO,
+            "xenfitd %s: backend %s (host %s), state in %s (synchronous=%s), listening on %s",
+            XENFIT_VERSION, srv.cfg.backend, host_name, srv.cfg.state_dir,
+            srv.cfg.sync == XFD_SYNC_FULL ? "full" : "normal", srv.cfg.socket_path);
+    notify("READY=1");
+    r = xfd_serve(&srv);
+    notify("STOPPING=1");
+    if (r < 0)
+        xfd_log(XFD_LOG_ERROR, "event loop: %s", strerror(-r));
+    (void)unlink(srv.cfg.socket_path);
+out:
+    if (srv.listen_fd >= 0)
+        close(srv.listen_fd);
+    if (srv.epoll_fd >= 0)
+        close(srv.epoll_fd);
+    if (srv.signal_fd >= 0)
+        close(srv.signal_fd);
+    xf_engine_free(srv.ctx.engine);
+    xfd_store_close(srv.store);
+    xf_hv_free(srv.hv);
+    if (r < 0)
+        xfd_log(XFD_LOG_ERROR, "stopped on an error");
+    else
+        xfd_log(XFD_LOG_INFO, "stopped");
+    return r < 0 ? 1 : 0;
+}

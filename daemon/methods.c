@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * squeezed's methods (ocaml/xapi-idl/memory/memory_interface.ml, module API;
+ * the behaviour of ocaml/squeezed/src/memory_server.ml), with squeezed's
+ * parameter order, result shapes and error encodings. Sizes are KiB, except
+ * get_host_initial_free_memory and get_domain_zero_policy, which squeezed
+ * answers in bytes. Where xenfitd differs (no ballooning; a stricter reading
+ * of bad input), docs/daemon.md says so.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "rpc.h"
+#include "xenfit/units.h"
+
+static struct xf_engine *E(struct xfd_call *c)
+{
+    return c->ctx->engine;
+}
+
+static uint64_t now(struct xfd_call *c)
+{
+    return c->ctx->now_ns();
+}
+
+/* A session (squeezed: the service name) that the ledger can hold. */
+static bool session_arg(struct xfd_call *c, size_t i, const char *name, const char **ret)
+{
+    if (!xfd_arg_string(c, i, name, ret))
+        return false;
+    if (strlen(*ret) >= XF_OWNER_MAX) {
+        xfd_fail_internal(c, "%s: parameter %zu (%s) is longer than %u bytes", c->method, i + 1,
+                          name, XF_OWNER_MAX - 1);
+        return false;
+    }
+    return true;
+}
+
+static json_t *id_json(struct xfd_call *c, uint64_t id)
+{
+    char text[XF_ENGINE_ID_LEN];
+    xf_engine_id_format(E(c), id, text);
+    return json_string(text);
+}
+
+/* Maps an engine error that the interface has no variant for. */
+static void engine_error(struct xfd_call *c, int err)
+{
+    xfd_fail_internal(c, "%s: %s (%s)", c->method, xf_strerror(err), xf_err_name(err));
+}
+
+static void get_diagnostics(struct xfd_call *c)
+{
+    struct xf_engine_status st;
+    char buf[1024];
+    int r = xf_engine_status(E(c), &st);
+    const struct xfd_info *in = &c->ctx->info;
+
+    if (r < 0) {
+        engine_error(c, r);
+        return;
+    }
+    snprintf(buf, sizeof(buf),
+             "xenfitd %s on %s (backend %s), up %" PRIu64 " s; %" PRIu64 " requests, %" PRIu64
+             " failed\n"
+             "host: %" PRIu64 " MiB total, %" PRIu64 " MiB free, %" PRIu64 " MiB claimed, %" PRIu64
+             " MiB free for a new VM\n"
+             "reservations: %zu pending, %zu transferred, %zu settled; the ledger holds %" PRIu64
+             " MiB\n",
+             in->version, in->host_name, in->backend,
+             (now(c) - in->started_ns) / UINT64_C(1000000000), c->ctx->requests, c->ctx->failures,
+             xf_mib_of_pages_free(st.phys.total_pages), xf_mib_of_pages_free(st.phys.free_pages),
+             xf_mib_of_pages_used(st.phys.outstanding_pages),
+             xf_mib_of_pages_free(st.free.host_free_pages), st.nr_pending, st.nr_transferred,
+             st.nr_settled, xf_mib_of_pages_used(st.ledger_pages));
+    xfd_ok(c, json_string(buf));
+}
+
+static void login(struct xfd_call *c)
+{
+    const char *service;
+    size_t dropped = 0;
+    int r;
+
+    if (!session_arg(c, 1, "service_name", &service))
+        return;
+    /* squeezed: "Any reservations previously made with the specified service
+     * name not yet associated with a domain will be removed"; the session
+     * is the service name. */
+    if ((r = xf_engine_login(E(c), service, &dropped)) < 0) {
+        engine_error(c, r);
+        return;
+    }
+    if (dropped)
+        xfd_log(XFD_LOG_INFO, "login of '%s': dropped %zu untransferred reservation%s", service,
+                dropped, dropped == 1 ? "" : "s");
+    xfd_ok(c, json_string(service));
+}
+
+/* Reserves [min, max] KiB; the result is the id, or the id and the amount. */
+static void reserve(struct xfd_call *c, uint64_t min_kib, uint64_t max_kib, bool range,
+                    const char *session)
+{
+    struct xf_engine_outcome o;
+    int r = xf_engine_reserve_kib(E(c), session, min_kib, max_kib, now(c), &o);
+
+    if (r == XF_EBADSIZE) {
+        /* min above max: the range itself is the bad value. */
+        xfd_fail(c, "Invalid_memory_value", xfd_json_u64(min_kib));
+        return;
+    }
+    if (r < 0) {
+        engine_error(c, r);
+        return;
+    }
+    if (!o.granted) {
+        xfd_log(XFD_LOG_INFO, "%s for '%s' refused: %s", c->method, session, o.reason);
+        xfd_fail(c, "Cannot_free_this_much_memory",
+                 json_pack("[oo]", xfd_json_u64(o.needed_kib), xfd_json_u64(o.available_kib)));
+        return;
+    }
+    if (range)
+        xfd_ok(c, json_pack("[oo]", id_json(c, o.id), xfd_json_u64(o.kib)));
+    else
+        xfd_ok(c, id_json(c, o.id));
+}
+
+static void reserve_memory(struct xfd_call *c)
+{
+    const char *session;
+    uint64_t kib;
+    if (session_arg(c, 1, "session_id", &session) && xfd_arg_kib(c, 2, "size", &kib))
+        reserve(c, kib, kib, false, session);
+}
+
+static void reserve_memory_range(struct xfd_call *c)
+{
+    const char *session;
+    uint64_t min, max;
+    if (session_arg(c, 1, "session_id", &session) && xfd_arg_kib(c, 2, "min", &min) &&
+        xfd_arg_kib(c, 3, "max", &max))
+        reserve(c, min, max, true, session);
+}
+
+/* The reservation named by parameter i, or Unknown_reservation. */
+static bool reservation_arg(struct xfd_call *c, size_t i, uint64_t *ret_id, const char **ret_text)
+{
+    if (!xfd_arg_string(c, i, "reservation_id", ret_text))
+        return false;
+    if (xf_engine_id_parse(E(c), *ret_text, ret_id) < 0) {
+        xfd_fail(c, "Unknown_reservation", json_string(*ret_text));
+        return false;
+    }
+    return true;
+}
+
+static void delete_reservation(struct xfd_call *c)
+{
+    const char *session, *text;
+    uint64_t id;
+    int r;
+
+    if (!session_arg(c, 1, "session_id", &session) || !reservation_arg(c, 2, &id, &text))
+        return;
+    r = xf_engine_delete(E(c), session, id);
+    if (r == XF_EUNKNOWN_RESERVATION)
+        xfd_fail(c, "Unknown_reservation", json_string(text));
+    else if (r < 0)
+        engine_error(c, r);
+    else
+        xfd_ok(c, NULL);
+}
+
+static void transfer_reservation_to_domain(struct xfd_call *c)
+{
+    const char *session, *text;
+    uint64_t id;
+    xf_domid_t domid;
+    int r;
+
+    if (!session_arg(c, 1, "session_id", &session) || !reservation_arg(c, 2, &id, &text) ||
+        !xfd_arg_domid(c, 3, "domid", &domid))
+        return;
+    r = xf_engine_transfer(E(c), session, id, domid, now(c));
+    if (r == XF_EUNKNOWN_RESERVATION)
+        xfd_fail(c, "Unknown_reservation", json_string(text));
+    else if (r < 0)
+        engine_error(c, r);
+    else
+        xfd_ok(c, NULL);
+}
+
+static void query_reservation_of_domain(struct xfd_call *c)
+{
+    const char *session;
+    xf_domid_t domid;
+    const struct xf_engine_resv *r;
+
+    /* squeezed ignores the session here (it reads the domain's key). */
+    if (!session_arg(c, 1, "session_id", &session) || !xfd_arg_domid(c, 2, "domid", &domid))
+        return;
+    r = xf_engine_find_domain(E(c), domid);
+    if (!r)
+        xfd_fail(c, "No_reservation", NULL);
+    else
+        xfd_ok(c, id_json(c, r->id));
+}
+
+static void balance_memory(struct xfd_call *c)
+{
+    /* xenfitd does not balloon domains: the host is always as balanced as
+     * it will get, and squeezed's call returns unit once it is. */
+    xfd_ok(c, NULL);
+}
+
+static void get_host_reserved_memory(struct xfd_call *c)
+{
+    /* The memory kept free of every domain and reservation, KiB: Xen's
+     * low_mem_virq_limit (squeezed: target_host_free_mem_kib). */
+    xfd_ok(c, xfd_json_u64(xf_kib_of_pages(xf_engine_params(E(c))->host.low_mem_reserve_pages)));
+}
+
+static void get_host_initial_free_memory(struct xfd_call *c)
+{
+    xfd_ok(c, xfd_json_u64(c->ctx->info.initial_free_bytes));
+}
+
+static void get_domain_zero_policy(struct xfd_call *c)
+{
+    struct xf_engine_status st;
+    int r = xf_engine_status(E(c), &st);
+    if (r < 0) {
+        engine_error(c, r);
+        return;
+    }
+    /* squeezed answers Fixed_size of dom0's memory in bytes when it does
+     * not manage dom0; xenfitd never balloons it. */
+    xfd_ok(c, json_pack("[so]", "Fixed_size", xfd_json_u64(xf_bytes_of_pages(st.dom0_pages))));
+}
+
+const struct xfd_method xfd_squeezed_methods[] = {
+    {"get_diagnostics", 1, "dbg", get_diagnostics},
+    {"login", 2, "dbg, service_name", login},
+    {"reserve_memory", 3, "dbg, session_id, size", reserve_memory},
+    {"reserve_memory_range", 4, "dbg, session_id, min, max", reserve_memory_range},
+    {"delete_reservation", 3, "dbg, session_id, reservation_id", delete_reservation},
+    {"transfer_reservation_to_domain", 4, "dbg, session_id, reservation_id, domid",
+     transfer_reservation_to_domain},
+    {"query_reservation_of_domain", 3, "dbg, session_id, domid", query_reservation_of_domain},
+    {"balance_memory", 1, "dbg", balance_memory},
+    {"get_host_reserved_memory", 1, "dbg", get_host_reserved_memory},
+    {"get_host_initial_free_memory", 1, "dbg", get_host_initial_free_memory},
+    {"get_domain_zero_policy", 1, "dbg", get_domain_zero_policy},
+};
+const size_t xfd_nr_squeezed_methods =
+    sizeof(xfd_squeezed_methods) / sizeof(xfd_squeezed_methods[0]);

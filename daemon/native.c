@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * xenfitd's own methods (docs/daemon.md, "Native methods"), on the same
+ * transport as squeezed's: reserve for a VM spec with its NUMA placement and
+ * claim plan in one atomic step, reserve for an incoming migration with the
+ * source's exact memory, host status (xl info -n numbers and the ledger),
+ * list reservations, record an observed build for calibration, sweep now.
+ * Their errors: ["Host_not_enough_free_memory", {needed_kib, available_kib,
+ * node, reason}], ["Invalid_memory_value", v], ["Invalid_argument", text],
+ * ["Internal_error", text]. The simulator's test helpers are in native-sim.c.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "native.h"
+#include "xenfit/units.h"
+
+#define MIB_MAX (XF_MEMORY_MAX_BYTES / XF_BYTES_PER_MIB)
+
+static void invalid(struct xfd_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void invalid(struct xfd_call *c, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    xfd_fail(c, "Invalid_argument", json_string(msg));
+}
+
+/* A size member of the VM object in MiB: Invalid_memory_value when out of range. */
+static bool vm_mib(struct xfd_call *c, json_t *o, const char *key, bool required, uint64_t *ret)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) {
+        if (required)
+            invalid(c, "%s: vm.%s is required", c->method, key);
+        return !required;
+    }
+    if (!json_is_integer(v)) {
+        invalid(c, "%s: vm.%s must be an integer (MiB)", c->method, key);
+        return false;
+    }
+    if (json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > MIB_MAX) {
+        xfd_fail(c, "Invalid_memory_value", json_integer(json_integer_value(v)));
+        return false;
+    }
+    *ret = (uint64_t)json_integer_value(v);
+    return true;
+}
+
+bool xfd_native_vm_arg(struct xfd_call *c, size_t i, struct xf_admit_request *ret)
+{
+    static const char *const keys[] = {"type",      "static_max_mib",    "target_mib",   "vcpus",
+                                       "video_mib", "shadow_multiplier", "hard_affinity"};
+    json_t *o = json_array_get(c->params, i), *v;
+    struct xf_admit_request req;
+    uint64_t static_max = 0, target = 0;
+    const char *key;
+    bool have_target;
+
+    if (!json_is_object(o)) {
+        invalid(c, "%s: parameter %zu (vm) must be an object", c->method, i + 1);
+        return false;
+    }
+    json_object_foreach(o, key, v)
+    {
+        size_t k = 0;
+        while (k < sizeof(keys) / sizeof(keys[0]) && strcmp(keys[k], key) != 0)
+            k++;
+        if (k == sizeof(keys) / sizeof(keys[0])) {
+            invalid(c, "%s: vm has an unknown member '%s'", c->method, key);
+            return false;
+        }
+    }
+    memset(&req, 0, sizeof(req));
+    v = json_object_get(o, "type");
+    if (!json_is_string(v) || xf_domain_type_parse(json_string_value(v), &req.vm.type) < 0) {
+        invalid(c, "%s: vm.type must be one of hvm, pvh, pv, pv_in_pvh", c->method);
+        return false;
+    }
+    have_target = json_object_get(o, "target_mib") != NULL;
+    if (!vm_mib(c, o, "static_max_mib", true, &static_max) ||
+        !vm_mib(c, o, "target_mib", false, &target) ||
+        !vm_mib(c, o, "video_mib", false, &req.vm.video_mib))
+        return false;
+    req.vm.static_max_bytes = xf_bytes_of_mib(static_max);
+    req.vm.target_bytes = xf_bytes_of_mib(have_target ? target : static_max);
+    v = json_object_get(o, "vcpus");
+    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+        json_integer_value(v) > (json_int_t)XF_VCPUS_MAX) {
+        invalid(c, "%s: vm.vcpus must be an integer in 1..%u", c->method, XF_VCPUS_MAX);
+        return false;
+    }
+    req.vm.vcpus = (uint32_t)json_integer_value(v);
+    v = json_object_get(o, "shadow_multiplier");
+    req.vm.shadow_multiplier = XF_SHADOW_MULT_DEFAULT;
+    if (v) {
+        if (!json_is_number(v) || !isfinite(json_number_value(v))) {
+            invalid(c, "%s: vm.shadow_multiplier must be a number", c->method);
+            return false;
+        }
+        req.vm.shadow_multiplier = json_number_value(v);
+    }
+    v = json_object_get(o, "hard_affinity");
+    if (v && !json_is_boolean(v)) {
+        invalid(c, "%s: vm.hard_affinity must be true or false", c->method);
+        return false;
+    }
+    req.hard_affinity = json_is_true(v);
+    *ret = req;
+    return true;
+}
+
+json_t *xfd_native_resv_json(struct xfd_ctx *ctx, const struct xf_engine_resv *r)
+{
+    char text[XF_ENGINE_ID_LEN];
+    json_t *o, *nodes = json_array(), *node_mib = json_object(), *claim;
+    uint64_t now = ctx->now_ns();
+
+    xf_engine_id_format(ctx->engine, r->id, text);
+    for (uint64_t m = r->node_mask; m; m &= m - 1) {
+        unsigned n = (unsigned)__builtin_ctzll(m);
+        char key[8];
+        snprintf(key, sizeof(key), "%u", n);
+        json_array_append_new(nodes, json_integer(n));
+        json_object_set_new(node_mib, key, xfd_json_u64(xf_mib_of_pages_used(r->node_pages[n])));
+    }
+    claim = json_pack("{ss}", "kind", xf_claim_kind_name(r->claim.kind));
+    if (r->claim.kind == XF_CLAIM_NODE)
+        json_object_set_new(claim, "node", json_integer(r->claim.node));
+    if (r->claim.kind != XF_CLAIM_NONE) {
+        json_object_set_new(claim, "pages", xfd_json_u64(r->claim.pages));
+        json_object_set_new(claim, "global_pages", xfd_json_u64(r->claim.global_pages));
+    }
+    o = json_pack("{ss ss ss ss}", "reservation_id", text, "session", r->owner, "kind",
+                  xf_resv_kind_name(r->kind), "state", xf_resv_state_name(r->state));
+    json_object_set_new(o, "domid",
+                        r->domid == XF_DOMID_NONE ? json_null() : json_integer(r->domid));
+    json_object_set_new(o, "kib", xfd_json_u64(r->kib));
+    json_object_set_new(o, "pages", xfd_json_u64(r->total_pages));
+    json_object_set_new(o, "nodes", nodes);
+    json_object_set_new(o, "node_mib", node_mib);
+    json_object_set_new(o, "claim", claim);
+    json_object_set_new(o, "created_s", xfd_json_u64(r->created_ns / 1000000000u));
+    if (r->state == XF_RESV_PENDING && r->expires_ns)
+        json_object_set_new(
+            o, "expires_in_s",
+            xfd_json_u64(r->expires_ns > now ? (r->expires_ns - now) / 1000000000u : 0));
+    else
+        json_object_set_new(o, "expires_in_s", json_null());
+    json_object_set_new(o, "domain_seen", json_boolean(r->domain_seen));
+    return o;
+}
+
+static const char *outcome_name(const struct xf_admission *a)
+{
+    if (!a->placed && a->plan.outcome == XF_PLAN_NODES)
+        return "none"; /* not planned: policy any, or hard affinity */
+    switch (a->plan.outcome) {
+    case XF_PLAN_NODES:
+        return "nodes";
+    case XF_PLAN_INTERLEAVE:
+        return "interleave";
+    case XF_PLAN_NO_FIT:
+        return "no_fit";
+    case XF_PLAN_NUMA_OFF:
+        return "numa_off";
+    }
+    return "?";
+}
+
+static void reserve_vm_common(struct xfd_call *c, struct xf_admit_request *req, const char *session)
+{
+    struct xf_engine_outcome o;
+    const struct xf_memory_config *mc = &o.adm.mc;
+    struct xf_overhead_coeffs k = xf_engine_coeffs(c->ctx->engine, req->vm.type, req->vm.vcpus);
+    json_t *res, *nodes;
+    int r = xf_engine_reserve_vm(c->ctx->engine, session, req, c->ctx->now_ns(), &o);
+
+    if (r < 0) {
+        invalid(c, "%s: %s", c->method, xf_strerror(r));
+        return;
+    }
+    if (!o.granted) {
+        xfd_log(XFD_LOG_INFO, "%s for '%s' refused: %s", c->method, session, o.reason);
+        xfd_fail(c, "Host_not_enough_free_memory",
+                 json_pack("{sosososs}", "needed_kib", xfd_json_u64(o.needed_kib), "available_kib",
+                           xfd_json_u64(o.available_kib), "node", json_integer(o.node), "reason",
+                           o.reason));
+        return;
+    }
+    res = xfd_native_resv_json(c->ctx, xf_engine_find(c->ctx->engine, o.id));
+    json_object_set_new(res, "footprint_mib",
+                        xfd_json_u64(xf_mib_of_pages_used(o.adm.footprint_pages)));
+    json_object_set_new(
+        res, "memory_config",
+        json_pack("{sososososososo}", "build_max_mib", xfd_json_u64(mc->build_max_mib),
+                  "build_start_mib", xfd_json_u64(mc->build_start_mib), "xen_max_mib",
+                  xfd_json_u64(mc->xen_max_mib), "shadow_mib", xfd_json_u64(mc->shadow_mib),
+                  "required_host_free_mib", xfd_json_u64(mc->required_host_free_mib),
+                  "overhead_mib", xfd_json_u64(mc->overhead_mib), "build_claim_pages",
+                  xfd_json_u64(mc->build_claim_pages)));
+    nodes = json_array();
+    for (uint64_t m = o.adm.placed ? o.adm.plan.nodes : 0; m; m &= m - 1)
+        json_array_append_new(nodes, json_integer(__builtin_ctzll(m)));
+    json_object_set_new(
+        res, "placement",
+        json_pack("{ss so ss si ss}", "outcome", outcome_name(&o.adm), "nodes", nodes, "affinity",
+                  o.adm.placed ? xf_affinity_name(o.adm.plan.affinity) : "none", "nr_cpus",
+                  o.adm.placed ? (int)o.adm.plan.nr_cpus : 0, "reason", o.adm.plan.reason));
+    json_object_set_new(res, "coeffs",
+                        json_pack("{soso}", "fixed_pages", xfd_json_u64(k.fixed_pages),
+                                  "per_vcpu_pages", xfd_json_u64(k.per_vcpu_pages)));
+    xfd_ok(c, res);
+}
+
+static void reserve_vm(struct xfd_call *c)
+{
+    struct xf_admit_request req;
+    const char *session;
+    if (xfd_arg_string(c, 1, "session_id", &session) && xfd_native_vm_arg(c, 2, &req))
+        reserve_vm_common(c, &req, session);
+}
+
+static void reserve_migration(struct xfd_call *c)
+{
+    struct xf_admit_request req;
+    const char *session;
+    uint64_t source_kib;
+    if (!xfd_arg_string(c, 1, "session_id", &session) || !xfd_native_vm_arg(c, 2, &req) ||
+        !xfd_arg_kib(c, 3, "memory_total_source_kib", &source_kib))
+        return;
+    if (source_kib == 0) {
+        xfd_fail(c, "Invalid_memory_value", json_integer(0));
+        return;
+    }
+    req.migration = true;
+    req.source_total_kib = source_kib;
+    reserve_vm_common(c, &req, session);
+}
+
+static void list_reservations(struct xfd_call *c)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < xf_engine_count(c->ctx->engine); i++)
+        json_array_append_new(a, xfd_native_resv_json(c->ctx, xf_engine_at(c->ctx->engine, i)));
+    xfd_ok(c, a);
+}
+
+static void host_status(struct xfd_call *c)
+{
+    struct xf_engine_status st;
+    const struct xf_host_free *f = &st.free;
+    json_t *o, *nodes = json_array();
+    int r = xf_engine_status(c->ctx->engine, &st);
+
+    if (r < 0) {
+        xfd_fail_internal(c, "%s: %s", c->method, xf_strerror(r));
+        return;
+    }
+    for (uint32_t n = 0; n < st.nr_nodes; n++) {
+        const struct xf_hv_node_info *ni = &st.nodes[n];
+        json_array_append_new(
+            nodes,
+            json_pack("{si so so so so so so so}", "node", (int)n, "memsize_mib",
+                      xfd_json_u64(xf_mib_of_pages_free(ni->memsize_pages)), "memfree_mib",
+                      xfd_json_u64(xf_mib_of_pages_free(ni->memfree_pages)), "claimed_mib",
+                      xfd_json_u64(xf_mib_of_pages_used(ni->claimed_pages)), "dma_free_mib",
+                      xfd_json_u64(xf_mib_of_pages_free(f->node_dma_pages[n])),
+                      "free_for_new_vm_kib", xfd_json_u64(xf_kib_of_pages(f->node_free_pages[n])),
+                      "pending_kib", xfd_json_u64(xf_kib_of_pages(f->node_pending_pages[n])),
+                      "placed_kib", xfd_json_u64(xf_kib_of_pages(st.placed_pages[n]))));
+    }
+    o = json_pack("{ss ss}", "backend", c->ctx->info.backend, "host", c->ctx->info.host_name);
+    json_object_set_new(o, "total_mib", xfd_json_u64(xf_mib_of_pages_free(st.phys.total_pages)));
+    /* As xl info: free_memory = (free_pages - outstanding claims) in MiB. */
+    json_object_set_new(
+        o, "free_mib",
+        xfd_json_u64(xf_mib_of_pages_free(st.phys.free_pages > st.phys.outstanding_pages
+                                              ? st.phys.free_pages - st.phys.outstanding_pages
+                                              : 0)));
+    json_object_set_new(o, "outstanding_claims_mib",
+                        xfd_json_u64(xf_mib_of_pages_used(st.phys.outstanding_pages)));
+    json_object_set_new(o, "low_mem_reserve_kib", xfd_json_u64(xf_kib_of_pages(f->reserve_pages)));
+    json_object_set_new(o, "free_for_new_vm_kib",
+                        xfd_json_u64(xf_kib_of_pages(f->host_free_pages)));
+    json_object_set_new(o, "pending_kib", xfd_json_u64(xf_kib_of_pages(f->pending_pages)));
+    json_object_set_new(o, "dom0_mib", xfd_json_u64(xf_mib_of_pages_used(st.dom0_pages)));
+    json_object_set_new(o, "domains", json_integer(st.nr_domains));
+    json_object_set_new(o, "dying_domains", json_integer(st.nr_dying));
+    json_object_set_new(o, "nodes", nodes);
+    json_object_set_new(o, "reservations",
+                        json_pack("{sIsIsIso}", "pending", (json_int_t)st.nr_pending, "transferred",
+                                  (json_int_t)st.nr_transferred, "settled",
+                                  (json_int_t)st.nr_settled, "ledger_kib",
+                                  xfd_json_u64(xf_kib_of_pages(st.ledger_pages))));
+    xfd_ok(c, o);
+}
+
+static void observe_build(struct xfd_call *c)
+{
+    struct xf_admit_request req;
+    struct xf_engine_observed ob;
+    uint64_t taken_kib;
+    int r;
+
+    if (!xfd_native_vm_arg(c, 1, &req) || !xfd_arg_kib(c, 2, "taken_kib", &taken_kib))
+        return;
+    r = xf_engine_observe(c->ctx->engine, &req.vm, xf_pages_of_kib_used(taken_kib), &ob);
+    if (r < 0) {
+        invalid(c, "%s: %s", c->method, xf_strerror(r));
+        return;
+    }
+    if (ob.drift)
+        xfd_log(XFD_LOG_WARNING,
+                "DRIFT: a %s domain with %u vCPUs took %" PRIu64
+                " pages beyond the model's fixed terms, more than predicted; coefficients now "
+                "%" PRIu64 " + %" PRIu64 " per vCPU",
+                xf_domain_type_name(req.vm.type), req.vm.vcpus, ob.needed_pages,
+                ob.coeffs.fixed_pages, ob.coeffs.per_vcpu_pages);
+    xfd_ok(c, json_pack("{sosbs{soso}}", "needed_pages", xfd_json_u64(ob.needed_pages), "drift",
+                        ob.drift, "coeffs", "fixed_pages", xfd_json_u64(ob.coeffs.fixed_pages),
+                        "per_vcpu_pages", xfd_json_u64(ob.coeffs.per_vcpu_pages)));
+}
+
+static void sweep(struct xfd_call *c)
+{
+    struct xf_engine_swept sw;
+    int r = xf_engine_sweep(c->ctx->engine, c->ctx->now_ns(), &sw);
+    if (r < 0) {
+        xfd_fail_internal(c, "%s: %s", c->method, xf_strerror(r));
+        return;
+    }
+    xfd_ok(c, json_pack("{sIsIsI}", "expired", (json_int_t)sw.expired, "died", (json_int_t)sw.died,
+                        "settled", (json_int_t)sw.settled));
+}
+
+const struct xfd_method xfd_native_methods[] = {
+    {"xenfit.reserve_vm", 3, "dbg, session_id, vm", reserve_vm},
+    {"xenfit.reserve_migration", 4, "dbg, session_id, vm, memory_total_source_kib",
+     reserve_migration},
+    {"xenfit.list_reservations", 1, "dbg", list_reservations},
+    {"xenfit.host_status", 1, "dbg", host_status},
+    {"xenfit.observe_build", 3, "dbg, vm, taken_kib", observe_build},
+    {"xenfit.sweep", 1, "dbg", sweep},
+    {"xenfit.sim_domain_create", 3, "dbg, kib, running", xfd_native_sim_create},
+    {"xenfit.sim_domain_destroy", 2, "dbg, domid", xfd_native_sim_destroy},
+};
+const size_t xfd_nr_native_methods = sizeof(xfd_native_methods) / sizeof(xfd_native_methods[0]);

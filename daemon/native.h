@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * Pieces shared by xenfitd's native methods (daemon/native.c) and the
+ * simulator's test helpers (daemon/native-sim.c).
+ */
+#ifndef XENFITD_NATIVE_H
+#define XENFITD_NATIVE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rpc.h"
+#include "xenfit/admit.h"
+#include "xenfit/engine.h"
+
+/* Parameter i as a VM object ({type, static_max_mib, target_mib, vcpus,
+ * video_mib, shadow_multiplier, hard_affinity}); sets the error and returns
+ * false when it is not one. */
+bool xfd_native_vm_arg(struct xfd_call *call, size_t i, struct xf_admit_request *ret);
+
+/* A reservation as the native methods show it (a new reference). */
+json_t *xfd_native_resv_json(struct xfd_ctx *ctx, const struct xf_engine_resv *r);
+
+/* xenfit.sim_domain_create [dbg, kib, running]: a domain holding `kib` in the
+ * simulator, unpaused when running; its domid. xenfit.sim_domain_destroy
+ * [dbg, domid]: destroys it and lets simulated time pass until its memory
+ * is back. Offered only with the simulator backend. */
+void xfd_native_sim_create(struct xfd_call *call);
+void xfd_native_sim_destroy(struct xfd_call *call);
+
+#endif

@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * xenfitd's durable state in SQLite (daemon/store.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "xenfit/units.h"
+
+#define SCHEMA_VERSION 1
+
+struct xfd_store {
+    sqlite3 *db;
+    int lock_fd;
+    bool in_txn;
+    sqlite3_stmt *put, *update, *del, *calib, *begin, *commit, *rollback;
+};
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS reservations("
+    " id INTEGER PRIMARY KEY, owner TEXT NOT NULL, kind INTEGER NOT NULL,"
+    " state INTEGER NOT NULL, domid INTEGER NOT NULL, kib INTEGER NOT NULL,"
+    " total_pages INTEGER NOT NULL, node_mask INTEGER NOT NULL, node_pages BLOB,"
+    " claim_kind INTEGER NOT NULL, claim_node INTEGER NOT NULL, claim_pages INTEGER NOT NULL,"
+    " claim_global_pages INTEGER NOT NULL, created_ns INTEGER NOT NULL,"
+    " expires_ns INTEGER NOT NULL, transferred_ns INTEGER NOT NULL,"
+    " domain_seen INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS calibration("
+    " type INTEGER NOT NULL, vcpus INTEGER NOT NULL, needed_pages INTEGER NOT NULL,"
+    " PRIMARY KEY(type, vcpus));";
+
+static int fail(struct xfd_store *s, int r, char *err, size_t errlen, const char *what)
+{
+    if (err)
+        snprintf(err, errlen, "%s: %s", what, s && s->db ? sqlite3_errmsg(s->db) : strerror(-r));
+    return r;
+}
+
+static int prepare(struct xfd_store *s, const char *sql, sqlite3_stmt **ret)
+{
+    return sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, ret, NULL) == SQLITE_OK
+               ? 0
+               : -EIO;
+}
+
+static int check_schema(struct xfd_store *s, char *err, size_t errlen)
+{
+    char v[32];
+    uint64_t version;
+    int r = xfd_store_meta_get(s, "schema_version", v, sizeof(v));
+    if (r == -ENOENT) {
+        snprintf(v, sizeof(v), "%d", SCHEMA_VERSION);
+        return xfd_store_meta_set(s, "schema_version", v);
+    }
+    if (r < 0)
+        return fail(s, r, err, errlen, "reading the schema version");
+    if (xf_parse_u64(v, &version) < 0 || version != SCHEMA_VERSION) {
+        snprintf(err, errlen, "the state has schema version %s; this xenfitd knows %d", v,
+                 SCHEMA_VERSION);
+        return -EPROTO;
+    }
+    return 0;
+}
+
+int xfd_store_open(const char *dir, enum xfd_sync sync, struct xfd_store **ret, char *err,
+                   size_t errlen)
+{
+    struct xfd_store *s = calloc(1, sizeof(*s));
+    char path[4096];
+    int r;
+
+    if (!s)
+        return -ENOMEM;
+    s->lock_fd = -1;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        r = -errno;
+        snprintf(err, errlen, "cannot create the state directory '%s': %s", dir, strerror(errno));
+        goto fail;
+    }
+    snprintf(path, sizeof(path), "%s/xenfitd.lock", dir);
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        snprintf(err, errlen, "%s '%s': %s",
+                 r == -EBUSY ? "another xenfitd holds the state in" : "cannot lock", dir,
+                 r == -EBUSY ? "stop it first" : strerror(-r));
+        goto fail;
+    }
+    snprintf(path, sizeof(path), "%s/xenfitd.db", dir);
+    /* One thread uses the connection: no per-call mutex (SQLITE_OPEN_NOMUTEX). */
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        r = fail(s, -EIO, err, errlen, "opening the database");
+        goto fail;
+    }
+    (void)chmod(path, 0600);
+    sqlite3_busy_timeout(s->db, 1000);
+    /* The lock file keeps every other xenfitd away, so SQLite may hold its
+     * locks for good (no locking calls per transaction; the WAL index then
+     * lives in heap memory, not a shared file). */
+    if (sqlite3_exec(s->db, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(
+            s->db, sync == XFD_SYNC_FULL ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+            NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
+        r = fail(s, -EIO, err, errlen, "setting up the database");
+        goto fail;
+    }
+    if ((r = prepare(s,
+                     "INSERT OR REPLACE INTO reservations VALUES"
+                     "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     &s->put)) < 0 ||
+        (r = prepare(s,
+                     "UPDATE reservations SET owner = ?2, kind = ?3, state = ?4, domid = ?5,"
+                     " kib = ?6, total_pages = ?7, node_mask = ?8, node_pages = ?9,"
+                     " claim_kind = ?10, claim_node = ?11, claim_pages = ?12,"
+                     " claim_global_pages = ?13, created_ns = ?14, expires_ns = ?15,"
+                     " transferred_ns = ?16, domain_seen = ?17 WHERE id = ?1",
+                     &s->update)) < 0 ||
+        (r = prepare(s, "DELETE FROM reservations WHERE id = ?", &s->del)) < 0 ||
+        (r = prepare(s, "INSERT OR REPLACE INTO calibration VALUES(?,?,?)", &s->calib)) < 0 ||
+        (r = prepare(s, "BEGIN IMMEDIATE", &s->begin)) < 0 ||
+        (r = prepare(s, "COMMIT", &s->commit)) < 0 ||
+        (r = prepare(s, "ROLLBACK", &s->rollback)) < 0) {
+        r = fail(s, r, err, errlen, "preparing statements");
+        goto fail;
+    }
+    if ((r = check_schema(s, err, errlen)) < 0)
+        goto fail;
+    *ret = s;
+    return 0;
+fail:
+    xfd_store_close(s);
+    return r;
+}
+
+void xfd_store_close(struct xfd_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_finalize(s->put);
+    sqlite3_finalize(s->update);
+    sqlite3_finalize(s->del);
+    sqlite3_finalize(s->calib);
+    sqlite3_finalize(s->begin);
+    sqlite3_finalize(s->commit);
+    sqlite3_finalize(s->rollback);
+    sqlite3_close(s->db);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
+    free(s);
+}
+
+const char *xfd_store_errmsg(const struct xfd_store *s)
+{
+    return sqlite3_errmsg(s->db);
+}
+
+int xfd_store_meta_get(struct xfd_store *s, const char *key, char *buf, size_t len)
+{
+    sqlite3_stmt *st;
+    int r = -ENOENT;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    switch (sqlite3_step(st)) {
+    case SQLITE_ROW:
+        snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+        r = 0;
+        break;
+    case SQLITE_DONE:
+        break;
+    default:
+        r = -EIO;
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+int xfd_store_meta_set(struct xfd_store *s, const char *key, const char *value)
+{
+    sqlite3_stmt *st;
+    int r;
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES(?, ?)", -1, &st, NULL) !=
+        SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_finalize(st);
+    return r;
+}
+
+bool xfd_store_in_txn(const struct xfd_store *s)
+{
+    return s->in_txn;
+}
+
+static int step_reset(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int xfd_store_begin(struct xfd_store *s)
+{
+    if (s->in_txn)
+        return 0;
+    if (step_reset(s->begin) < 0)
+        return -EIO;
+    s->in_txn = true;
+    return 0;
+}
+
+int xfd_store_commit(struct xfd_store *s)
+{
+    if (!s->in_txn)
+        return 0;
+    if (step_reset(s->commit) < 0) {
+        xfd_store_rollback(s);
+        return -EIO;
+    }
+    s->in_txn = false;
+    return 0;
+}
+
+void xfd_store_rollback(struct xfd_store *s)
+{
+    if (!s->in_txn)
+        return;
+    (void)step_reset(s->rollback);
+    s->in_txn = false;
+}
+
+static int64_t i64(uint64_t v)
+{
+    return (int64_t)v; /* stored two's complement; read back with u64() */
+}
+
+static uint64_t u64(sqlite3_stmt *st, int col)
+{
+    return (uint64_t)sqlite3_column_int64(st, col);
+}
+
+/* Binds a reservation's columns (?1 .. ?17, in the table's order). */
+static void bind_resv(sqlite3_stmt *st, const struct xf_engine_resv *r)
+{
+    uint64_t pages[XF_MAX_NODES];
+    int n = 0;
+
+    for (uint64_t m = r->node_mask; m; m &= m - 1)
+        pages[n++] = r->node_pages[__builtin_ctzll(m)];
+    sqlite3_bind_int64(st, 1, i64(r->id));
+    sqlite3_bind_text(st, 2, r->owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, (int)r->kind);
+    sqlite3_bind_int(st, 4, (int)r->state);
+    sqlite3_bind_int64(st, 5, (int64_t)r->domid);
+    sqlite3_bind_int64(st, 6, i64(r->kib));
+    sqlite3_bind_int64(st, 7, i64(r->total_pages));
+    sqlite3_bind_int64(st, 8, i64(r->node_mask));
+    if (n)
+        sqlite3_bind_blob(st, 9, pages, n * (int)sizeof(pages[0]), SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 9);
+    sqlite3_bind_int(st, 10, (int)r->claim.kind);
+    sqlite3_bind_int64(st, 11, (int64_t)r->claim.node);
+    sqlite3_bind_int64(st, 12, i64(r->claim.pages));
+    sqlite3_bind_int64(st, 13, i64(r->claim.global_pages));
+    sqlite3_bind_int64(st, 14, i64(r->created_ns));
+    sqlite3_bind_int64(st, 15, i64(r->expires_ns));
+    sqlite3_bind_int64(st, 16, i64(r->transferred_ns));
+    sqlite3_bind_int(st, 17, r->domain_seen);
+}
+
+/* A new row is inserted; a known one updated in place (cheaper than
+ * REPLACE, which deletes and inserts), or inserted if it is not there. */
+static int put_resv(struct xfd_store *s, const struct xf_engine_resv *r, bool fresh)
+{
+    if (!fresh) {
+        bind_resv(s->update, r);
+        if (step_reset(s->update) < 0)
+            return -EIO;
+        if (sqlite3_changes(s->db) == 1)
+            return 0;
+    }
+    bind_resv(s->put, r);
+    return step_reset(s->put);
+}
+
+int xfd_store_apply(void *ctx, const struct xf_engine_change *c)
+{
+    struct xfd_store *s = ctx;
+    switch (c->kind) {
+    case XF_CHANGE_RESV_PUT:
+        return put_resv(s, c->resv, c->fresh);
+    case XF_CHANGE_RESV_DEL:
+        sqlite3_bind_int64(s->del, 1, i64(c->id));
+        return step_reset(s->del);
+    case XF_CHANGE_CALIB:
+        sqlite3_bind_int(s->calib, 1, (int)c->obs.type);
+        sqlite3_bind_int64(s->calib, 2, (int64_t)c->obs.vcpus);
+        sqlite3_bind_int64(s->calib, 3, i64(c->obs.needed_pages));
+        return step_reset(s->calib);
+    }
+    return -EINVAL;
+}
+
+static int row_to_resv(sqlite3_stmt *st, struct xf_engine_resv *r)
+{
+    const void *blob = sqlite3_column_blob(st, 8);
+    size_t blen = (size_t)sqlite3_column_bytes(st, 8), k = 0;
+    const unsigned char *owner = sqlite3_column_text(st, 1);
+
+    memset(r, 0, sizeof(*r));
+    r->id = u64(st, 0);
+    snprintf(r->owner, sizeof(r->owner), "%s", owner ? (const char *)owner : "");
+    r->kind = (enum xf_resv_kind)sqlite3_column_int(st, 2);
+    r->state = (enum xf_resv_state)sqlite3_column_int(st, 3);
+    r->domid = (xf_domid_t)sqlite3_column_int64(st, 4);
+    r->kib = u64(st, 5);
+    r->total_pages = u64(st, 6);
+    r->node_mask = u64(st, 7);
+    if (blen != (size_t)__builtin_popcountll(r->node_mask) * sizeof(uint64_t))
+        return -EINVAL;
+    for (uint64_t m = r->node_mask; m; m &= m - 1, k++)
+        memcpy(&r->node_pages[__builtin_ctzll(m)], (const char *)blob + k * sizeof(uint64_t),
+               sizeof(uint64_t));
+    r->claim.kind = (enum xf_claim_kind)sqlite3_column_int(st, 9);
+    r->claim.node = (uint32_t)sqlite3_column_int64(st, 10);
+    r->claim.pages = u64(st, 11);
+    r->claim.global_pages = u64(st, 12);
+    r->created_ns = u64(st, 13);
+    r->expires_ns = u64(st, 14);
+    r->transferred_ns = u64(st, 15);
+    r->domain_seen = sqlite3_column_int(st, 16) != 0;
+    return 0;
+}
+
+int xfd_store_load(struct xfd_store *s, struct xf_engine *e, size_t *ret_resv, size_t *ret_calib,
+                   char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    size_t nr = 0, nc = 0;
+    int r = 0, rc;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT * FROM reservations ORDER BY id", -1, &st, NULL) !=
+        SQLITE_OK)
+        return fail(s, -EIO, err, errlen, "reading reservations");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct xf_engine_resv res;
+        if ((r = row_to_resv(st, &res)) < 0 || (r = xf_engine_restore(e, &res)) < 0) {
+            snprintf(err, errlen, "reservation %llu in the state cannot be restored: %s",
+                     (unsigned long long)u64(st, 0), xf_strerror(r));
+            goto out;
+        }
+        nr++;
+    }
+    if (rc != SQLITE_DONE) {
+        r = fail(s, -EIO, err, errlen, "reading reservations");
+        goto out;
+    }
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(s->db, "SELECT type, vcpus, needed_pages FROM calibration", -1, &st,
+                           NULL) != SQLITE_OK) {
+        st = NULL;
+        r = fail(s, -EIO, err, errlen, "reading calibration");
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct xf_calib_observation o = {
+            .type = (enum xf_domain_type)sqlite3_column_int(st, 0),
+            .vcpus = (uint32_t)sqlite3_column_int64(st, 1),
+            .needed_pages = u64(st, 2),
+        };
+        if ((r = xf_engine_restore_observation(e, &o)) < 0) {
+            snprintf(err, errlen, "a calibration row in the state cannot be restored: %s",
+                     xf_strerror(r));
+            goto out;
+        }
+        nc++;
+    }
+    if (rc != SQLITE_DONE) {
+        r = fail(s, -EIO, err, errlen, "reading calibration");
+        goto out;
+    }
+    *ret_resv = nr;
+    *ret_calib = nc;
+    r = 0;
+out:
+    sqlite3_finalize(st);
+    return r;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * xenfitd's pieces that main.c, config.c and loop.c share: the
+ * configuration (flags and the key=value file take the same names), and the
+ * server the event loop runs.
+ */
+#ifndef XENFITD_H
+#define XENFITD_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "log.h"
+#include "rpc.h"
+#include "store.h"
+#include "xenfit/engine.h"
+#include "xenfit/planner.h"
+
+#define XFD_SOCKET_DEFAULT    XFD_CLIENT_SOCKET_DEFAULT
+#define XFD_STATE_DIR_DEFAULT "/var/lib/xenfitd"
+#define XFD_SOCKET_PATH_MAX   108 /* sizeof(sun_path) */
+
+struct xfd_config {
+    char backend[8]; /* "sim" or "xen" */
+    char host_spec[PATH_MAX];
+    char state_dir[PATH_MAX];
+    char socket_path[XFD_SOCKET_PATH_MAX];
+    unsigned socket_mode; /* 0600 */
+    enum xfd_log_level log_level;
+    uint64_t ttl_s;             /* --reservation-ttl; 0 never */
+    enum xfd_sync sync;         /* --sync normal|full */
+    size_t max_body;            /* bytes */
+    size_t max_header;          /* bytes */
+    unsigned client_timeout_ms; /* a started request must be complete within */
+    unsigned idle_timeout_ms;   /* an idle keep-alive connection is closed after */
+    unsigned max_clients;
+    unsigned sweep_interval_ms;
+    enum xf_numa_policy numa_policy;
+};
+
+/*
+ * Fills the configuration from argv (a --config FILE is read first; flags
+ * override it). Returns 0 to run, 1 when --help or --version was printed, 2
+ * after printing a usage error naming the offending value.
+ */
+int xfd_config_parse(int argc, char **argv, struct xfd_config *ret);
+
+/* The server: the event loop's state and what it serves. */
+struct xfd_server {
+    struct xfd_config cfg;
+    struct xf_hv *hv;
+    struct xfd_store *store;
+    struct xfd_ctx ctx; /* ctx.engine is the engine */
+    int listen_fd;
+    int epoll_fd;
+    int signal_fd;
+    bool stopping;
+    struct xfd_conn *conns; /* every open connection */
+    unsigned nr_conns;
+    struct xfd_conn *batch; /* connections with replies in this batch */
+    bool batch_failed;
+    uint64_t next_sweep_ms;
+    uint64_t id_salt;
+};
+
+/* Builds the engine over srv->hv and loads the store into it (also after a
+ * failed commit). Returns 0 or a negative error, logged. */
+int xfd_server_load(struct xfd_server *srv);
+
+/* Runs the event loop until SIGTERM or SIGINT. Returns 0, or a negative
+ * error if the loop itself fails. */
+int xfd_serve(struct xfd_server *srv);
+
+/* The clocks: wall time in ns (the reservations' times), monotonic ms. */
+uint64_t xfd_now_ns(void);
+uint64_t xfd_mono_ms(void);
+
+#endif

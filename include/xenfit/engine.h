@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The host engine: one host's memory ledger and the decisions made against
+ * it, as a long-running service (xenfitd) needs them. It joins a hypervisor
+ * backend, the reservation ledger, the NUMA topology and planner, the online
+ * calibrator and the accounting parameters, and offers squeezed's operations
+ * (reserve an amount or a range of KiB, transfer to a domain, delete, query)
+ * next to xenfit's own (reserve for a VM spec with its NUMA plan and claim
+ * plan, reserve for an incoming migration with the source's exact memory,
+ * host status, record an observed build, sweep, reconcile).
+ *
+ * Every reserve is one atomic decision: read the host, compute what is free
+ * for a new VM with the ledger (include/xenfit/host.h), admit, record. The
+ * engine is not thread-safe: its owner serialises calls (xenfitd handles one
+ * request at a time), which is what makes admission and reservation atomic
+ * under any number of clients. It reads the hypervisor through the xf_hv_*
+ * wrappers only, never does file or socket I/O, never prints, and never reads
+ * a clock: callers pass the time (any clock that survives a restart of the
+ * caller, e.g. CLOCK_REALTIME, if reservations are persisted).
+ *
+ * Persistence is the owner's: every change to a reservation or to the
+ * calibrator is journalled, and xf_engine_flush_changes() hands the journal
+ * over (what to write or delete), so that nothing a sweep or a login drops
+ * can be forgotten. xf_engine_restore() and xf_engine_restore_observation()
+ * reload what was written.
+ *
+ * A reservation's life (DESIGN.md section 5):
+ *   pending      made, not yet tied to a domain; expires after the TTL, and
+ *                its owner's next login drops it (squeezed's rule);
+ *   transferred  tied to a domain; counts the part of its memory the domain
+ *                has not taken yet; dropped when the domain dies;
+ *   settled      its domain is built and running (unpaused, no claim left)
+ *                or has taken all of it: it counts nothing any more and its
+ *                NUMA placement is released, but it stays queryable and
+ *                deletable (xenopsd queries and deletes it after the build)
+ *                until deleted or its domain dies.
+ * A transfer to a domain the hypervisor has never shown is kept for one TTL
+ * from the transfer (a toolstack may transfer just before creating), then
+ * dropped as a leak.
+ */
+#ifndef XENFIT_ENGINE_H
+#define XENFIT_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xenfit/admit.h"
+#include "xenfit/calibrate.h"
+#include "xenfit/claims.h"
+#include "xenfit/host.h"
+#include "xenfit/hv.h"
+#include "xenfit/ledger.h"
+#include "xenfit/planner.h"
+
+/* A reservation id in text: a UUID (36 characters) and the NUL. */
+#define XF_ENGINE_ID_LEN 37
+
+/* The largest amount one reservation may hold: the model's limit, in KiB. */
+#define XF_ENGINE_MAX_KIB (XF_MEMORY_MAX_BYTES / 1024u)
+
+/* The default time an untransferred reservation lives: 10 minutes. */
+#define XF_ENGINE_TTL_NS_DEFAULT (UINT64_C(600) * 1000000000u)
+
+enum xf_resv_kind {
+    XF_RESV_AMOUNT,    /* squeezed's reserve_memory / reserve_memory_range */
+    XF_RESV_VM,        /* a VM spec: NUMA plan and claim plan */
+    XF_RESV_MIGRATION, /* an incoming VM: the source's exact memory */
+};
+
+enum xf_resv_state {
+    XF_RESV_PENDING,
+    XF_RESV_TRANSFERRED,
+    XF_RESV_SETTLED,
+};
+
+/* "amount", "vm", "migration"; "pending", "transferred", "settled". */
+const char *xf_resv_kind_name(enum xf_resv_kind k);
+const char *xf_resv_state_name(enum xf_resv_state s);
+
+/* One reservation as the engine keeps it (and its owner persists it). */
+struct xf_engine_resv {
+    uint64_t id;              /* never reused; the text form is xf_engine_id_format */
+    char owner[XF_OWNER_MAX]; /* the session (squeezed: the service name) */
+    enum xf_resv_kind kind;
+    enum xf_resv_state state;
+    xf_domid_t domid;     /* XF_DOMID_NONE while pending */
+    uint64_t kib;         /* the amount granted, KiB (what squeezed reports) */
+    uint64_t total_pages; /* the same in pages (rounded up) */
+    uint64_t node_mask;   /* NUMA placement: nodes holding node_pages (0: none) */
+    uint64_t node_pages[XF_MAX_NODES];
+    struct xf_claim_plan claim; /* what the builder should claim (kind none: amounts) */
+    uint64_t created_ns;
+    uint64_t expires_ns;     /* pending: when it expires (0: never) */
+    uint64_t transferred_ns; /* when it was last transferred (0: never) */
+    bool domain_seen;        /* its domain has existed since the transfer */
+};
+
+struct xf_engine_params {
+    enum xf_numa_policy numa_policy; /* default XF_NUMA_POLICY_BEST_EFFORT */
+    uint64_t ttl_ns;                 /* pending reservations expire; 0: never */
+    struct xf_host_params host;      /* low-memory reserve, DMA zone */
+    uint64_t id_salt;                /* the first 64 bits of every id (the caller's random) */
+};
+
+/*
+ * Defaults for a backend: best_effort placement, XF_ENGINE_TTL_NS_DEFAULT,
+ * Xen's 64 MiB reserve (for the simulator, the spec's configured
+ * low_mem_virq_limit and its DMA zone, as the scenario runner uses them),
+ * id_salt 0 (set it). `hv` may be NULL for the plain defaults.
+ */
+void xf_engine_params_init(struct xf_engine_params *p, struct xf_hv *hv);
+
+struct xf_engine;
+
+/*
+ * An engine over `hv`, which it borrows (it must outlive the engine). Reads
+ * the host's topology once (numainfo, cputopo) for the planner. Returns 0,
+ * XF_EINVAL for an unknown NUMA policy, the backend's error, XF_EBADTOPO,
+ * XF_ENOMEM. Free with xf_engine_free (accepts NULL).
+ */
+int xf_engine_new(struct xf_hv *hv, const struct xf_engine_params *p, struct xf_engine **ret);
+void xf_engine_free(struct xf_engine *e);
+
+const struct xf_engine_params *xf_engine_params(const struct xf_engine *e);
+struct xf_hv *xf_engine_hv(const struct xf_engine *e);
+
+/* --- Reservation ids ------------------------------------------------------ */
+
+/* The text id of reservation `id`: a version-4-shaped UUID whose first 64 bits
+ * are the engine's salt and whose last 62 bits are the id. */
+void xf_engine_id_format(const struct xf_engine *e, uint64_t id, char out[XF_ENGINE_ID_LEN]);
+
+/* Parses a text id of this engine. Returns 0, or XF_EUNKNOWN_RESERVATION for
+ * anything else (another salt, not a UUID). */
+int xf_engine_id_parse(const struct xf_engine *e, const char *text, uint64_t *ret_id);
+
+/* --- Reserving ------------------------------------------------------------ */
+
+/* The answer to a reserve: granted, or refused with numbers. */
+struct xf_engine_outcome {
+    bool granted;
+    uint64_t id;  /* granted: the reservation */
+    uint64_t kib; /* granted: the amount held */
+    /* VM and migration reservations: the model, NUMA plan and claim plan. */
+    struct xf_admission adm;
+    /* Refused: what was needed and what was free, where (node -1: the host). */
+    uint64_t needed_kib;
+    uint64_t available_kib;
+    int32_t node;
+    char reason[256];
+};
+
+/*
+ * squeezed's reserve_memory_range (reserve_memory is min == max): grants
+ * min(max_kib, free) if that is at least min_kib, where free is the host's
+ * memory free for a new VM (include/xenfit/host.h) in KiB, rounded down. An
+ * amount has no NUMA placement and no claim plan. `owner` is the session
+ * (at most XF_OWNER_MAX - 1 bytes). Returns 0 and *ret granted or refused,
+ * XF_EBADSIZE for min > max or max above XF_ENGINE_MAX_KIB, XF_EINVAL for a
+ * bad owner, the backend's error or XF_ENOMEM. The grant is journalled.
+ */
+int xf_engine_reserve_kib(struct xf_engine *e, const char *owner, uint64_t min_kib,
+                          uint64_t max_kib, uint64_t now_ns, struct xf_engine_outcome *ret);
+
+/*
+ * Reserves for a VM: admission with the calibrated model (xf_admit, policy
+ * xenfit), the NUMA plan for its footprint on the nodes' free memory, and the
+ * claim plan, recorded together. req->migration with req->source_total_kib
+ * makes it an incoming migration: the claim is the source's exact memory and
+ * the reservation at least that plus the overhead. Returns 0 and *ret
+ * granted or refused (a plan that does not fit a node is not a refusal: the
+ * VM is admitted unplaced, as xf_admit does), the model's errors for a
+ * malformed VM (XF_EBADTYPE, XF_EBADVCPUS, XF_EBADSIZE, XF_ETARGETMAX,
+ * XF_EBADMULT, XF_EBADVIDEO), XF_EINVAL, the backend's error, XF_ENOMEM.
+ */
+int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf_admit_request *req,
+                         uint64_t now_ns, struct xf_engine_outcome *ret);
+
+/*
+ * Ties a reservation of `owner` to a domain (squeezed's
+ * transfer_reservation_to_domain). A reservation already on that domain is
+ * superseded (dropped), as squeezed's domain key then names the new one.
+ * Returns 0, XF_EUNKNOWN_RESERVATION (no such reservation for this owner),
+ * XF_EINVAL for XF_DOMID_NONE.
+ */
+int xf_engine_transfer(struct xf_engine *e, const char *owner, uint64_t id, xf_domid_t domid,
+                       uint64_t now_ns);
+
+/* Deletes a reservation of `owner`. Returns 0 or XF_EUNKNOWN_RESERVATION. */
+int xf_engine_delete(struct xf_engine *e, const char *owner, uint64_t id);
+
+/* squeezed's login: drops the owner's pending reservations (journalled).
+ * Returns 0 and how many, XF_EINVAL for a bad owner, XF_ENOMEM. */
+int xf_engine_login(struct xf_engine *e, const char *owner, size_t *ret_dropped);
+
+/* Lookups. Pointers are valid until the next call that changes the engine. */
+const struct xf_engine_resv *xf_engine_find(const struct xf_engine *e, uint64_t id);
+const struct xf_engine_resv *xf_engine_find_domain(const struct xf_engine *e, xf_domid_t domid);
+size_t xf_engine_count(const struct xf_engine *e);
+const struct xf_engine_resv *xf_engine_at(const struct xf_engine *e, size_t i);
+
+/* --- Host ----------------------------------------------------------------- */
+
+struct xf_engine_status {
+    struct xf_hv_physinfo phys;
+    uint32_t nr_nodes;
+    struct xf_hv_node_info nodes[XF_MAX_NODES];
+    struct xf_host_free free; /* for a new VM, host-wide and per node */
+    uint64_t dom0_pages;      /* domain 0's tot_pages (0 if not listed) */
+    uint32_t nr_domains;
+    uint32_t nr_dying;
+    size_t nr_pending, nr_transferred, nr_settled;
+    uint64_t ledger_pages;               /* reservations the accounting still counts, in all */
+    uint64_t placed_pages[XF_MAX_NODES]; /* their NUMA placements, per node */
+};
+
+/* Reads the host and the ledger. Returns 0, the backend's error, XF_ENOMEM. */
+int xf_engine_status(struct xf_engine *e, struct xf_engine_status *ret);
+
+/* --- Calibration ---------------------------------------------------------- */
+
+struct xf_engine_observed {
+    uint64_t needed_pages;            /* what the calibrated term had to cover */
+    bool drift;                       /* more than the model predicted for this type and vCPUs */
+    struct xf_overhead_coeffs coeffs; /* now used for this type and vCPU count */
+};
+
+/*
+ * Records that a domain configured as `vm` took `taken_pages` of host memory
+ * in all (its pages, paging pool and hidden hypervisor pages): the next
+ * admissions of that type use the raised coefficients. Returns 0 and *ret,
+ * the model's errors for a malformed VM, XF_ERANGE, XF_ENOMEM. Journalled.
+ */
+int xf_engine_observe(struct xf_engine *e, const struct xf_vm_memory *vm, uint64_t taken_pages,
+                      struct xf_engine_observed *ret);
+
+/* The coefficients a VM of that type and vCPU count is sized with now. */
+struct xf_overhead_coeffs xf_engine_coeffs(const struct xf_engine *e, enum xf_domain_type type,
+                                           uint32_t vcpus);
+
+/* --- Sweeping ------------------------------------------------------------- */
+
+struct xf_engine_swept {
+    size_t expired; /* pending past their TTL */
+    size_t died;    /* their domain died (or a never-seen domain's TTL passed) */
+    size_t settled; /* their domain is built and holds its memory */
+};
+
+/*
+ * Ends what is over: pending reservations past their expiry; transferred or
+ * settled reservations whose domain died (it was seen and is now gone or
+ * dying, or it was never seen within a TTL of the transfer); and settles
+ * transferred reservations whose domain is built. Run periodically and once
+ * after a restart of the owner (reconciling the restored ledger with the
+ * hypervisor: domain_seen is persisted, so a domain that died meanwhile is
+ * recognised). Returns 0 and the counts (ret may be NULL), or the backend's
+ * error or XF_ENOMEM (nothing is changed then).
+ */
+int xf_engine_sweep(struct xf_engine *e, uint64_t now_ns, struct xf_engine_swept *ret);
+
+/* --- Persistence ---------------------------------------------------------- */
+
+/* Re-adds a persisted reservation (its NUMA placement is re-committed).
+ * Returns 0, XF_EEXIST (id or domain taken), XF_EINVAL (inconsistent),
+ * XF_ENOMEM. Not journalled. */
+int xf_engine_restore(struct xf_engine *e, const struct xf_engine_resv *r);
+
+/* Re-records a persisted calibration observation. Not journalled. */
+int xf_engine_restore_observation(struct xf_engine *e, const struct xf_calib_observation *o);
+
+enum xf_engine_change_kind {
+    XF_CHANGE_RESV_PUT, /* write (insert or replace) change->resv */
+    XF_CHANGE_RESV_DEL, /* delete reservation change->id */
+    XF_CHANGE_CALIB,    /* write change->obs (the maximum for its type and vCPUs) */
+};
+
+struct xf_engine_change {
+    enum xf_engine_change_kind kind;
+    uint64_t id;
+    const struct xf_engine_resv *resv;
+    bool fresh; /* PUT of a reservation never handed over before (an insert) */
+    struct xf_calib_observation obs;
+};
+
+typedef int (*xf_engine_change_fn)(void *ctx, const struct xf_engine_change *change);
+
+/*
+ * Hands every change since the last flush to fn, in order, once per
+ * reservation (its final state) and per calibration row. Stops at fn's first
+ * negative return and returns it (the journal is kept); returns 0 and clears
+ * the journal when all went through. Whether there is anything to flush:
+ * xf_engine_has_changes.
+ */
+int xf_engine_flush_changes(struct xf_engine *e, xf_engine_change_fn fn, void *ctx);
+bool xf_engine_has_changes(const struct xf_engine *e);
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The host engine's internals (include/xenfit/engine.h), shared by its
+ * files: engine.c (lifecycle, ids, lookups, the change journal, restore),
+ * reserve.c (reserving, transfer, delete, login) and sweep.c (status,
+ * calibration, sweeping).
+ */
+#ifndef XENFIT_ENGINE_INTERNAL_H
+#define XENFIT_ENGINE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xenfit/engine.h"
+#include "xenfit/topology.h"
+
+struct xf__eng_rec {
+    struct xf_engine_resv r;
+    bool in_ledger; /* counted by the accounting (pending or transferred) */
+    bool committed; /* its NUMA placement is committed to the planner */
+    bool persisted; /* handed to the journal's consumer at least once */
+};
+
+struct xf_engine {
+    struct xf_hv *hv;
+    struct xf_engine_params p;
+    struct xf_ledger *ledger;
+    struct xf_topology *topo;
+    struct xf_planner *planner;
+    struct xf_calib_online *calib;
+    struct xf__eng_rec *recs;
+    size_t n, cap;
+    uint64_t next_id;
+    /* The change journal: reservation ids and calibration rows touched. */
+    uint64_t *dirty;
+    size_t ndirty, capdirty;
+    struct xf_calib_observation *cdirty;
+    size_t ncdirty, capcdirty;
+};
+
+/* The record of reservation `id`, or NULL. */
+struct xf__eng_rec *xf__eng_rec(struct xf_engine *e, uint64_t id);
+
+/* Adds a record (copying *r, with its id) to the records, the ledger (when
+ * pending or transferred) and the planner (when placed). */
+int xf__eng_add(struct xf_engine *e, const struct xf_engine_resv *r);
+
+/* Removes a record, from the ledger and the planner too; journals it. */
+void xf__eng_remove(struct xf_engine *e, struct xf__eng_rec *rec);
+
+/* Takes a record out of the accounting (settled): ledger and planner. */
+void xf__eng_settle(struct xf_engine *e, struct xf__eng_rec *rec);
+
+/* Makes room in the journal for `more` reservation entries, so that the
+ * journalling of a change made next cannot fail. Returns 0 or XF_ENOMEM. */
+int xf__eng_journal_room(struct xf_engine *e, size_t more);
+
+/* Journals a change to reservation `id` (room must have been made). */
+void xf__eng_touch(struct xf_engine *e, uint64_t id);
+
+/* Journals a calibration row. Returns 0 or XF_ENOMEM. */
+int xf__eng_touch_calib(struct xf_engine *e, const struct xf_calib_observation *o);
+
+/* Whether `owner` is a usable session name. */
+bool xf__eng_owner_ok(const char *owner);
+
+#endif

@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The host engine (include/xenfit/engine.h): its lifecycle, the topology it
+ * reads from the backend once, reservation ids, the records and their place
+ * in the ledger and the planner, the change journal and restoring. Records
+ * are an array scanned linearly: a host holds at most a few hundred live
+ * reservations, and a scan keeps every invariant obvious.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine-internal.h"
+#include "internal.h"
+#include "xenfit/error.h"
+#include "xenfit/sim.h"
+#include "xenfit/units.h"
+
+const char *xf_resv_kind_name(enum xf_resv_kind k)
+{
+    switch (k) {
+    case XF_RESV_AMOUNT:
+        return "amount";
+    case XF_RESV_VM:
+        return "vm";
+    case XF_RESV_MIGRATION:
+        return "migration";
+    }
+    return NULL;
+}
+
+const char *xf_resv_state_name(enum xf_resv_state s)
+{
+    switch (s) {
+    case XF_RESV_PENDING:
+        return "pending";
+    case XF_RESV_TRANSFERRED:
+        return "transferred";
+    case XF_RESV_SETTLED:
+        return "settled";
+    }
+    return NULL;
+}
+
+void xf_engine_params_init(struct xf_engine_params *p, struct xf_hv *hv)
+{
+    memset(p, 0, sizeof(*p));
+    p->numa_policy = XF_NUMA_POLICY_BEST_EFFORT;
+    p->ttl_ns = XF_ENGINE_TTL_NS_DEFAULT;
+    xf_admit_host_params(XF_POLICY_XENFIT, &p->host);
+    if (hv && xf_sim_is(hv)) {
+        /* As the scenario runner's xenfit policy: the host's configured
+         * limit rather than Xen's default, and its DMA zone. */
+        const struct xf_sim_spec *spec = xf_sim_spec(hv);
+        if (!spec->low_mem_virq_default)
+            p->host.low_mem_reserve_pages = spec->low_mem_virq_limit_pages;
+        p->host.dma_zone_pages = spec->nodes[0].dma_pages;
+    }
+}
+
+/* The planner's topology, read once from the backend (xf_topology_read). */
+static int build_topology(struct xf_hv *hv, struct xf_topology **ret)
+{
+    return xf_topology_read(hv, ret, NULL);
+}
+
+int xf_engine_new(struct xf_hv *hv, const struct xf_engine_params *p, struct xf_engine **ret)
+{
+    struct xf_engine *e;
+    int r;
+
+    if (!hv || !p || !xf_numa_policy_name(p->numa_policy))
+        return XF_EINVAL;
+    e = xf__calloc(1, sizeof(*e));
+    if (!e)
+        return XF_ENOMEM;
+    e->hv = hv;
+    e->p = *p;
+    e->next_id = 1;
+    if ((r = xf_ledger_new(&e->ledger)) < 0 || (r = xf_calib_online_new(&e->calib)) < 0 ||
+        (r = build_topology(hv, &e->topo)) < 0 ||
+        (r = xf_planner_new(e->topo, XF_PLANNER_XENFIT, &e->planner)) < 0)
+        goto fail;
+    *ret = e;
+    return 0;
+fail:
+    xf_engine_free(e);
+    return r;
+}
+
+void xf_engine_free(struct xf_engine *e)
+{
+    if (!e)
+        return;
+    xf_planner_free(e->planner);
+    xf_topology_free(e->topo);
+    xf_calib_online_free(e->calib);
+    xf_ledger_free(e->ledger);
+    xf__free(e->recs);
+    xf__free(e->dirty);
+    xf__free(e->cdirty);
+    xf__free(e);
+}
+
+const struct xf_engine_params *xf_engine_params(const struct xf_engine *e)
+{
+    return &e->p;
+}
+
+struct xf_hv *xf_engine_hv(const struct xf_engine *e)
+{
+    return e->hv;
+}
+
+/* --- Ids ------------------------------------------------------------------- */
+
+#define ID_BITS 62
+#define ID_MAX  ((UINT64_C(1) << ID_BITS) - 1)
+
+/* Writes v as n lowercase hex digits. */
+static char *hex(char *p, uint64_t v, int n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = n - 1; i >= 0; i--, v >>= 4)
+        p[i] = digits[v & 15];
+    return p + n;
+}
+
+void xf_engine_id_format(const struct xf_engine *e, uint64_t id, char out[XF_ENGINE_ID_LEN])
+{
+    uint64_t s = e->p.id_salt;
+    char *p = out;
+    /* "%08x-%04x-%04x-%04x-%012x", by hand: it is on every reply's path. */
+    p = hex(p, s >> 32, 8);
+    *p++ = '-';
+    p = hex(p, (s >> 16) & 0xffff, 4);
+    *p++ = '-';
+    p = hex(p, 0x4000 | (s & 0x0fff), 4);
+    *p++ = '-';
+    p = hex(p, 0x8000 | ((id >> 48) & 0x3fff), 4);
+    *p++ = '-';
+    p = hex(p, id & UINT64_C(0xffffffffffff), 12);
+    *p = '\0';
+}
+
+/* Reads `n` hex digits. */
+static bool hex_field(const char *s, size_t n, uint64_t *ret)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (unsigned)(c - 'A' + 10);
+        else
+            return false;
+        v = v << 4 | d;
+    }
+    *ret = v;
+    return true;
+}
+
+int xf_engine_id_parse(const struct xf_engine *e, const char *text, uint64_t *ret_id)
+{
+    uint64_t f[5], s = e->p.id_salt, id;
+    static const size_t len[5] = {8, 4, 4, 4, 12};
+    const char *p = text;
+
+    if (!text || strlen(text) != XF_ENGINE_ID_LEN - 1)
+        return XF_EUNKNOWN_RESERVATION;
+    for (int i = 0; i < 5; i++) {
+        if (!hex_field(p, len[i], &f[i]))
+            return XF_EUNKNOWN_RESERVATION;
+        p += len[i];
+        if (i < 4 && *p++ != '-')
+            return XF_EUNKNOWN_RESERVATION;
+    }
+    if (f[0] != (s >> 32) || f[1] != ((s >> 16) & 0xffff) || f[2] != (0x4000 | (s & 0x0fff)) ||
+        (f[3] & 0xc000) != 0x8000)
+        return XF_EUNKNOWN_RESERVATION;
+    id = (f[3] & 0x3fff) << 48 | f[4];
+    if (id == 0)
+        return XF_EUNKNOWN_RESERVATION;
+    *ret_id = id;
+    return 0;
+}
+
+/* --- Records --------------------------------------------------------------- */
+
+bool xf__eng_owner_ok(const char *owner)
+{
+    return owner && strlen(owner) < XF_OWNER_MAX;
+}
+
+struct xf__eng_rec *xf__eng_rec(struct xf_engine *e, uint64_t id)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (e->recs[i].r.id == id)
+            return &e->recs[i];
+    return NULL;
+}
+
+/* The committed plan a placement stands for (the planner needs the nodes and
+ * the MiB per node; node_pages are whole MiB by construction). */
+static void plan_of(const struct xf_engine_resv *r, struct xf_plan *ret)
+{
+    memset(ret, 0, sizeof(*ret));
+    ret->outcome = XF_PLAN_NODES;
+    ret->fits = true;
+    ret->nodes = r->node_mask;
+    for (uint64_t m = r->node_mask; m; m &= m - 1) {
+        unsigned i = (unsigned)__builtin_ctzll(m);
+        ret->memory_mib_per_node[i] = xf_mib_of_pages_free(r->node_pages[i]);
+        ret->memory_mib += ret->memory_mib_per_node[i];
+        ret->nr_nodes++;
+    }
+}
+
+static void planner_release(struct xf_engine *e, struct xf__eng_rec *rec)
+{
+    struct xf_plan plan;
+    if (!rec->committed)
+        return;
+    plan_of(&rec->r, &plan);
+    /* The nodes' free memory is set afresh before every plan: only the live
+     * placement counts matter here, so release from 0 (no overflow). */
+    for (uint64_t m = plan.nodes; m; m &= m - 1)
+        (void)xf_planner_set_node_free(e->planner, (uint32_t)__builtin_ctzll(m), 0);
+    (void)xf_planner_release(e->planner, &plan);
+    rec->committed = false;
+}
+
+static void ledger_record(const struct xf_engine_resv *r, struct xf_reservation *ret)
+{
+    memset(ret, 0, sizeof(*ret));
+    ret->id = r->id;
+    memcpy(ret->owner, r->owner, sizeof(ret->owner));
+    ret->domid = r->domid;
+    ret->total_pages = r->total_pages;
+    ret->node_mask = r->node_mask;
+    memcpy(ret->node_pages, r->node_pages, sizeof(ret->node_pages));
+    ret->claim = r->claim;
+    ret->created_ns = r->created_ns;
+    ret->expires_ns = r->state == XF_RESV_PENDING ? r->expires_ns : 0;
+}
+
+int xf__eng_add(struct xf_engine *e, const struct xf_engine_resv *r)
+{
+    struct xf__eng_rec rec;
+    struct xf_reservation lr;
+    int err;
+
+    if (r->id == 0 || r->id > ID_MAX || !xf__eng_owner_ok(r->owner) ||
+        !xf_resv_kind_name(r->kind) || !xf_resv_state_name(r->state) ||
+        (r->state == XF_RESV_PENDING) != (r->domid == XF_DOMID_NONE))
+        return XF_EINVAL;
+    if (xf__eng_rec(e, r->id) || (r->domid != XF_DOMID_NONE && xf_engine_find_domain(e, r->domid)))
+        return XF_EEXIST;
+    if (r->node_mask >> (xf_topology_nr_nodes(e->topo) - 1) >> 1)
+        return XF_EINVAL; /* a node this host lacks */
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 32;
+        struct xf__eng_rec *nr = xf__reallocarray(e->recs, cap, sizeof(*nr));
+        if (!nr)
+            return XF_ENOMEM;
+        e->recs = nr;
+        e->cap = cap;
+    }
+    memset(&rec, 0, sizeof(rec));
+    rec.r = *r;
+    rec.r.owner[XF_OWNER_MAX - 1] = '\0';
+    if (r->state != XF_RESV_SETTLED) {
+        ledger_record(r, &lr);
+        err = xf_ledger_restore(e->ledger, &lr);
+        if (err < 0)
+            return err;
+        rec.in_ledger = true;
+        if (r->node_mask) {
+            struct xf_plan plan;
+            plan_of(r, &plan);
+            /* Commit against room enough: the planner's free memory is set
+             * from the accounting before each plan anyway. */
+            for (uint64_t m = plan.nodes; m; m &= m - 1)
+                (void)xf_planner_set_node_free(e->planner, (uint32_t)__builtin_ctzll(m),
+                                               XF_NODE_FREE_MIB_MAX);
+            rec.committed = xf_planner_commit(e->planner, &plan) == 0;
+        }
+    }
+    e->recs[e->n++] = rec;
+    if (r->id >= e->next_id)
+        e->next_id = r->id + 1;
+    return 0;
+}
+
+void xf__eng_settle(struct xf_engine *e, struct xf__eng_rec *rec)
+{
+    if (rec->in_ledger)
+        (void)xf_ledger_delete(e->ledger, rec->r.id);
+    rec->in_ledger = false;
+    planner_release(e, rec);
+    rec->r.state = XF_RESV_SETTLED;
+    rec->r.expires_ns = 0;
+    xf__eng_touch(e, rec->r.id);
+}
+
+void xf__eng_remove(struct xf_engine *e, struct xf__eng_rec *rec)
+{
+    size_t i = (size_t)(rec - e->recs);
+    if (rec->in_ledger)
+        (void)xf_ledger_delete(e->ledger, rec->r.id);
+    planner_release(e, rec);
+    xf__eng_touch(e, rec->r.id);
+    e->recs[i] = e->recs[e->n - 1];
+    e->n--;
+}
+
+const struct xf_engine_resv *xf_engine_find(const struct xf_engine *e, uint64_t id)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (e->recs[i].r.id == id)
+            return &e->recs[i].r;
+    return NULL;
+}
+
+const struct xf_engine_resv *xf_engine_find_domain(const struct xf_engine *e, xf_domid_t domid)
+{
+    if (domid == XF_DOMID_NONE)
+        return NULL;
+    for (size_t i = 0; i < e->n; i++)
+        if (e->recs[i].r.domid == domid)
+            return &e->recs[i].r;
+    return NULL;
+}
+
+size_t xf_engine_count(const struct xf_engine *e)
+{
+    return e->n;
+}
+
+const struct xf_engine_resv *xf_engine_at(const struct xf_engine *e, size_t i)
+{
+    return i < e->n ? &e->recs[i].r : NULL;
+}
+
+/* --- The change journal ---------------------------------------------------- */
+
+int xf__eng_journal_room(struct xf_engine *e, size_t more)
+{
+    if (more <= e->capdirty - e->ndirty)
+        return 0;
+    size_t cap = e->capdirty ? e->capdirty : 64;
+    while (cap - e->ndirty < more)
+        cap *= 2;
+    uint64_t *nd = xf__reallocarray(e->dirty, cap, sizeof(*nd));
+    if (!nd)
+        return XF_ENOMEM;
+    e->dirty = nd;
+    e->capdirty = cap;
+    return 0;
+}
+
+void xf__eng_touch(struct xf_engine *e, uint64_t id)
+{
+    for (size_t i = e->ndirty; i > 0 && i + 8 > e->ndirty; i--)
+        if (e->dirty[i - 1] == id)
+            return; /* touched just now: once is enough */
+    if (e->ndirty < e->capdirty)
+        e->dirty[e->ndirty++] = id;
+}
+
+int xf__eng_touch_calib(struct xf_engine *e, const struct xf_calib_observation *o)
+{
+    if (e->ncdirty == e->capcdirty) {
+        size_t cap = e->capcdirty ? e->capcdirty * 2 : 16;
+        struct xf_calib_observation *nc = xf__reallocarray(e->cdirty, cap, sizeof(*nc));
+        if (!nc)
+            return XF_ENOMEM;
+        e->cdirty = nc;
+        e->capcdirty = cap;
+    }
+    e->cdirty[e->ncdirty++] = *o;
+    return 0;
+}
+
+bool xf_engine_has_changes(const struct xf_engine *e)
+{
+    return e->ndirty > 0 || e->ncdirty > 0;
+}
+
+/* The maximum need recorded for a type and vCPU count (what to persist). */
+static bool calib_row(const struct xf_engine *e, const struct xf_calib_observation *key,
+                      struct xf_calib_observation *ret)
+{
+    size_t n = xf_calib_online_count(e->calib);
+    struct xf_calib_observation *all;
+    bool found = false;
+
+    if (n == 0)
+        return false;
+    all = xf__calloc(n, sizeof(*all));
+    if (!all)
+        return false;
+    n = xf_calib_online_export(e->calib, all, n);
+    for (size_t i = 0; i < n && !found; i++)
+        if (all[i].type == key->type && all[i].vcpus == key->vcpus) {
+            *ret = all[i];
+            found = true;
+        }
+    xf__free(all);
+    return found;
+}
+
+int xf_engine_flush_changes(struct xf_engine *e, xf_engine_change_fn fn, void *ctx)
+{
+    struct xf_engine_change c;
+    int r;
+
+    for (size_t i = 0; i < e->ndirty; i++) {
+        uint64_t id = e->dirty[i];
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = e->dirty[j] == id;
+        if (dup)
+            continue;
+        struct xf__eng_rec *rec = xf__eng_rec(e, id);
+        memset(&c, 0, sizeof(c));
+        c.id = id;
+        c.resv = rec ? &rec->r : NULL;
+        c.kind = rec ? XF_CHANGE_RESV_PUT : XF_CHANGE_RESV_DEL;
+        c.fresh = rec && !rec->persisted;
+        if ((r = fn(ctx, &c)) < 0)
+            return r;
+        if (rec)
+            rec->persisted = true;
+    }
+    for (size_t i = 0; i < e->ncdirty; i++) {
+        memset(&c, 0, sizeof(c));
+        c.kind = XF_CHANGE_CALIB;
+        /* The row's current maximum (an observation below it changes nothing
+         * stored, but writing the maximum is always right). */
+        if (!calib_row(e, &e->cdirty[i], &c.obs))
+            c.obs = e->cdirty[i];
+        if ((r = fn(ctx, &c)) < 0)
+            return r;
+    }
+    e->ndirty = 0;
+    e->ncdirty = 0;
+    return 0;
+}
+
+/* --- Restoring ------------------------------------------------------------- */
+
+int xf_engine_restore(struct xf_engine *e, const struct xf_engine_resv *r)
+{
+    uint64_t sum = 0;
+    for (unsigned n = 0; n < XF_MAX_NODES; n++) {
+        if (!(r->node_mask >> n & 1)) {
+            if (r->node_pages[n])
+                return XF_EINVAL;
+            continue;
+        }
+        if (r->node_pages[n] % XF_PAGES_PER_MIB ||
+            __builtin_add_overflow(sum, r->node_pages[n], &sum))
+            return XF_EINVAL;
+    }
+    if (sum > r->total_pages || r->kib > XF_ENGINE_MAX_KIB)
+        return XF_EINVAL;
+    int err = xf__eng_add(e, r);
+    if (err == 0)
+        xf__eng_rec(e, r->id)->persisted = true; /* it came from the store */
+    return err;
+}
+
+int xf_engine_restore_observation(struct xf_engine *e, const struct xf_calib_observation *o)
+{
+    return xf_calib_online_import(e->calib, o, 1);
+}
+
+struct xf_overhead_coeffs xf_engine_coeffs(const struct xf_engine *e, enum xf_domain_type type,
+                                           uint32_t vcpus)
+{
+    return xf_calib_online_coeffs(e->calib, type, vcpus);
+}

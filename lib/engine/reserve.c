@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The host engine's reservations (include/xenfit/engine.h): reserving an
+ * amount or a range of KiB (squeezed's reserve_memory and
+ * reserve_memory_range, ocaml/squeezed/src/memory_server.ml), reserving for
+ * a VM or an incoming migration (xf_admit with the calibrated model and the
+ * NUMA planner), transferring, deleting and the login rule. Each reserve
+ * reads the host once and decides against the ledger in the same call, so
+ * two reserves can never both be promised the same memory.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine-internal.h"
+#include "xenfit/error.h"
+#include "xenfit/units.h"
+
+/* The host's memory free for a new VM now, with the ledger. */
+static int host_free(struct xf_engine *e, struct xf_host_free *ret)
+{
+    struct xf_host_snapshot s;
+    int r = xf_host_snapshot_read(e->hv, &s);
+    if (r < 0)
+        return r;
+    r = xf_host_free_for_new_vm(&s, e->ledger, &e->p.host, ret);
+    xf_host_snapshot_done(&s);
+    return r;
+}
+
+/* Records a granted reservation. */
+static int grant(struct xf_engine *e, struct xf_engine_resv *r, const char *owner, uint64_t now_ns,
+                 uint64_t *ret_id)
+{
+    int err = xf__eng_journal_room(e, 1);
+    if (err < 0)
+        return err;
+    r->id = e->next_id;
+    snprintf(r->owner, sizeof(r->owner), "%s", owner);
+    r->state = XF_RESV_PENDING;
+    r->domid = XF_DOMID_NONE;
+    r->created_ns = now_ns;
+    r->expires_ns = e->p.ttl_ns ? now_ns + e->p.ttl_ns : 0;
+    if (r->expires_ns < now_ns)
+        r->expires_ns = UINT64_MAX; /* a TTL past the end of time */
+    err = xf__eng_add(e, r);
+    if (err < 0)
+        return err;
+    xf__eng_touch(e, r->id);
+    *ret_id = r->id;
+    return 0;
+}
+
+int xf_engine_reserve_kib(struct xf_engine *e, const char *owner, uint64_t min_kib,
+                          uint64_t max_kib, uint64_t now_ns, struct xf_engine_outcome *ret)
+{
+    struct xf_engine_outcome o;
+    struct xf_engine_resv r;
+    struct xf_host_free f;
+    uint64_t avail_kib, amount;
+    int err;
+
+    if (!xf__eng_owner_ok(owner))
+        return XF_EINVAL;
+    if (min_kib > max_kib || max_kib > XF_ENGINE_MAX_KIB)
+        return XF_EBADSIZE;
+    if ((err = host_free(e, &f)) < 0)
+        return err;
+    memset(&o, 0, sizeof(o));
+    avail_kib = xf_kib_of_pages(f.host_free_pages);
+    /* squeezed's free_memory_range: max min_kib (min usable_free max_kib),
+     * refused when usable free is below min_kib (Squeeze.free_memory_range). */
+    amount = avail_kib < max_kib ? avail_kib : max_kib;
+    if (amount < min_kib) {
+        o.granted = false;
+        o.needed_kib = min_kib;
+        o.available_kib = avail_kib;
+        o.node = -1;
+        snprintf(o.reason, sizeof(o.reason),
+                 "HOST_NOT_ENOUGH_FREE_MEMORY: needs %llu KiB, the host has %llu KiB free for a "
+                 "new VM",
+                 (unsigned long long)min_kib, (unsigned long long)avail_kib);
+        *ret = o;
+        return 0;
+    }
+    memset(&r, 0, sizeof(r));
+    r.kind = XF_RESV_AMOUNT;
+    r.kib = amount;
+    r.total_pages = xf_pages_of_kib_used(amount);
+    if ((err = grant(e, &r, owner, now_ns, &o.id)) < 0)
+        return err;
+    o.granted = true;
+    o.kib = amount;
+    o.node = -1;
+    *ret = o;
+    return 0;
+}
+
+int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf_admit_request *req,
+                         uint64_t now_ns, struct xf_engine_outcome *ret)
+{
+    struct xf_engine_outcome o;
+    struct xf_engine_resv r;
+    struct xf_host_free f;
+    struct xf_admit_params ap;
+    uint64_t node_sum = 0;
+    int err;
+
+    if (!xf__eng_owner_ok(owner) || !req)
+        return XF_EINVAL;
+    if ((err = xf_vm_memory_check(&req->vm)) < 0)
+        return err;
+    if ((err = host_free(e, &f)) < 0)
+        return err;
+    memset(&o, 0, sizeof(o));
+    memset(&ap, 0, sizeof(ap));
+    ap.policy = XF_POLICY_XENFIT;
+    ap.coeffs = xf_calib_online_coeffs(e->calib, req->vm.type, req->vm.vcpus);
+    ap.numa_policy = e->p.numa_policy;
+    if ((err = xf_admit(&ap, req, &f, e->planner, &o.adm)) < 0)
+        return err;
+    if (!o.adm.admitted) {
+        o.granted = false;
+        o.needed_kib = xf_kib_of_mib(o.adm.needed_mib);
+        o.available_kib = xf_kib_of_mib(o.adm.available_mib);
+        o.node = o.adm.node;
+        snprintf(o.reason, sizeof(o.reason), "%s", o.adm.reason);
+        *ret = o;
+        return 0;
+    }
+    memset(&r, 0, sizeof(r));
+    r.kind = req->migration ? XF_RESV_MIGRATION : XF_RESV_VM;
+    r.claim = o.adm.claim;
+    if (o.adm.placed) {
+        r.node_mask = o.adm.plan.nodes;
+        for (uint64_t m = r.node_mask; m; m &= m - 1) {
+            unsigned n = (unsigned)__builtin_ctzll(m);
+            r.node_pages[n] = xf_pages_of_mib(o.adm.plan.memory_mib_per_node[n]);
+            node_sum += r.node_pages[n];
+        }
+    }
+    /* The plan is in whole MiB of the footprint rounded up: it may exceed
+     * the footprint's pages by less than a MiB per node. */
+    r.total_pages = o.adm.footprint_pages > node_sum ? o.adm.footprint_pages : node_sum;
+    r.kib = xf_kib_of_pages(r.total_pages);
+    if ((err = grant(e, &r, owner, now_ns, &o.id)) < 0)
+        return err;
+    o.granted = true;
+    o.kib = r.kib;
+    o.node = -1;
+    *ret = o;
+    return 0;
+}
+
+/* A reservation of `owner` (squeezed addresses them by session and id). */
+static struct xf__eng_rec *owned(struct xf_engine *e, const char *owner, uint64_t id)
+{
+    struct xf__eng_rec *rec = xf__eng_rec(e, id);
+    if (!rec || !owner || strcmp(rec->r.owner, owner) != 0)
+        return NULL;
+    return rec;
+}
+
+int xf_engine_transfer(struct xf_engine *e, const char *owner, uint64_t id, xf_domid_t domid,
+                       uint64_t now_ns)
+{
+    struct xf__eng_rec *rec = owned(e, owner, id);
+    struct xf_hv_domain_info info;
+    const struct xf_engine_resv *other;
+    bool seen;
+    int err;
+
+    if (!rec)
+        return XF_EUNKNOWN_RESERVATION;
+    if (domid == XF_DOMID_NONE)
+        return XF_EINVAL;
+    if ((err = xf__eng_journal_room(e, 2)) < 0)
+        return err;
+    seen = xf_hv_domain_info(e->hv, domid, &info) == 0 && !info.dying;
+    other = xf_engine_find_domain(e, domid);
+    if (other && other->id != id) {
+        /* squeezed writes the domain's reservation-id key over: the newer
+         * reservation names the domain, the older one is superseded. */
+        xf__eng_remove(e, xf__eng_rec(e, other->id));
+        rec = xf__eng_rec(e, id); /* removal moves records */
+    }
+    if (rec->in_ledger && (err = xf_ledger_transfer(e->ledger, id, domid)) < 0)
+        return err;
+    rec->r.domid = domid;
+    if (rec->r.state == XF_RESV_PENDING)
+        rec->r.state = XF_RESV_TRANSFERRED;
+    rec->r.expires_ns = 0;
+    rec->r.transferred_ns = now_ns;
+    rec->r.domain_seen = seen;
+    xf__eng_touch(e, id);
+    return 0;
+}
+
+int xf_engine_delete(struct xf_engine *e, const char *owner, uint64_t id)
+{
+    struct xf__eng_rec *rec = owned(e, owner, id);
+    int err;
+
+    if (!rec)
+        return XF_EUNKNOWN_RESERVATION;
+    if ((err = xf__eng_journal_room(e, 1)) < 0)
+        return err;
+    xf__eng_remove(e, rec);
+    return 0;
+}
+
+int xf_engine_login(struct xf_engine *e, const char *owner, size_t *ret_dropped)
+{
+    size_t dropped = 0, mine = 0;
+    int err;
+
+    if (!xf__eng_owner_ok(owner))
+        return XF_EINVAL;
+    for (size_t i = 0; i < e->n; i++)
+        mine += e->recs[i].r.state == XF_RESV_PENDING && strcmp(e->recs[i].r.owner, owner) == 0;
+    if ((err = xf__eng_journal_room(e, mine)) < 0)
+        return err;
+    for (size_t i = 0; i < e->n;) {
+        struct xf__eng_rec *rec = &e->recs[i];
+        if (rec->r.state == XF_RESV_PENDING && strcmp(rec->r.owner, owner) == 0) {
+            xf__eng_remove(e, rec); /* moves the last record to i */
+            dropped++;
+        } else {
+            i++;
+        }
+    }
+    *ret_dropped = dropped;
+    return 0;
+}

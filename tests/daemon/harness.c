@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The harness of xenfitd's integration tests (tests/daemon/harness.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+int td_init(struct td *d)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->dir, sizeof(d->dir), "/tmp/xfd-test-XXXXXX");
+    if (!mkdtemp(d->dir))
+        return -1;
+    snprintf(d->sock, sizeof(d->sock), "%s/xenfitd.sock", d->dir);
+    snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
+    snprintf(d->log, sizeof(d->log), "%s/xenfitd.log", d->dir);
+    d->pid = 0;
+    return 0;
+}
+
+static void print_log(const struct td *d)
+{
+    char line[512];
+    FILE *f = fopen(d->log, "r");
+    if (!f)
+        return;
+    fprintf(stderr, "--- %s ---\n", d->log);
+    while (fgets(line, sizeof(line), f))
+        fputs(line, stderr);
+    fclose(f);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+int td_start(struct td *d, char *const *extra)
+{
+    char *argv[40];
+    size_t n = 0;
+    pid_t pid;
+
+    argv[n++] = XFD_BINARY;
+    argv[n++] = "--backend";
+    argv[n++] = "sim";
+    argv[n++] = "--host";
+    argv[n++] = XF_TEST_DATA "/hosts/daemon-2node.json";
+    argv[n++] = "--state-dir";
+    argv[n++] = d->state;
+    argv[n++] = "--socket";
+    argv[n++] = d->sock;
+    for (size_t i = 0; extra && extra[i] && n < 38; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        /* A failed assertion ends the test without its teardown: the daemon
+         * must not outlive it, nor hold the test's stdout open. */
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    d->pid = pid;
+    for (int i = 0; i < 1000; i++) {
+        struct xfd_client *c;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            d->pid = 0;
+            fprintf(stderr, "xenfitd exited at start (status 0x%x)\n", status);
+            print_log(d);
+            return -1;
+        }
+        if (xfd_client_connect(d->sock, 1000, &c) == 0) {
+            xfd_client_close(c);
+            return 0;
+        }
+        sleep_ms(10);
+    }
+    fprintf(stderr, "xenfitd did not listen within 10 s\n");
+    print_log(d);
+    td_signal(d, SIGKILL);
+    return -1;
+}
+
+int td_signal(struct td *d, int sig)
+{
+    int status = 0;
+    if (d->pid <= 0)
+        return -1;
+    kill(d->pid, sig);
+    while (waitpid(d->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    d->pid = 0;
+    return status;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void td_done(struct td *d)
+{
+    if (d->pid > 0) {
+        int status = td_signal(d, SIGTERM);
+        /* A clean stop exits 0; the sanitizers' reports (leaks included)
+         * make it fail, and so must the test. */
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "xenfitd did not stop cleanly (status 0x%x)\n", status);
+            print_log(d);
+            abort();
+        }
+    }
+    if (getenv("XF_TEST_KEEP")) {
+        fprintf(stderr, "kept %s\n", d->dir);
+        return;
+    }
+    if (d->dir[0])
+        nftw(d->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+struct xfd_client *td_connect(const struct td *d)
+{
+    struct xfd_client *c = NULL;
+    return xfd_client_connect(d->sock, 5000, &c) == 0 ? c : NULL;
+}
+
+int td_call(struct xfd_client *c, json_t **ret, const char *method, const char *fmt, ...)
+{
+    json_error_t err;
+    json_t *params, *result = NULL, *error = NULL;
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    params = json_vpack_ex(&err, 0, fmt, ap);
+    va_end(ap);
+    if (!params) {
+        fprintf(stderr, "td_call: bad pack format: %s\n", err.text);
+        return -EINVAL;
+    }
+    r = xfd_client_call(c, method, params, &result, &error);
+    if (r == 0)
+        *ret = result;
+    else if (r == 1)
+        *ret = error;
+    return r;
+}
+
+int td_raw(const struct td *d, const void *data, size_t len, char **ret_body)
+{
+    struct xfd_client *c = td_connect(d);
+    size_t blen;
+    int status, r;
+    if (!c)
+        return -ECONNREFUSED;
+    r = xfd_client_raw(c, data, len, &status, ret_body, &blen);
+    xfd_client_close(c);
+    return r < 0 ? r : status;
+}
+
+char *td_text(const json_t *v)
+{
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+}
+
+bool td_is_uuid(const char *s)
+{
+    static const char shape[] = "xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx";
+    if (!s || strlen(s) != sizeof(shape) - 1)
+        return false;
+    for (size_t i = 0; shape[i]; i++) {
+        char c = s[i];
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        if ((shape[i] == '-' && c != '-') || (shape[i] == 'x' && !hex) ||
+            (shape[i] == '4' && c != '4') ||
+            (shape[i] == 'V' && c != '8' && c != '9' && c != 'a' && c != 'b'))
+            return false;
+    }
+    return true;
+}

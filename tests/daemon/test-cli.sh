@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-only
+# xenfit's daemon commands (cli/cmd-daemon.c) against a real xenfitd on the
+# simulated test host (tests/data/hosts/daemon-2node.json: 15597568 KiB free
+# for new VMs; an hvm VM of 4096 MiB with 2 vCPUs has a 4133 MiB footprint,
+# placed on node 0 with a node claim of 1048832 pages).
+# Usage: test-cli.sh XENFIT XENFITD
+set -u
+XENFIT=$1
+XENFITD=$2
+. "$(dirname "$0")/../cli/lib.sh"
+
+dir=$(mktemp -d /tmp/xfd-cli-XXXXXX)
+"$XENFITD" --host "$XF_TEST_DATA/hosts/daemon-2node.json" --state-dir "$dir/state" \
+  --socket "$dir/s" 2>"$dir/log" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 100); do [ -S "$dir/s" ] && break; sleep 0.05; done
+export XENFITD_SOCKET=$dir/s
+
+out=$("$XENFIT" status)
+expect_match "status host" "$out" '^host +: daemon-2node \(backend sim\)'
+expect_match "status free" "$out" 'free_for_new_vms +: 15597568 KiB'
+expect_match "status node 1" "$out" '^ +1: +8192 +7168 +0 +0 +7340032 KiB +0 KiB'
+
+id=$("$XENFIT" reserve --kib 1048576)
+expect_match "reserve kib" "$id" '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
+out=$("$XENFIT" reserve --type hvm --static-max 4G --vcpus 2 --session xenopsd)
+expect_match "reserve vm footprint" "$out" 'footprint 4133 MiB \(4232192 KiB reserved\), placement nodes, MiB per node \{"0":4133\}'
+expect_match "reserve vm claim" "$out" 'claim: node 0, 1048832 pages'
+json=$("$XENFIT" reserve --json --type hvm --static-max 4096 --vcpus 2 --memory-total-source 4195328K)
+expect_match "reserve migration" "$json" '"kind": "migration"'
+expect_match "reserve migration footprint" "$json" '"footprint_mib": 4134'
+
+out=$("$XENFIT" status)
+# 15597568 - 1048576 - 4232192 - 4233216
+expect_match "status after" "$out" 'free_for_new_vms +: 6083584 KiB'
+out=$("$XENFIT" reservations)
+expect_match "reservations count" "$out" '^3 reservations$'
+expect_match "reservations amount" "$out" "^$id  xenfit-cli +amount +pending +- +1048576  \[\] +none +in [0-9]+s$"
+expect_match "reservations vm" "$out" 'xenopsd +vm +pending +- +4232192  \[0\] +node'
+n=$("$XENFIT" reservations --json | grep -c '"reservation_id"')
+expect_eq "reservations json" "$n" 3
+
+expect_fail "refused" 1 "HOST_NOT_ENOUGH_FREE_MEMORY: needs 16517 MiB, the host has 5941 MiB free" \
+  "$XENFIT" reserve --type hvm --static-max 16G --vcpus 2
+expect_fail "kib too big" 1 "Cannot_free_this_much_memory: [6083585,6083584]" \
+  "$XENFIT" reserve --kib 6083585
+expect_fail "bad kib" 2 "--kib '-1'" "$XENFIT" reserve --kib -1
+expect_fail "half a MiB" 2 "--static-max '1536K': must be a whole number of MiB" \
+  "$XENFIT" reserve --type hvm --static-max 1536K --vcpus 1
+expect_fail "kib with vm" 2 "no VM flags" "$XENFIT" reserve --kib 4 --vcpus 2
+expect_fail "no daemon" 1 "cannot reach xenfitd at '$dir/none'" "$XENFIT" status --socket "$dir/none"
+finish
