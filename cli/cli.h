@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "xenfit/model.h"
+
 /* Exit statuses: 0 success, 1 the operation failed, 2 bad input or usage. */
 #define XF_EXIT_OK      0
 #define XF_EXIT_FAILURE 1
@@ -51,6 +53,47 @@ int xf_cli_print_json(json_t *value);
 
 /* Option table helper: true for "-h" / "--help" anywhere in argv. */
 bool xf_cli_wants_help(int argc, char **argv);
+
+/* A VM's memory from the command line (cli/vmspec.c): the option values
+ * (use them in the command's struct option table with XF_CLI_VM_OPTIONS),
+ * one call per getopt result, and a final check with the model's messages. */
+enum {
+    XF_CLI_OPT_TYPE = 0x1000,
+    XF_CLI_OPT_STATIC_MAX,
+    XF_CLI_OPT_TARGET,
+    XF_CLI_OPT_VCPUS,
+    XF_CLI_OPT_VIDEO,
+    XF_CLI_OPT_MULT,
+    XF_CLI_OPT_SOURCE,
+};
+
+#define XF_CLI_VM_OPTIONS                                                                          \
+    {"type", required_argument, NULL, XF_CLI_OPT_TYPE},                                            \
+        {"static-max", required_argument, NULL, XF_CLI_OPT_STATIC_MAX},                            \
+        {"target", required_argument, NULL, XF_CLI_OPT_TARGET},                                    \
+        {"vcpus", required_argument, NULL, XF_CLI_OPT_VCPUS},                                      \
+        {"video", required_argument, NULL, XF_CLI_OPT_VIDEO},                                      \
+        {"shadow-multiplier", required_argument, NULL, XF_CLI_OPT_MULT},                           \
+    {                                                                                              \
+        "memory-total-source", required_argument, NULL, XF_CLI_OPT_SOURCE                          \
+    }
+
+struct xf_cli_vm {
+    struct xf_vm_memory vm;
+    bool have_type, have_vcpus;
+    const char *static_max_arg, *target_arg, *video_arg;
+    bool migration;            /* --memory-total-source given */
+    uint64_t source_total_kib; /* rounded up to KiB */
+};
+
+void xf_cli_vm_init(struct xf_cli_vm *v);
+/* 1 if `opt` is a VM option (*ret_status: 0 or the exit status of its
+ * error, already printed), 0 if it is not. */
+int xf_cli_vm_option(const char *cmd, int opt, const char *arg, struct xf_cli_vm *v,
+                     int *ret_status);
+/* Required options, the target's default (static max) and the model's checks.
+ * Returns 0 or the exit status of the printed error. */
+int xf_cli_vm_finish(const char *cmd, struct xf_cli_vm *v);
 
 /* Command entry points (one per cmd-*.c file). */
 int xf_cmd_footprint(int argc, char **argv);

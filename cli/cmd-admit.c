@@ -5,8 +5,6 @@
  * daemon: would this VM fit, where, what would be reserved and claimed; or
  * why not, in numbers. xenfitd makes the same decision with its ledger.
  */
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,13 +42,6 @@ void xf_usage_admit(void)
 enum {
     OPT_BACKEND = 256,
     OPT_HOST,
-    OPT_TYPE,
-    OPT_STATIC_MAX,
-    OPT_TARGET,
-    OPT_VCPUS,
-    OPT_VIDEO,
-    OPT_MULT,
-    OPT_SOURCE,
     OPT_POLICY,
     OPT_NUMA,
     OPT_HARD,
@@ -58,15 +49,9 @@ enum {
 };
 
 static const struct option options[] = {
+    XF_CLI_VM_OPTIONS,
     {"backend", required_argument, NULL, OPT_BACKEND},
     {"host", required_argument, NULL, OPT_HOST},
-    {"type", required_argument, NULL, OPT_TYPE},
-    {"static-max", required_argument, NULL, OPT_STATIC_MAX},
-    {"target", required_argument, NULL, OPT_TARGET},
-    {"vcpus", required_argument, NULL, OPT_VCPUS},
-    {"video", required_argument, NULL, OPT_VIDEO},
-    {"shadow-multiplier", required_argument, NULL, OPT_MULT},
-    {"memory-total-source", required_argument, NULL, OPT_SOURCE},
     {"policy", required_argument, NULL, OPT_POLICY},
     {"numa-policy", required_argument, NULL, OPT_NUMA},
     {"hard-affinity", no_argument, NULL, OPT_HARD},
@@ -156,63 +141,29 @@ static int report(const struct xf_admission *a, const struct xf_host_free *f, ui
 
 int xf_cmd_admit(int argc, char **argv)
 {
-    struct xf_admit_request req = {.vm = {.shadow_multiplier = XF_SHADOW_MULT_DEFAULT}};
+    struct xf_cli_vm v;
+    struct xf_admit_request req = {0};
     struct xf_admit_params params = {.policy = XF_POLICY_XENFIT,
                                      .numa_policy = XF_NUMA_POLICY_BEST_EFFORT};
-    const char *backend = "sim", *host = NULL, *static_max_arg = NULL, *target_arg = NULL;
-    bool have_type = false, have_vcpus = false, json = false;
-    uint64_t v, bytes;
-    char *end;
-    int c, r;
+    const char *backend = "sim", *host = NULL;
+    bool json = false;
+    int c, status;
 
+    xf_cli_vm_init(&v);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (xf_cli_vm_option(CMD, c, optarg, &v, &status)) {
+            if (status)
+                return status;
+            continue;
+        }
         switch (c) {
         case OPT_BACKEND:
             backend = optarg;
             break;
         case OPT_HOST:
             host = optarg;
-            break;
-        case OPT_TYPE:
-            if (xf_domain_type_parse(optarg, &req.vm.type) < 0)
-                return xf_cli_usage_error(
-                    CMD, "--type '%s': unknown domain type (hvm, pvh, pv or pv_in_pvh)", optarg);
-            have_type = true;
-            break;
-        case OPT_STATIC_MAX:
-            if ((r = xf_cli_parse_size(CMD, "--static-max", optarg, &req.vm.static_max_bytes)))
-                return r;
-            static_max_arg = optarg;
-            break;
-        case OPT_TARGET:
-            if ((r = xf_cli_parse_size(CMD, "--target", optarg, &req.vm.target_bytes)))
-                return r;
-            target_arg = optarg;
-            break;
-        case OPT_VCPUS:
-            if ((r = xf_cli_parse_uint(CMD, "--vcpus", optarg, 1, XF_VCPUS_MAX, &v)))
-                return r;
-            req.vm.vcpus = (uint32_t)v;
-            have_vcpus = true;
-            break;
-        case OPT_VIDEO:
-            if ((r = xf_cli_parse_size(CMD, "--video", optarg, &bytes)))
-                return r;
-            req.vm.video_mib = xf_mib_of_bytes_used(bytes);
-            break;
-        case OPT_MULT:
-            errno = 0;
-            req.vm.shadow_multiplier = strtod(optarg, &end);
-            if (end == optarg || *end || errno || !isfinite(req.vm.shadow_multiplier))
-                return xf_cli_usage_error(CMD, "--shadow-multiplier '%s': not a number", optarg);
-            break;
-        case OPT_SOURCE:
-            if ((r = xf_cli_parse_size(CMD, "--memory-total-source", optarg, &bytes)))
-                return r;
-            req.migration = true;
-            req.source_total_kib = xf_kib_of_bytes_used(bytes);
             break;
         case OPT_POLICY:
             if (xf_policy_parse(optarg, &params.policy) < 0)
@@ -238,14 +189,11 @@ int xf_cmd_admit(int argc, char **argv)
     }
     if (optind < argc)
         return xf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if (!have_type || !static_max_arg || !have_vcpus)
-        return xf_cli_usage_error(CMD, "--type, --static-max and --vcpus are required");
-    if (!target_arg)
-        req.vm.target_bytes = req.vm.static_max_bytes;
-    if ((r = xf_vm_memory_check(&req.vm)) < 0)
-        return xf_cli_usage_error(CMD, "the VM (--static-max '%s'%s%s): %s", static_max_arg,
-                                  target_arg ? ", --target " : "", target_arg ? target_arg : "",
-                                  xf_strerror(r));
+    if ((status = xf_cli_vm_finish(CMD, &v)))
+        return status;
+    req.vm = v.vm;
+    req.migration = v.migration;
+    req.source_total_kib = v.source_total_kib;
     params.coeffs = xf_admit_default_coeffs(params.policy);
 
     struct xf_hv *hv = NULL;
@@ -255,7 +203,7 @@ int xf_cmd_admit(int argc, char **argv)
     struct xf_topology *topo = NULL;
     struct xf_planner *planner = NULL;
     struct xf_admission a;
-    int status;
+    int r;
 
     if ((status = xf_cli_open_backend(CMD, backend, host, &hv)))
         return status;

@@ -35,7 +35,7 @@ expect_match "table" "$("$XF" admit --host "$H4" --type hvm --static-max 8G --vc
 expect_fail "no host" 2 "--host SPEC.json is required" "$XF" admit --type hvm --static-max 1G --vcpus 1
 expect_fail "bad backend" 2 "'kvm'" "$XF" admit --backend kvm --type hvm --static-max 1G --vcpus 1
 expect_fail "bad policy" 2 "'xapi'" "$XF" admit --host "$H1" --type hvm --static-max 1G --vcpus 1 --policy xapi
-expect_fail "bad vm" 2 "target above static maximum" "$XF" admit --host "$H1" --type hvm --static-max 1G --target 2G --vcpus 1
-expect_fail "missing" 2 "are required" "$XF" admit --host "$H1" --type hvm
+expect_fail "bad vm" 2 "--target '2G' is above --static-max '1G'" "$XF" admit --host "$H1" --type hvm --static-max 1G --target 2G --vcpus 1
+expect_fail "missing" 2 "--static-max is required" "$XF" admit --host "$H1" --type hvm
 expect_match "help" "$("$XF" admit --help)" "HOST_NOT_ENOUGH_FREE_MEMORY"
 finish
