@@ -529,8 +529,10 @@ int xf__scn_boot_step(void *ctx, struct xf_hv *hv, uint64_t *ret_sleep_ns)
         r = reserve(t);
         if (r == 0)
             r = start_build(t);
-        if (r < 0)
+        if (r < 0) {
+            probe_done(t); /* or other VMs of its size would wait for it forever */
             return r;
+        }
         t->phase = XF__SCN_BUILD;
         return 1;
     case XF__SCN_WAIT:
