@@ -19,6 +19,7 @@
 #include "xenfit/alloc.h"
 #include "xenfit/calibrate.h"
 #include "xenfit/error.h"
+#include "fail-alloc.h"
 
 /* cmocka 1.1 compares floats only; the fits are doubles. */
 #define assert_near(a, b, eps) assert_true(fabs((double)(a) - (double)(b)) <= (eps))
@@ -241,47 +242,12 @@ static void test_calibrate_csv_extra_columns_and_crlf(void **state)
     xf_calib_table_free(t);
 }
 
-/* Allocation failure injection: the Nth allocation fails. */
-static long fail_at = -1, alloc_count, live;
-static void *t_malloc(size_t n)
-{
-    void *p;
-    if (alloc_count++ == fail_at)
-        return NULL;
-    p = malloc(n);
-    live += p != NULL;
-    return p;
-}
-static void *t_calloc(size_t c, size_t n)
-{
-    void *p;
-    if (alloc_count++ == fail_at)
-        return NULL;
-    p = calloc(c, n);
-    live += p != NULL;
-    return p;
-}
-static void *t_realloc(void *q, size_t n)
-{
-    void *p;
-    if (alloc_count++ == fail_at)
-        return NULL;
-    p = realloc(q, n);
-    live += p != NULL && q == NULL;
-    return p;
-}
-static void t_free(void *p)
-{
-    live -= p != NULL;
-    free(p);
-}
-
 static void test_calibrate_every_allocation_failure_unwinds(void **state)
 {
     const char *csv = "series,vcpus,overhead_pages\na,1,10\na,2,13\nb,3,20\nb,1,9\n";
     long failures = 0;
     (void)state;
-    assert_int_equal(xf_replace_allocator(t_malloc, t_realloc, t_calloc, t_free), 0);
+    assert_int_equal(fail_alloc_install(), 0);
     /* Fail allocation 0, 1, 2, ... until a run makes fewer allocations than
      * the one we would fail. Each run must either give the right answer (a
      * failure can be absorbed: libcsv retries a smaller buffer) or XF_ENOMEM,

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "fail-alloc.h"
 #include "xenfit/alloc.h"
 #include "xenfit/error.h"
 #include "xenfit/ledger.h"
@@ -20,49 +21,14 @@
 #include "xenfit/scenario.h"
 #include "xenfit/sim.h"
 
-static long fail_at = -1, count, live;
-
-static void *t_malloc(size_t n)
-{
-    void *p;
-    if (count++ == fail_at)
-        return NULL;
-    p = malloc(n);
-    live += p != NULL;
-    return p;
-}
-static void *t_calloc(size_t c, size_t n)
-{
-    void *p;
-    if (count++ == fail_at)
-        return NULL;
-    p = calloc(c, n);
-    live += p != NULL;
-    return p;
-}
-static void *t_realloc(void *q, size_t n)
-{
-    void *p;
-    if (count++ == fail_at)
-        return NULL;
-    p = realloc(q, n);
-    live += p != NULL && q == NULL;
-    return p;
-}
-static void t_free(void *p)
-{
-    live -= p != NULL;
-    free(p);
-}
-
 /* Runs fn with allocation 0, 1, 2, ... failing until a run makes fewer
  * allocations than the one to fail. fn returns 0 or XF_ENOMEM and frees all. */
 static void every_failure(int (*fn)(void), long min_allocs)
 {
     long enomem = 0;
-    assert_int_equal(xf_replace_allocator(t_malloc, t_realloc, t_calloc, t_free), 0);
+    assert_int_equal(fail_alloc_install(), 0);
     for (fail_at = 0;; fail_at++) {
-        count = 0;
+        alloc_count = 0;
         live = 0;
         int r = fn();
         if (r != 0 && r != XF_ENOMEM)
@@ -70,7 +36,7 @@ static void every_failure(int (*fn)(void), long min_allocs)
         enomem += r == XF_ENOMEM;
         if (live != 0)
             fail_msg("allocation %ld failing leaked %ld blocks", fail_at, live);
-        if (count <= fail_at)
+        if (alloc_count <= fail_at)
             break;
     }
     xf_reset_allocator();

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "fail-alloc.h"
+
 #include "xenfit/alloc.h"
 #include "xenfit/error.h"
 #include "xenfit/topology.h"
@@ -475,44 +477,6 @@ static void test_topology_spec_errors(void **state)
     xf_topology_free(NULL);
 }
 
-static long fail_at, alloc_count, live;
-
-static void *counting_malloc(size_t n)
-{
-    void *p;
-    if (alloc_count++ == fail_at)
-        return NULL;
-    p = malloc(n);
-    live += p != NULL;
-    return p;
-}
-
-static void *counting_calloc(size_t c, size_t n)
-{
-    void *p;
-    if (alloc_count++ == fail_at)
-        return NULL;
-    p = calloc(c, n);
-    live += p != NULL;
-    return p;
-}
-
-static void *counting_realloc(void *old, size_t n)
-{
-    void *p;
-    if (alloc_count++ == fail_at)
-        return NULL;
-    p = realloc(old, n);
-    live += p != NULL && old == NULL;
-    return p;
-}
-
-static void counting_free(void *p)
-{
-    live -= p != NULL;
-    free(p);
-}
-
 static void test_topology_every_allocation_failure_unwinds(void **state)
 {
     size_t len8, len32;
@@ -526,9 +490,7 @@ static void test_topology_every_allocation_failure_unwinds(void **state)
         int ra, rb;
         alloc_count = 0;
         live = 0;
-        assert_int_equal(
-            xf_replace_allocator(counting_malloc, counting_realloc, counting_calloc, counting_free),
-            0);
+        assert_int_equal(fail_alloc_install(), 0);
         ra = xf_topology_new_from_json(buf8, len8, NULL, 0, &a);
         rb = ra == 0 ? xf_topology_new_from_json(buf32, len32, NULL, 0, &b) : XF_ENOMEM;
         xf_topology_free(a);
