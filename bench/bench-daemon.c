@@ -13,7 +13,7 @@
  *
  * The clients are lean by default (requests formatted and replies checked as
  * text, as a C toolstack would); --client jansson uses the shared client
- * (daemon/client.c), whose JSON work then competes with the daemon for the
+ * (lib/client/client.c), whose JSON work then competes with the daemon for the
  * same cores.
  *
  *   bench-daemon [--seconds S] [--runs N] [--clients 1,8,32] [--sync normal|full]
@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client.h"
+#include "xenfit/client.h"
 
 #define MAX_CLIENTS 256
 
@@ -115,7 +115,7 @@ static int lean_cycle(struct xfd_client *c, const char *session, int domid)
     return lean_call(c, body, NULL, 0);
 }
 
-/* The shared client (daemon/client.c): jansson both ways. */
+/* The shared client (lib/client/client.c): jansson both ways. */
 static int jansson_cycle(struct xfd_client *c, const char *session, int domid)
 {
     json_t *id = NULL, *r = NULL;

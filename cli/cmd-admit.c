@@ -13,6 +13,7 @@
 #include "xenfit/admit.h"
 #include "xenfit/error.h"
 #include "xenfit/host.h"
+#include "xenfit/hv.h"
 #include "xenfit/units.h"
 
 static const char *const CMD = "admit";

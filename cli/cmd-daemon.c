@@ -5,7 +5,7 @@
  * as squeezed's reserve_memory, or a VM spec with its NUMA placement and
  * claim plan, or an incoming migration) and `xenfit reservations` (the
  * ledger). They talk JSON-RPC over the daemon's Unix socket with the shared
- * client (daemon/client.h); docs/daemon.md describes the methods.
+ * client (include/xenfit/client.h); docs/daemon.md describes the methods.
  */
 #include <errno.h>
 #include <math.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "client.h"
+#include "xenfit/client.h"
 #include "xenfit/model.h"
 #include "xenfit/units.h"
 

@@ -55,7 +55,7 @@ struct host_view {
     const char *backend;
     struct xf_hv_physinfo phys;
     uint32_t nr_nodes, nr_cpus;
-    struct xf_hv_node_info nodes[XF_MAX_NODES];
+    struct xf_node_mem nodes[XF_MAX_NODES];
     uint32_t dist[XF_MAX_NODES * XF_MAX_NODES];
     struct xf_hv_cpu_topo *cpus;
     uint64_t reserve_pages;
@@ -126,7 +126,7 @@ static void compute_free(struct host_view *v)
     uint64_t dma_total = 0, left;
 
     for (uint32_t i = 0; i < v->nr_nodes; i++) {
-        const struct xf_hv_node_info *n = &v->nodes[i];
+        const struct xf_node_mem *n = &v->nodes[i];
         v->node_free_pages[i] = sub0(sub0(n->memfree_pages, n->claimed_pages), n->dma_free_pages);
         dma_total += n->dma_free_pages;
     }
@@ -272,13 +272,13 @@ static int print_json(const struct host_view *v)
     json_object_set_new(o, "low_mem_reserve_mib", json_integer((json_int_t)mib(v->reserve_pages)));
     json_object_set_new(o, "host_free_mib", json_integer((json_int_t)mib(v->host_free_pages)));
     json_object_set_new(o, "node_memsize_mib",
-                        node_array(v, offsetof(struct xf_hv_node_info, memsize_pages)));
+                        node_array(v, offsetof(struct xf_node_mem, memsize_pages)));
     json_object_set_new(o, "node_memfree_mib",
-                        node_array(v, offsetof(struct xf_hv_node_info, memfree_pages)));
+                        node_array(v, offsetof(struct xf_node_mem, memfree_pages)));
     json_object_set_new(o, "node_claimed_mib",
-                        node_array(v, offsetof(struct xf_hv_node_info, claimed_pages)));
+                        node_array(v, offsetof(struct xf_node_mem, claimed_pages)));
     json_object_set_new(o, "node_dma_free_mib",
-                        node_array(v, offsetof(struct xf_hv_node_info, dma_free_pages)));
+                        node_array(v, offsetof(struct xf_node_mem, dma_free_pages)));
     return xf_cli_print_json(o);
 }
 

@@ -263,7 +263,7 @@ static void host_status(struct xfd_call *c)
         return;
     }
     for (uint32_t n = 0; n < st.nr_nodes; n++) {
-        const struct xf_hv_node_info *ni = &st.nodes[n];
+        const struct xf_node_mem *ni = &st.nodes[n];
         json_array_append_new(
             nodes,
             json_pack("{si so so so so so so so}", "node", (int)n, "memsize_mib",

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "client.h"
+#include "xenfit/client.h"
 #include "log.h"
 #include "rpc.h"
 #include "store.h"

@@ -205,7 +205,7 @@ const struct xf_engine_resv *xf_engine_at(const struct xf_engine *e, size_t i);
 struct xf_engine_status {
     struct xf_hv_physinfo phys;
     uint32_t nr_nodes;
-    struct xf_hv_node_info nodes[XF_MAX_NODES];
+    struct xf_node_mem nodes[XF_MAX_NODES];
     struct xf_host_free free; /* for a new VM, host-wide and per node */
     uint64_t dom0_pages;      /* domain 0's tot_pages (0 if not listed) */
     uint32_t nr_domains;

@@ -28,8 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "xenfit/hv.h"
 #include "xenfit/ledger.h"
+#include "xenfit/types.h"
 
 /* Xen's low_mem_virq_limit default: 64 MiB (xen/common/page_alloc.c). */
 #define XF_LOW_MEM_RESERVE_PAGES_DEFAULT (UINT64_C(64) * 256)
@@ -48,7 +48,7 @@ struct xf_host_snapshot {
     uint64_t free_pages;
     uint64_t outstanding_pages;
     uint32_t nr_nodes;
-    struct xf_hv_node_info nodes[XF_MAX_NODES];
+    struct xf_node_mem nodes[XF_MAX_NODES];
     bool node_claimed_info; /* nodes[].claimed_pages is reported (patched Xen) */
     uint32_t nr_dying;      /* domains still returning their memory */
     const struct xf_host_domain_state *domains;
@@ -81,24 +81,9 @@ void xf_host_params_init(struct xf_host_params *p);
 int xf_host_free_for_new_vm(const struct xf_host_snapshot *s, const struct xf_ledger *ledger,
                             const struct xf_host_params *p, struct xf_host_free *ret);
 
-/*
- * Reads a snapshot from a backend (physinfo, numainfo, every domain's info).
- * Allocates the domain array: release it with xf_host_snapshot_done().
- * Returns 0 or the backend's error / XF_ENOMEM. Lives with the backends
- * (lib/hv/snapshot.c): the accounting above never calls a backend.
- */
-struct xf_hv;
-int xf_host_snapshot_read(struct xf_hv *hv, struct xf_host_snapshot *ret);
+/* Releases a snapshot's domain array (xf_host_snapshot_read in hv.h
+ * allocates it); accepts a zeroed snapshot. */
 void xf_host_snapshot_done(struct xf_host_snapshot *s);
-
-/*
- * Reads a NUMA topology for the planner from a backend (numainfo distances and
- * free memory, the CPU map, cores per node as distinct socket/core pairs).
- * Returns 0 and a new topology (xf_topology_free), and optionally the largest
- * node's free pages; the backend's error, XF_EBADTOPO or XF_ENOMEM.
- */
-struct xf_topology;
-int xf_topology_read(struct xf_hv *hv, struct xf_topology **ret, uint64_t *ret_max_node_free_pages);
 
 /* The unseen part of one reservation, host-wide (see above). */
 uint64_t xf_host_reservation_unseen(const struct xf_reservation *r,

@@ -18,14 +18,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "xenfit/host.h"
 #include "xenfit/model.h"
-
-/* Xen's MAX_NUMNODES on x86 is 64: node sets fit in a uint64_t. */
-#define XF_MAX_NODES        64u
-#define XF_NODE_ANY         UINT32_MAX
-#define XF_DIST_UNREACHABLE UINT32_MAX
-
-typedef uint32_t xf_domid_t;
+#include "xenfit/types.h"
 
 /* Capabilities a caller can test (xf_hv_caps). */
 enum {
@@ -47,17 +42,6 @@ struct xf_hv_physinfo {
     uint64_t outstanding_pages;
     uint32_t nr_nodes;
     uint32_t nr_cpus;
-};
-
-/* XEN_SYSCTL_numainfo, per node. memsize is the node's spanned range. */
-struct xf_hv_node_info {
-    uint64_t memsize_pages;
-    uint64_t memfree_pages; /* ignores claims */
-    uint64_t claimed_pages; /* 0 unless XF_HV_CAP_NODE_CLAIMED_INFO */
-    /* Free pages of Xen's DMA zone on this node, which domain allocations
-     * take only after every other node's memory (XEN_SYSCTL_availheap below
-     * the DMA width); 0 unless XF_HV_CAP_NODE_DMA_INFO. */
-    uint64_t dma_free_pages;
 };
 
 /* XEN_SYSCTL_cputopoinfo, per logical CPU. */
@@ -97,7 +81,7 @@ struct xf_hv_ops {
     int (*physinfo)(struct xf_hv *hv, struct xf_hv_physinfo *ret);
     /* Fills up to max_nodes nodes and a max_nodes x max_nodes distance matrix
      * (row-major, from node i to node j; XF_DIST_UNREACHABLE where none). */
-    int (*numainfo)(struct xf_hv *hv, uint32_t max_nodes, struct xf_hv_node_info *ret_nodes,
+    int (*numainfo)(struct xf_hv *hv, uint32_t max_nodes, struct xf_node_mem *ret_nodes,
                     uint32_t *ret_distances, uint32_t *ret_nr_nodes);
     int (*cputopo)(struct xf_hv *hv, uint32_t max_cpus, struct xf_hv_cpu_topo *ret_cpus,
                    uint32_t *ret_nr_cpus);
@@ -134,7 +118,7 @@ uint32_t xf_hv_caps(struct xf_hv *hv);
 int xf_hv_physinfo(struct xf_hv *hv, struct xf_hv_physinfo *ret);
 /* The three lists below write at most `max` entries (an array may be NULL)
  * and set the count to the full number, which may exceed `max`. */
-int xf_hv_numainfo(struct xf_hv *hv, uint32_t max_nodes, struct xf_hv_node_info *ret_nodes,
+int xf_hv_numainfo(struct xf_hv *hv, uint32_t max_nodes, struct xf_node_mem *ret_nodes,
                    uint32_t *ret_distances, uint32_t *ret_nr_nodes);
 int xf_hv_cputopo(struct xf_hv *hv, uint32_t max_cpus, struct xf_hv_cpu_topo *ret_cpus,
                   uint32_t *ret_nr_cpus);
@@ -172,5 +156,25 @@ uint64_t xf_hv_now_ns(struct xf_hv *hv);
 int xf_hv_sleep_ns(struct xf_hv *hv, uint64_t ns);
 /* Frees a backend instance; accepts NULL. */
 void xf_hv_free(struct xf_hv *hv);
+
+/*
+ * Readers: the core's inputs, taken from a backend (lib/hv/snapshot.c,
+ * lib/hv/topology-hv.c). The core's accounting and planner never call a
+ * backend; these are the only bridge.
+ *
+ * xf_host_snapshot_read reads physinfo, numainfo and every domain's info.
+ * It allocates the domain array: release it with xf_host_snapshot_done()
+ * (host.h). Returns 0 or the backend's error / XF_ENOMEM.
+ */
+int xf_host_snapshot_read(struct xf_hv *hv, struct xf_host_snapshot *ret);
+
+/*
+ * Reads a NUMA topology for the planner from a backend (numainfo distances and
+ * free memory, the CPU map, cores per node as distinct socket/core pairs).
+ * Returns 0 and a new topology (xf_topology_free), and optionally the largest
+ * node's free pages; the backend's error, XF_EBADTOPO or XF_ENOMEM.
+ */
+struct xf_topology;
+int xf_topology_read(struct xf_hv *hv, struct xf_topology **ret, uint64_t *ret_max_node_free_pages);
 
 #endif

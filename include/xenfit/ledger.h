@@ -14,10 +14,9 @@
 #include <stdint.h>
 
 #include "xenfit/claims.h"
-#include "xenfit/hv.h"
+#include "xenfit/types.h"
 
-#define XF_DOMID_NONE UINT32_MAX
-#define XF_OWNER_MAX  64 /* bytes, with the terminating NUL */
+#define XF_OWNER_MAX 64 /* bytes, with the terminating NUL */
 
 struct xf_reservation {
     uint64_t id;              /* assigned by the ledger, never reused */

@@ -49,7 +49,7 @@ int xf_hv_physinfo(struct xf_hv *hv, struct xf_hv_physinfo *ret)
     HV_CALL(hv, physinfo, hv, ret);
 }
 
-int xf_hv_numainfo(struct xf_hv *hv, uint32_t max_nodes, struct xf_hv_node_info *ret_nodes,
+int xf_hv_numainfo(struct xf_hv *hv, uint32_t max_nodes, struct xf_node_mem *ret_nodes,
                    uint32_t *ret_distances, uint32_t *ret_nr_nodes)
 {
     if (!ret_nr_nodes)

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * Reading a host snapshot from a backend (include/xenfit/host.h).
+ * Reading a host snapshot from a backend (include/xenfit/hv.h).
  */
 #include <string.h>
 
 #include "internal.h"
 #include "xenfit/error.h"
-#include "xenfit/host.h"
+#include "xenfit/hv.h"
 
 #define MAX_DOMAINS 32768u
 
@@ -73,13 +73,4 @@ out:
     xf__free(ids);
     xf__free(doms);
     return r;
-}
-
-void xf_host_snapshot_done(struct xf_host_snapshot *s)
-{
-    if (!s)
-        return;
-    xf__free((void *)(uintptr_t)s->domains);
-    s->domains = NULL;
-    s->nr_domains = 0;
 }

@@ -8,7 +8,7 @@
 
 #include "internal.h"
 #include "xenfit/error.h"
-#include "xenfit/host.h"
+#include "xenfit/hv.h"
 #include "xenfit/topology.h"
 #include "xenfit/units.h"
 
@@ -16,7 +16,7 @@
 
 int xf_topology_read(struct xf_hv *hv, struct xf_topology **ret, uint64_t *ret_max_node_free_pages)
 {
-    struct xf_hv_node_info nodes[XF_MAX_NODES];
+    struct xf_node_mem nodes[XF_MAX_NODES];
     struct xf_hv_cpu_topo *cpus = NULL;
     uint32_t *raw = NULL, *cpu_to_node = NULL, cores[XF_MAX_NODES];
     int64_t *dist = NULL;

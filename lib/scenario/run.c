@@ -231,7 +231,7 @@ static int xapi_place(void *ctx, struct xf_hv *hv, xf_domid_t domid, struct xf_b
     struct xf__scn_task *t = ctx;
     struct xf__scn_run *run = t->run;
     const struct xf_scn_vm_def *d = xf__scn_def(run, t->vm);
-    struct xf_hv_node_info nodes[XF_MAX_NODES];
+    struct xf_node_mem nodes[XF_MAX_NODES];
     uint32_t nr = 0;
     struct xf_claim_input ci;
     struct xf_plan plan;

@@ -3,7 +3,7 @@
  * The harness of xenfitd's integration tests: runs the real xenfitd binary
  * (XFD_BINARY) with the simulator on tests/data/hosts/daemon-2node.json, a
  * temporary socket and a temporary state directory, and talks to it with
- * the shared client (daemon/client.h).
+ * the shared client (include/xenfit/client.h).
  *
  * The test host, worked out from its spec (and checked by `xenfit host
  * show`): free 15296 MiB = 3915776 pages; the low-memory limit 64 MiB;
@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "client.h"
+#include "xenfit/client.h"
 
 #define TD_HOST_FREE_KIB  UINT64_C(15597568)    /* 15232 MiB */
 #define TD_NODE0_FREE_KIB UINT64_C(8060928)     /* 7872 MiB */

@@ -65,9 +65,9 @@ static inline uint32_t nr_nodes(struct ct *t)
     return phys(t).nr_nodes;
 }
 
-static inline struct xf_hv_node_info node_info(struct ct *t, uint32_t node)
+static inline struct xf_node_mem node_info(struct ct *t, uint32_t node)
 {
-    struct xf_hv_node_info nodes[XF_MAX_NODES];
+    struct xf_node_mem nodes[XF_MAX_NODES];
     uint32_t n;
     assert_int_equal(xf_hv_numainfo(t->hv, XF_MAX_NODES, nodes, NULL, &n), 0);
     assert_true(node < n);
@@ -133,7 +133,7 @@ static inline void expect_node_drop(struct ct *t, uint32_t node, uint64_t before
 
 static inline uint64_t node_unclaimed(struct ct *t, uint32_t node)
 {
-    struct xf_hv_node_info n = node_info(t, node);
+    struct xf_node_mem n = node_info(t, node);
     return n.memfree_pages - n.claimed_pages;
 }
 

@@ -89,7 +89,7 @@ static void test_contract_host_queries_agree(void **state)
 {
     struct ct *t = *state;
     struct xf_hv_physinfo p = phys(t);
-    struct xf_hv_node_info nodes[XF_MAX_NODES];
+    struct xf_node_mem nodes[XF_MAX_NODES];
     static uint32_t dist[XF_MAX_NODES * XF_MAX_NODES];
     struct xf_hv_cpu_topo *cpus;
     uint64_t sum = 0;

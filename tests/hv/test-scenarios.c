@@ -124,7 +124,7 @@ static void test_scenario_parallel_builds_without_claims(void **state)
 
     for (uint64_t seed = 1; seed <= SEEDS; seed++) {
         struct xf_hv *hv = boot(host2);
-        struct xf_hv_node_info nodes[2];
+        struct xf_node_mem nodes[2];
         struct builder b[4];
         uint32_t nn;
         unsigned ok;

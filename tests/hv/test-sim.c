@@ -101,7 +101,7 @@ static void test_sim_boot_matches_xenbed(void **state)
 {
     struct xf_hv *hv = open_host("xenbed-2node.json", XF_SIM_FROM_SPEC);
     struct xf_hv_physinfo p = phys(hv);
-    struct xf_hv_node_info n[XF_MAX_NODES];
+    struct xf_node_mem n[XF_MAX_NODES];
     uint32_t dist[XF_MAX_NODES * XF_MAX_NODES], nn, nd;
     xf_domid_t ids[8];
     struct xf_hv_domain_info d0;

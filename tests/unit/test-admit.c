@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * Admission (lib/admit.c): yes or no with numbers, per policy; placement and
+ * Admission (lib/core/admit.c): yes or no with numbers, per policy; placement and
  * claim decided at admission for xenfit only.
  */
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * The toolstack emulator (lib/hv/build.c) on the simulator: the order of
+ * The toolstack emulator (lib/toolstack/build.c) on the simulator: the order of
  * operations, failures reported with phase and errno, claim fallbacks per
  * policy, the overhead measured before populate, node-exact population.
  */

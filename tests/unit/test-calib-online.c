@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * Calibration from observation (lib/calib-online.c): coefficients never
+ * Calibration from observation (lib/core/calib-online.c): coefficients never
  * below an observation, xen-api's as the floor, drift on the first
  * underestimate, persistence round trip.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * Calibration (lib/calibrate.c): the tightest never-underestimating line,
+ * Calibration (lib/core/calibrate.c): the tightest never-underestimating line,
  * checked on hand-worked tables and, for xen-api's reference measurements,
  * against an exhaustive search written here independently; CSV parsing and
  * its errors; every allocation failing in turn.

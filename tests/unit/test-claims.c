@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * Claim policy and errno classification (lib/claims.c), per style.
+ * Claim policy and errno classification (lib/core/claims.c), per style.
  */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * The host engine (lib/engine/): ids, reserving and refusing with exact
+ * The host engine (lib/toolstack/): ids, reserving and refusing with exact
  * numbers, the session rules, the change journal, restoring, sweeping and
  * calibration, on the simulated test host tests/data/hosts/daemon-2node.json:
  * 15232 MiB = 3899392 pages free for new VMs, node 0 7872 MiB (8128 free

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * Host accounting (lib/host.c): free memory for a new VM on the host and per
+ * Host accounting (lib/core/host.c): free memory for a new VM on the host and per
  * node, with claims, the low-memory reserve, the DMA zone and pending
  * reservations.
  */

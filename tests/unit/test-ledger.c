@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * The reservation ledger (lib/ledger.c).
+ * The reservation ledger (lib/core/ledger.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * The xen-api memory model (lib/model.c). Expected values are worked out by
+ * The xen-api memory model (lib/core/model.c). Expected values are worked out by
  * hand from ocaml/xapi-idl/memory/memory.ml in the comments; property tests
  * then check the model over many generated inputs against a second,
  * deliberately naive transcription in 128-bit arithmetic.

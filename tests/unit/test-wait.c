@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * Waiting for freed memory (lib/hv/wait.c) on the simulator: backoff,
+ * Waiting for freed memory (lib/toolstack/wait.c) on the simulator: backoff,
  * logging at the 1st, 2nd, 4th, 8th... check, the 64 s bound, the numbers.
  */
 #include <setjmp.h>

@@ -190,7 +190,7 @@ static void test_xen_backend_claim_raised_by_free(void **state)
 static void test_xen_backend_exact_node_takes_that_node(void **state)
 {
     struct bt *t = *state;
-    struct xf_hv_node_info before[XF_MAX_NODES], after[XF_MAX_NODES];
+    struct xf_node_mem before[XF_MAX_NODES], after[XF_MAX_NODES];
     uint32_t n, last;
     xf_domid_t d = create(t, XF_DOMAIN_PV, 1, 8192);
     uint64_t done;
@@ -217,7 +217,7 @@ static void test_xen_backend_exact_node_takes_that_node(void **state)
 static void test_xen_backend_dma_zone_first_node(void **state)
 {
     struct bt *t = *state;
-    struct xf_hv_node_info nodes[XF_MAX_NODES];
+    struct xf_node_mem nodes[XF_MAX_NODES];
     uint32_t n;
 
     assert_true(xf_hv_caps(t->hv) & XF_HV_CAP_NODE_DMA_INFO);

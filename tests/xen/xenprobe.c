@@ -59,7 +59,7 @@ static int arg_u64(const char *s, uint64_t *ret)
 static int cmd_phys(struct xf_hv *hv)
 {
     struct xf_hv_physinfo p;
-    static struct xf_hv_node_info nodes[XF_MAX_NODES];
+    static struct xf_node_mem nodes[XF_MAX_NODES];
     static uint32_t dist[XF_MAX_NODES * XF_MAX_NODES];
     uint32_t n;
     int r;

@@ -95,7 +95,7 @@ struct xf_sim {
     struct xf_sim_stats stats;
 };
 
-/* The simulator uses nothing of lib/model.c, not even its type names. */
+/* The simulator uses nothing of lib/core/model.c, not even its type names. */
 static inline bool xf__sim_type_ok(enum xf_domain_type type)
 {
     return (unsigned)type <= XF_DOMAIN_PV_IN_PVH;

@@ -40,7 +40,7 @@ static int sim_physinfo(struct xf_hv *hv, struct xf_hv_physinfo *ret)
     return r;
 }
 
-static int sim_numainfo(struct xf_hv *hv, uint32_t max_nodes, struct xf_hv_node_info *ret_nodes,
+static int sim_numainfo(struct xf_hv *hv, uint32_t max_nodes, struct xf_node_mem *ret_nodes,
                         uint32_t *ret_distances, uint32_t *ret_nr_nodes)
 {
     struct xf_sim *s = xf__sim_of(hv);
@@ -51,7 +51,7 @@ static int sim_numainfo(struct xf_hv *hv, uint32_t max_nodes, struct xf_hv_node_
         for (uint32_t i = 0; i < n; i++) {
             const struct sim_node *node = &s->nodes[i];
             if (ret_nodes)
-                ret_nodes[i] = (struct xf_hv_node_info){
+                ret_nodes[i] = (struct xf_node_mem){
                     .memsize_pages = s->spec.nodes[i].spanned_pages,
                     .memfree_pages = node->avail,
                     .claimed_pages = (s->caps & XF_HV_CAP_NODE_CLAIMED_INFO) ? node->claimed : 0,

@@ -155,7 +155,7 @@ static int node_dma_free(struct xf_hv_xen *x, uint32_t n, uint64_t *ret_pages)
     return 0;
 }
 
-static int xen_numainfo(struct xf_hv *hv, uint32_t max_nodes, struct xf_hv_node_info *ret_nodes,
+static int xen_numainfo(struct xf_hv *hv, uint32_t max_nodes, struct xf_node_mem *ret_nodes,
                         uint32_t *ret_distances, uint32_t *ret_nr_nodes)
 {
     struct xf_hv_xen *x = xf__xen(hv);

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "internal.h"
 #include "xenfit/error.h"
 #include "xenfit/host.h"
 
@@ -85,4 +86,13 @@ int xf_host_free_for_new_vm(const struct xf_host_snapshot *s, const struct xf_le
     }
     *ret = f;
     return 0;
+}
+
+void xf_host_snapshot_done(struct xf_host_snapshot *s)
+{
+    if (!s)
+        return;
+    xf__free((void *)(uintptr_t)s->domains);
+    s->domains = NULL;
+    s->nr_domains = 0;
 }

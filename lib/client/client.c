@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * A small blocking client for xenfitd (daemon/client.h).
+ * A small blocking client for xenfitd (include/xenfit/client.h).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "client.h"
+#include "xenfit/client.h"
 
 struct xfd_client {
     int fd;

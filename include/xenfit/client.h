@@ -6,8 +6,8 @@
  * A call never retries: after a transport error the caller decides (a retried
  * reserve could reserve twice).
  */
-#ifndef XENFITD_CLIENT_H
-#define XENFITD_CLIENT_H
+#ifndef XENFIT_CLIENT_H
+#define XENFIT_CLIENT_H
 
 #include <jansson.h>
 #include <stddef.h>
