@@ -187,6 +187,7 @@ static int listen_socket(struct xfd_server *srv)
     const char *path = srv->cfg.socket_path;
     char dir[XFD_SOCKET_PATH_MAX];
     char *slash;
+    struct stat st;
     mode_t old;
     int fd, r;
 
@@ -196,6 +197,12 @@ static int listen_socket(struct xfd_server *srv)
         *slash = '\0';
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
             xfd_log(XFD_LOG_WARNING, "cannot create '%s': %s", dir, strerror(errno));
+    }
+    /* Only ever replace a socket: --socket pointed at a regular file (a
+     * database, a config) must not delete it. */
+    if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+        xfd_log(XFD_LOG_ERROR, "'%s' exists and is not a socket: not replacing it", path);
+        return -EEXIST;
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -221,8 +228,23 @@ static int listen_socket(struct xfd_server *srv)
         close(fd);
         return r;
     }
+    if (lstat(path, &st) == 0) {
+        srv->socket_dev = st.st_dev;
+        srv->socket_ino = st.st_ino;
+    }
     srv->listen_fd = fd;
     return 0;
+}
+
+/* Removes the socket at exit, if it is still the one this daemon bound (not
+ * a file someone put there since). */
+static void unlink_socket(const struct xfd_server *srv)
+{
+    const char *path = srv->cfg.socket_path;
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == srv->socket_dev &&
+        st.st_ino == srv->socket_ino)
+        (void)unlink(path);
 }
 
 /* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
@@ -308,7 +330,7 @@ int main(int argc, char **argv)
     notify("STOPPING=1");
     if (r < 0)
         xfd_log(XFD_LOG_ERROR, "event loop: %s", strerror(-r));
-    (void)unlink(srv.cfg.socket_path);
+    unlink_socket(&srv);
 out:
     if (srv.listen_fd >= 0)
         close(srv.listen_fd);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "xenfit/client.h"
 #include "log.h"
@@ -55,6 +56,8 @@ struct xfd_server {
     struct xfd_store *store;
     struct xfd_ctx ctx; /* ctx.engine is the engine */
     int listen_fd;
+    dev_t socket_dev; /* the socket file bound, removed at exit only if still there */
+    ino_t socket_ino;
     int epoll_fd;
     int signal_fd;
     bool stopping;

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * xenfitd under misconfiguration and faults: the defects a red-team run
+ * found (issue 16), each reproduced here first. A daemon that must refuse to
+ * start is run to its exit (run_to_exit); one that must keep serving is run
+ * with the harness.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+/* Runs xenfitd with the test host, d's state directory and `sock`, plus
+ * `extra` (NULL-terminated, may be NULL), expecting it to exit by itself
+ * within 10 s. Returns its exit status (-1 if it had to be killed); its log
+ * (stdout and stderr) is left in d->log. */
+static int run_to_exit(struct td *d, const char *sock, char *const *extra)
+{
+    char *argv[40];
+    size_t n = 0;
+    pid_t pid;
+    int status;
+
+    argv[n++] = XFD_BINARY;
+    argv[n++] = "--host";
+    argv[n++] = XF_TEST_DATA "/hosts/daemon-2node.json";
+    argv[n++] = "--state-dir";
+    argv[n++] = d->state;
+    argv[n++] = "--socket";
+    argv[n++] = (char *)(uintptr_t)sock;
+    for (size_t i = 0; extra && extra[i] && n < 38; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    for (int i = 0; i < 1000; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        struct timespec ts = {.tv_nsec = 10000000L};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+/* The whole of a small file (the log), NUL-terminated; free it. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = calloc(1, 65536);
+    assert_non_null(buf);
+    if (f) {
+        size_t n = fread(buf, 1, 65535, f);
+        buf[n] = '\0';
+        fclose(f);
+    }
+    return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* --socket naming a regular file (here: what could be another daemon's
+ * database) must not delete it: the daemon refuses to start and says why. */
+static void test_faults_socket_is_regular_file(void **state)
+{
+    struct td d;
+    char path[160], *log, *kept;
+    (void)state;
+    assert_int_equal(td_init(&d), 0);
+    snprintf(path, sizeof(path), "%s/precious.db", d.dir);
+    write_file(path, "not a socket\n");
+
+    assert_int_equal(run_to_exit(&d, path, NULL), 1);
+    kept = slurp(path);
+    assert_string_equal(kept, "not a socket\n");
+    log = slurp(d.log);
+    assert_non_null(strstr(log, "exists and is not a socket: not replacing it"));
+    free(kept);
+    free(log);
+    td_done(&d);
+}
+
+/* A stale socket left by a daemon that died is still replaced. */
+static void test_faults_stale_socket_replaced(void **state)
+{
+    struct td d;
+    struct stat st;
+    (void)state;
+    assert_int_equal(td_init(&d), 0);
+    assert_int_equal(td_start(&d, NULL), 0);
+    assert_int_equal(td_signal(&d, SIGKILL) & 0x7f, SIGKILL); /* leaves the socket file */
+    assert_int_equal(lstat(d.sock, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(td_start(&d, NULL), 0);
+    td_done(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_faults_socket_is_regular_file),
+        cmocka_unit_test(test_faults_stale_socket_replaced),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
