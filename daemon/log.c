@@ -69,16 +69,53 @@ static const char *level_name(enum xfd_log_level level)
     return "?";
 }
 
+size_t xfd_log_escape(const char *in, char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+
+    if (size == 0)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        char esc[4];
+        size_t n = 0;
+        if (*p == '\\') {
+            esc[n++] = '\\';
+            esc[n++] = '\\';
+        } else if (*p == '\n' || *p == '\r' || *p == '\t') {
+            esc[n++] = '\\';
+            esc[n++] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+        } else if (*p < 0x20 || *p == 0x7f) {
+            esc[n++] = '\\';
+            esc[n++] = 'x';
+            esc[n++] = hex[*p >> 4];
+            esc[n++] = hex[*p & 15];
+        } else {
+            esc[n++] = (char)*p;
+        }
+        if (o + n >= size)
+            break; /* truncated whole: never half an escape */
+        memcpy(out + o, esc, n);
+        o += n;
+    }
+    out[o] = '\0';
+    return o;
+}
+
 void xfd_log(enum xfd_log_level level, const char *fmt, ...)
 {
-    char msg[1024];
+    char raw[1024], msg[2048];
     va_list ap;
 
     if (level > current)
         return;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    /* Whatever a client sent (a method or session name) may be in the
+     * message: one message is one line, with no control character that a
+     * terminal or a log reader would act on. */
+    xfd_log_escape(raw, msg, sizeof(msg));
     if (journal) {
         fprintf(stderr, "<%d>%s\n", (int)level, msg);
     } else {

@@ -7,6 +7,8 @@
 #ifndef XENFITD_LOG_H
 #define XENFITD_LOG_H
 
+#include <stddef.h>
+
 enum xfd_log_level {
     XFD_LOG_ERROR = 3,
     XFD_LOG_WARNING = 4,
@@ -20,6 +22,14 @@ enum xfd_log_level xfd_log_get_level(void);
 
 /* Parses "error", "warning", "info", "debug". Returns 0 or -1. */
 int xfd_log_parse_level(const char *s, enum xfd_log_level *ret);
+
+/*
+ * Copies `in` to `out` (at most size - 1 bytes and a NUL) with every control
+ * character escaped (\\n, \\r, \\t, \\xNN) and a backslash doubled, so a
+ * logged string can neither start a forged line nor pass for an escape.
+ * Truncates before an escape that would not fit. Returns the length written.
+ */
+size_t xfd_log_escape(const char *in, char *out, size_t size);
 
 /* Whether stderr is the journal (JOURNAL_STREAM names it): use prefixes. */
 void xfd_log_init(void);

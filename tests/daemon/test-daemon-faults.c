@@ -126,11 +126,47 @@ static void test_faults_stale_socket_replaced(void **state)
     td_done(&d);
 }
 
+/* A session name with a newline must not forge a log line: every logged
+ * string is escaped. */
+static void test_faults_log_lines_not_forged(void **state)
+{
+    static const char forged[] = "2026-12-05T00:00:00.000 xenfitd[1] error: x";
+    struct td d;
+    struct xfd_client *c;
+    json_t *v = NULL;
+    char session[160], *log;
+    (void)state;
+    assert_int_equal(td_init(&d), 0);
+    assert_int_equal(td_start(&d, NULL), 0);
+    assert_non_null(c = td_connect(&d));
+    snprintf(session, sizeof(session), "e\n%s\\n\x1b[2J", forged);
+    /* Refused (far more than the host has): the refusal names the session. */
+    assert_int_equal(td_call(c, &v, "reserve_memory", "[ssI]", "t", session, (json_int_t)1 << 30),
+                     1);
+    json_decref(v);
+    xfd_client_close(c);
+    log = slurp(d.log);
+    if (getenv("XF_TEST_VERBOSE"))
+        fputs(log, stderr);
+    /* The message is on one line, escaped; nothing starts a line with the
+     * forged text, and the terminal escape is shown, not sent. */
+    assert_non_null(strstr(log, "for 'e\\n2026-12-05T00:00:00.000 xenfitd[1] error: x"
+                                "\\\\n\\x1b[2J' refused"));
+    for (const char *line = log; line; line = strchr(line, '\n')) {
+        line += *line == '\n';
+        assert_true(strncmp(line, forged, strlen(forged)) != 0);
+    }
+    assert_null(strchr(log, '\x1b'));
+    free(log);
+    td_done(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_faults_socket_is_regular_file),
         cmocka_unit_test(test_faults_stale_socket_replaced),
+        cmocka_unit_test(test_faults_log_lines_not_forged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
