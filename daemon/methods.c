@@ -186,6 +186,11 @@ static void transfer_reservation_to_domain(struct xfd_call *c)
     r = xf_engine_transfer(E(c), session, id, domid, now(c));
     if (r == XF_EUNKNOWN_RESERVATION)
         xfd_fail(c, "Unknown_reservation", json_string(text));
+    else if (r == XF_ENOTGUEST)
+        xfd_fail_internal(c,
+                          "%s: domain %" PRIu32 " is not a guest (the control domain or a "
+                          "reserved id): a reservation is never settled on it",
+                          c->method, domid);
     else if (r < 0)
         engine_error(c, r);
     else

@@ -181,7 +181,13 @@ int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf
  * Ties a reservation of `owner` to a domain (squeezed's
  * transfer_reservation_to_domain). A reservation already on that domain is
  * superseded (dropped), as squeezed's domain key then names the new one.
+ * A domain that does not exist yet is accepted, as squeezed accepts it
+ * (it writes the domain's xenstore keys whatever the domain): the
+ * reservation stays counted in full until the domain appears, and is dropped
+ * if it has not appeared one TTL after the transfer (squeezed keeps it
+ * until the session deletes it).
  * Returns 0, XF_EUNKNOWN_RESERVATION (no such reservation for this owner),
+ * XF_ENOTGUEST for domain 0 or a reserved id (>= XF_DOMID_FIRST_RESERVED),
  * XF_EINVAL for XF_DOMID_NONE.
  */
 int xf_engine_transfer(struct xf_engine *e, const char *owner, uint64_t id, xf_domid_t domid,

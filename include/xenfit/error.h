@@ -47,7 +47,8 @@
     XX(EBUILD, XF__ERR_BASE - 12, "domain build failed")                                           \
     XX(EUNKNOWN_RESERVATION, XF__ERR_BASE - 13, "unknown reservation")                             \
     XX(ESTATE, XF__ERR_BASE - 14, "operation not valid in this state")                             \
-    XX(EBADSPEC, XF__ERR_BASE - 15, "invalid host specification")
+    XX(EBADSPEC, XF__ERR_BASE - 15, "invalid host specification")                                  \
+    XX(ENOTGUEST, XF__ERR_BASE - 16, "not a guest domain")
 
 enum xf_errno {
 #define XF__ERR_ENUM(name, value, msg) XF_##name = (value),

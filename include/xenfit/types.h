@@ -20,6 +20,9 @@
 typedef uint32_t xf_domid_t;
 /* A reservation not yet transferred to a domain; a domain never created. */
 #define XF_DOMID_NONE UINT32_MAX
+/* Xen's first reserved domain id (DOMID_FIRST_RESERVED, xen/include/public/xen.h):
+ * DOMID_SELF, DOMID_IO, DOMID_XEN, ... name no guest. */
+#define XF_DOMID_FIRST_RESERVED UINT32_C(0x7FF0)
 
 /* One NUMA node's memory, as XEN_SYSCTL_numainfo reports it. memsize is the
  * node's spanned range. */

@@ -173,6 +173,13 @@ int xf_engine_transfer(struct xf_engine *e, const char *owner, uint64_t id, xf_d
         return XF_EUNKNOWN_RESERVATION;
     if (domid == XF_DOMID_NONE)
         return XF_EINVAL;
+    /* squeezed would write the reservation under dom0's xenstore keys and
+     * then count it as taken by a domain that exists (memory_server.ml
+     * transfer_reservation_to_domain, squeezed_state.ml total_reservations):
+     * the memory would be settled on the control domain, which never builds
+     * from it. A reserved id names no domain at all. */
+    if (domid == 0 || domid >= XF_DOMID_FIRST_RESERVED)
+        return XF_ENOTGUEST;
     if ((err = xf__eng_journal_room(e, 2)) < 0)
         return err;
     seen = xf_hv_domain_info(e->hv, domid, &info) == 0 && !info.dying;

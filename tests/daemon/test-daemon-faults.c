@@ -161,12 +161,67 @@ static void test_faults_log_lines_not_forged(void **state)
     td_done(&d);
 }
 
+static json_int_t free_kib(struct xfd_client *c)
+{
+    json_t *v = NULL;
+    assert_int_equal(td_call(c, &v, "xenfit.host_status", "[s]", "t"), 0);
+    json_int_t kib = json_integer_value(json_object_get(v, "free_for_new_vm_kib"));
+    json_decref(v);
+    return kib;
+}
+
+/* Transfers to dom0 or to a reserved id are refused with squeezed's error
+ * shape and change nothing; a transfer to a domain that does not exist yet
+ * succeeds as in squeezed, and the reservation stays counted in full. */
+static void test_faults_transfer_targets(void **state)
+{
+    struct td d;
+    struct xfd_client *c;
+    json_t *v = NULL;
+    char *t, id[64];
+    (void)state;
+    assert_int_equal(td_init(&d), 0);
+    assert_int_equal(td_start(&d, NULL), 0);
+    assert_non_null(c = td_connect(&d));
+    assert_int_equal(td_call(c, &v, "reserve_memory", "[ssI]", "t", "s", (json_int_t)1048576), 0);
+    snprintf(id, sizeof(id), "%s", json_string_value(v));
+    json_decref(v);
+    assert_int_equal(free_kib(c), (json_int_t)(TD_HOST_FREE_KIB - 1048576));
+
+    assert_int_equal(td_call(c, &v, "transfer_reservation_to_domain", "[sssi]", "t", "s", id, 0),
+                     1);
+    t = td_text(v);
+    assert_string_equal(t, "[\"Internal_error\",\"transfer_reservation_to_domain: domain 0 is not "
+                           "a guest (the control domain or a reserved id): a reservation is never "
+                           "settled on it\"]");
+    free(t);
+    json_decref(v);
+    assert_int_equal(
+        td_call(c, &v, "transfer_reservation_to_domain", "[sssi]", "t", "s", id, 0x7FF0), 1);
+    json_decref(v);
+    /* Still pending, still counted, still for nobody. */
+    assert_int_equal(td_call(c, &v, "query_reservation_of_domain", "[ssi]", "t", "s", 0), 1);
+    json_decref(v);
+    assert_int_equal(free_kib(c), (json_int_t)(TD_HOST_FREE_KIB - 1048576));
+
+    assert_int_equal(td_call(c, &v, "transfer_reservation_to_domain", "[sssi]", "t", "s", id, 4242),
+                     0);
+    json_decref(v);
+    assert_int_equal(td_call(c, &v, "query_reservation_of_domain", "[ssi]", "t", "s", 4242), 0);
+    assert_string_equal(json_string_value(v), id);
+    json_decref(v);
+    assert_int_equal(free_kib(c), (json_int_t)(TD_HOST_FREE_KIB - 1048576));
+    xfd_client_close(c);
+    td_done(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_faults_socket_is_regular_file),
         cmocka_unit_test(test_faults_stale_socket_replaced),
         cmocka_unit_test(test_faults_log_lines_not_forged),
+        cmocka_unit_test(test_faults_transfer_targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
