@@ -311,6 +311,19 @@ static void observe_build(struct xfd_call *c)
     if (!xfd_native_vm_arg(c, 1, &req) || !xfd_arg_kib(c, 2, "taken_kib", &taken_kib))
         return;
     r = xf_engine_observe(c->ctx->engine, &req.vm, xf_pages_of_kib_used(taken_kib), &ob);
+    if (r == XF_ERANGE) {
+        uint64_t needed = 0, most = xf_calib_plausible_max_pages(req.vm.vcpus);
+        /* Cannot fail here: the engine has just computed it for this VM. */
+        (void)xf_calib_needed_pages(&req.vm, xf_pages_of_kib_used(taken_kib), &needed);
+        invalid(c,
+                "%s: taken_kib %" PRIu64 " leaves %" PRIu64 " MiB of hypervisor overhead for a %s "
+                "VM of %" PRIu64 " MiB with %u vCPUs; at most %" PRIu64 " MiB is plausible "
+                "(256 MiB + 16 MiB per vCPU): not recorded (was a size in bytes given as KiB?)",
+                c->method, taken_kib, xf_mib_of_pages_used(needed),
+                xf_domain_type_name(req.vm.type), req.vm.static_max_bytes >> 20, req.vm.vcpus,
+                xf_mib_of_pages_used(most));
+        return;
+    }
     if (r < 0) {
         invalid(c, "%s: %s", c->method, xf_strerror(r));
         return;

@@ -236,7 +236,9 @@ struct xf_engine_observed {
  * Records that a domain configured as `vm` took `taken_pages` of host memory
  * in all (its pages, paging pool and hidden hypervisor pages): the next
  * admissions of that type use the raised coefficients. Returns 0 and *ret,
- * the model's errors for a malformed VM, XF_ERANGE, XF_ENOMEM. Journalled.
+ * the model's errors for a malformed VM, XF_ERANGE for an implausible
+ * observation (above xf_calib_plausible_max_pages(), calibrate.h: nothing is
+ * recorded), XF_ENOMEM. Journalled.
  */
 int xf_engine_observe(struct xf_engine *e, const struct xf_vm_memory *vm, uint64_t taken_pages,
                       struct xf_engine_observed *ret);

@@ -54,6 +54,11 @@ int xf_calib_needed_pages(const struct xf_vm_memory *vm, uint64_t taken_pages, u
     return 0;
 }
 
+uint64_t xf_calib_plausible_max_pages(uint32_t vcpus)
+{
+    return XF_CALIB_PLAUSIBLE_FIXED_PAGES + XF_CALIB_PLAUSIBLE_PER_VCPU_PAGES * vcpus;
+}
+
 /* The calibrated term in pages as the model charges it: rounded up to MiB. */
 static uint64_t charged_pages(struct xf_overhead_coeffs c, uint32_t vcpus)
 {

@@ -70,7 +70,7 @@ int xf_engine_observe(struct xf_engine *e, const struct xf_vm_memory *vm, uint64
 
     if ((r = xf_calib_needed_pages(vm, taken_pages, &needed)) < 0)
         return r;
-    if (needed > XF_CALIB_MAX_OVERHEAD_PAGES)
+    if (needed > xf_calib_plausible_max_pages(vm->vcpus))
         return XF_ERANGE;
     o.type = vm->type;
     o.vcpus = vm->vcpus;

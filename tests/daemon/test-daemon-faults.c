@@ -215,6 +215,60 @@ static void test_faults_transfer_targets(void **state)
     td_done(&d);
 }
 
+static json_t *vm_json(void)
+{
+    return json_pack("{sssIsI}", "type", "hvm", "static_max_mib", (json_int_t)4096, "vcpus",
+                     (json_int_t)2);
+}
+
+static json_int_t footprint_mib(struct xfd_client *c)
+{
+    json_t *v = NULL;
+    assert_int_equal(td_call(c, &v, "xenfit.reserve_vm", "[sso]", "t", "s", vm_json()), 0);
+    json_int_t mib = json_integer_value(json_object_get(v, "footprint_mib"));
+    json_decref(v);
+    return mib;
+}
+
+/* A build observed with its size in bytes where KiB belong made the
+ * calibrated overhead ~4 TiB and refused every later VM of that shape, for
+ * good. An implausible observation is refused with the numbers and changes
+ * nothing, across a restart too. */
+static void test_faults_observe_implausible_refused(void **state)
+{
+    struct td d;
+    struct xfd_client *c;
+    json_t *v = NULL;
+    char *t;
+    (void)state;
+    assert_int_equal(td_init(&d), 0);
+    assert_int_equal(td_start(&d, NULL), 0);
+    assert_non_null(c = td_connect(&d));
+    /* 4096 MiB hvm, 2 vCPUs: 4132 MiB = 1057792 pages before the calibrated
+     * term; it took 600 pages more, but the size came in bytes: 1024 times
+     * 1058392 pages in KiB. Overhead left: 1083793408 - 1057792 pages =
+     * 4229436 MiB; plausible: 65536 + 2 x 4096 pages = 288 MiB. */
+    assert_int_equal(td_call(c, &v, "xenfit.observe_build", "[soI]", "t", vm_json(),
+                             (json_int_t)1058392 * 4 * 1024),
+                     1);
+    t = td_text(v);
+    assert_string_equal(t, "[\"Invalid_argument\",\"xenfit.observe_build: taken_kib 4335173632 "
+                           "leaves 4229436 MiB of hypervisor overhead for a hvm VM of 4096 MiB "
+                           "with 2 vCPUs; at most 288 MiB is plausible (256 MiB + 16 MiB per "
+                           "vCPU): not recorded (was a size in bytes given as KiB?)\"]");
+    free(t);
+    json_decref(v);
+    /* xen-api's model: 4096 + 1 + 1 + 34 (shadow) + 1 (2 x 38 pages) MiB. */
+    assert_int_equal(footprint_mib(c), 4133);
+    xfd_client_close(c);
+    assert_int_equal(td_signal(&d, SIGTERM), 0);
+    assert_int_equal(td_start(&d, NULL), 0);
+    assert_non_null(c = td_connect(&d));
+    assert_int_equal(footprint_mib(c), 4133);
+    xfd_client_close(c);
+    td_done(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_faults_stale_socket_replaced),
         cmocka_unit_test(test_faults_log_lines_not_forged),
         cmocka_unit_test(test_faults_transfer_targets),
+        cmocka_unit_test(test_faults_observe_implausible_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
