@@ -121,5 +121,7 @@ int xf_cmd_reserve(int argc, char **argv);
 void xf_usage_reserve(void);
 int xf_cmd_reservations(int argc, char **argv);
 void xf_usage_reservations(void);
+int xf_cmd_calibration(int argc, char **argv);
+void xf_usage_calibration(void);
 
 #endif

@@ -396,3 +396,81 @@ int xf_cmd_reservations(int argc, char **argv)
     json_decref(list);
     return XF_EXIT_OK;
 }
+
+/* --- xenfit calibration ---------------------------------------------------- */
+
+void xf_usage_calibration(void)
+{
+    printf("Usage: xenfit calibration [show] [--socket PATH] [--json]\n"
+           "       xenfit calibration reset TYPE|all [--socket PATH] [--json]\n\n"
+           "Shows what xenfitd learned from observed builds: per domain type and vCPU\n"
+           "count, the largest overhead a build needed beyond the model's fixed terms\n"
+           "(needed_pages) and what admission now charges there (charged_pages, never\n"
+           "below xen-api's 38 pages per vCPU). `reset` forgets what was learned for\n"
+           "one type (hvm, pvh, pv, pv_in_pvh) or all: admissions of that type are sized\n"
+           "with xen-api's model again until a build is observed. The reset is durable.\n\n"
+           "  --socket PATH   xenfitd's socket (default $XENFITD_SOCKET or %s)\n"
+           "  --json          the reply of xenfit.calibration (or _reset) as it is\n",
+           XFD_CLIENT_SOCKET_DEFAULT);
+}
+
+static int calibration_show(const char *path, bool json)
+{
+    json_t *res = NULL, *rows, *row;
+    size_t i;
+    int r = rpc("calibration", path, "xenfit.calibration", json_pack("[s]", DBG), &res);
+
+    if (r)
+        return r;
+    if (json)
+        return xf_cli_print_json(res);
+    rows = json_object_get(res, "rows");
+    printf("%-10s %6s %13s %14s\n", "type", "vcpus", "needed_pages", "charged_pages");
+    json_array_foreach(rows, i, row)
+    {
+        printf("%-10s %6lld %13lld %14lld\n", json_string_value(json_object_get(row, "type")),
+               (long long)num(row, "vcpus"), (long long)num(row, "needed_pages"),
+               (long long)num(row, "charged_pages"));
+    }
+    printf("%zu row%s learned\n", json_array_size(rows), json_array_size(rows) == 1 ? "" : "s");
+    json_decref(res);
+    return XF_EXIT_OK;
+}
+
+int xf_cmd_calibration(int argc, char **argv)
+{
+    const char *path = default_socket(), *action = "show", *type = NULL;
+    bool json = false;
+    json_t *res = NULL;
+    int r;
+
+    /* The action and its argument come first: `calibration reset hvm --json`. */
+    if (argc > 1 && argv[1][0] != '-') {
+        action = argv[1];
+        argc--;
+        argv++;
+        if (strcmp(action, "reset") == 0) {
+            if (argc < 2 || argv[1][0] == '-')
+                return xf_cli_usage_error("calibration", "reset needs a type: hvm, pvh, pv, "
+                                                         "pv_in_pvh or all");
+            type = argv[1];
+            argc--;
+            argv++;
+        } else if (strcmp(action, "show") != 0) {
+            return xf_cli_usage_error("calibration", "unknown action '%s' (show or reset)", action);
+        }
+    }
+    if ((r = common_opts("calibration", argc, argv, &path, &json)))
+        return r;
+    if (!type)
+        return calibration_show(path, json);
+    if ((r = rpc("calibration", path, "xenfit.calibration_reset", json_pack("[ss]", DBG, type),
+                 &res)))
+        return r;
+    if (json)
+        return xf_cli_print_json(res);
+    printf("calibration of %s reset: %lld row%s forgotten\n", type, (long long)num(res, "removed"),
+           num(res, "removed") == 1 ? "" : "s");
+    json_decref(res);
+    return XF_EXIT_OK;
+}

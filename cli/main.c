@@ -22,6 +22,8 @@ static const struct xf_cli_command commands[] = {
     {"reserve", "reserve memory (KiB, a VM or a migration) with xenfitd", xf_cmd_reserve,
      xf_usage_reserve},
     {"reservations", "list xenfitd's reservations", xf_cmd_reservations, xf_usage_reservations},
+    {"calibration", "show or reset what xenfitd learned from observed builds", xf_cmd_calibration,
+     xf_usage_calibration},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

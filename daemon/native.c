@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -340,6 +341,60 @@ static void observe_build(struct xfd_call *c)
                         "per_vcpu_pages", xfd_json_u64(ob.coeffs.per_vcpu_pages)));
 }
 
+/* The calibration learned from observed builds: per type and vCPU count the
+ * largest need seen, and the coefficients admissions now use there. */
+static void calibration(struct xfd_call *c)
+{
+    size_t n = xf_engine_calib_rows(c->ctx->engine, NULL, 0);
+    struct xf_calib_observation *rows = n ? calloc(n, sizeof(*rows)) : NULL;
+    json_t *arr = json_array();
+
+    if ((n && !rows) || !arr) {
+        free(rows);
+        json_decref(arr);
+        xfd_fail_internal(c, "%s: out of memory", c->method);
+        return;
+    }
+    n = xf_engine_calib_rows(c->ctx->engine, rows, n);
+    for (size_t i = 0; i < n; i++) {
+        struct xf_overhead_coeffs k = xf_engine_coeffs(c->ctx->engine, rows[i].type, rows[i].vcpus);
+        json_array_append_new(
+            arr, json_pack("{sssIsosos{soso}}", "type", xf_domain_type_name(rows[i].type), "vcpus",
+                           (json_int_t)rows[i].vcpus, "needed_pages",
+                           xfd_json_u64(rows[i].needed_pages), "charged_pages",
+                           xfd_json_u64(k.fixed_pages + k.per_vcpu_pages * rows[i].vcpus), "coeffs",
+                           "fixed_pages", xfd_json_u64(k.fixed_pages), "per_vcpu_pages",
+                           xfd_json_u64(k.per_vcpu_pages)));
+    }
+    free(rows);
+    xfd_ok(c, json_pack("{so}", "rows", arr));
+}
+
+/* Forgets the calibration of one domain type, or of all ("all"). */
+static void calibration_reset(struct xfd_call *c)
+{
+    enum xf_domain_type type = XF_DOMAIN_HVM;
+    const char *name;
+    bool all;
+    size_t removed;
+    int r;
+
+    if (!xfd_arg_string(c, 1, "type", &name))
+        return;
+    all = strcmp(name, "all") == 0;
+    if (!all && xf_domain_type_parse(name, &type) < 0) {
+        invalid(c, "%s: type '%s': expected hvm, pvh, pv, pv_in_pvh or all", c->method, name);
+        return;
+    }
+    if ((r = xf_engine_calib_reset(c->ctx->engine, type, all, &removed)) < 0) {
+        xfd_fail_internal(c, "%s: %s", c->method, xf_strerror(r));
+        return;
+    }
+    xfd_log(XFD_LOG_WARNING, "calibration of %s reset: %zu row%s forgotten", name, removed,
+            removed == 1 ? "" : "s");
+    xfd_ok(c, json_pack("{sI}", "removed", (json_int_t)removed));
+}
+
 static void sweep(struct xfd_call *c)
 {
     struct xf_engine_swept sw;
@@ -360,6 +415,8 @@ const struct xfd_method xfd_native_methods[] = {
     {"xenfit.host_status", 1, "dbg", host_status},
     {"xenfit.observe_build", 3, "dbg, vm, taken_kib", observe_build},
     {"xenfit.sweep", 1, "dbg", sweep},
+    {"xenfit.calibration", 1, "dbg", calibration},
+    {"xenfit.calibration_reset", 2, "dbg, type", calibration_reset},
     {"xenfit.sim_domain_create", 3, "dbg, kib, running", xfd_native_sim_create},
     {"xenfit.sim_domain_destroy", 2, "dbg, domid", xfd_native_sim_destroy},
 };

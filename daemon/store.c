@@ -21,7 +21,7 @@ struct xfd_store {
     sqlite3 *db;
     int lock_fd;
     bool in_txn;
-    sqlite3_stmt *put, *update, *del, *calib, *begin, *commit, *rollback;
+    sqlite3_stmt *put, *update, *del, *calib, *calib_reset, *begin, *commit, *rollback;
 };
 
 static const char SCHEMA[] =
@@ -130,6 +130,8 @@ int xfd_store_open(const char *dir, enum xfd_sync sync, struct xfd_store **ret, 
                      &s->update)) < 0 ||
         (r = prepare(s, "DELETE FROM reservations WHERE id = ?", &s->del)) < 0 ||
         (r = prepare(s, "INSERT OR REPLACE INTO calibration VALUES(?,?,?)", &s->calib)) < 0 ||
+        (r = prepare(s, "DELETE FROM calibration WHERE ?1 = -1 OR type = ?1", &s->calib_reset)) <
+            0 ||
         (r = prepare(s, "BEGIN IMMEDIATE", &s->begin)) < 0 ||
         (r = prepare(s, "COMMIT", &s->commit)) < 0 ||
         (r = prepare(s, "ROLLBACK", &s->rollback)) < 0) {
@@ -153,6 +155,7 @@ void xfd_store_close(struct xfd_store *s)
     sqlite3_finalize(s->update);
     sqlite3_finalize(s->del);
     sqlite3_finalize(s->calib);
+    sqlite3_finalize(s->calib_reset);
     sqlite3_finalize(s->begin);
     sqlite3_finalize(s->commit);
     sqlite3_finalize(s->rollback);
@@ -315,6 +318,10 @@ int xfd_store_apply(void *ctx, const struct xf_engine_change *c)
         sqlite3_bind_int64(s->calib, 2, (int64_t)c->obs.vcpus);
         sqlite3_bind_int64(s->calib, 3, i64(c->obs.needed_pages));
         return step_reset(s->calib);
+    case XF_CHANGE_CALIB_RESET:
+        /* type -1 matches every row: the reset of every type. */
+        sqlite3_bind_int(s->calib_reset, 1, c->calib_all ? -1 : (int)c->obs.type);
+        return step_reset(s->calib_reset);
     }
     return -EINVAL;
 }

@@ -14,6 +14,8 @@ packages=(
   libcmocka-dev libjansson-dev libcsv-dev libsqlite3-dev
   # the CLI tests and the demo read JSON with jq; the demo's table uses column
   jq bsdextrautils
+  # a daemon test sends raw JSON-RPC over the Unix socket with curl
+  curl
   # the real-Xen backend (libxenctrl) and its test tier: Xen 4.17 booted under
   # QEMU from a dom0 initramfs made of Debian packages (tests/xen/)
   libxen-dev qemu-system-x86 cpio xz-utils binutils

@@ -155,6 +155,13 @@ struct xf_overhead_coeffs xf_calib_online_coeffs(const struct xf_calib_online *c
 size_t xf_calib_online_count(const struct xf_calib_online *c);
 size_t xf_calib_online_export(const struct xf_calib_online *c, struct xf_calib_observation *out,
                               size_t max);
+/*
+ * Forgets what was learned for one domain type, or for all (`all`): its
+ * sizing falls back to xen-api's coefficients until it is observed again.
+ * Returns the number of observations (rows) forgotten.
+ */
+size_t xf_calib_online_reset(struct xf_calib_online *c, enum xf_domain_type type, bool all);
+
 /* Re-records observations (as observe, ignoring drift). */
 int xf_calib_online_import(struct xf_calib_online *c, const struct xf_calib_observation *obs,
                            size_t n);

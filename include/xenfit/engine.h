@@ -274,6 +274,23 @@ int xf_engine_sweep(struct xf_engine *e, uint64_t now_ns, struct xf_engine_swept
  * XF_ENOMEM. Not journalled. */
 int xf_engine_restore(struct xf_engine *e, const struct xf_engine_resv *r);
 
+/*
+ * Forgets the calibration learned for one domain type, or for all (`all`):
+ * admissions of that type are sized with xen-api's coefficients again until
+ * a build is observed. Journalled (XF_CHANGE_CALIB_RESET). Returns 0 and the
+ * number of rows forgotten, or XF_EINVAL for an unknown type, XF_ENOMEM.
+ */
+int xf_engine_calib_reset(struct xf_engine *e, enum xf_domain_type type, bool all,
+                          size_t *ret_removed);
+
+/*
+ * The calibration rows held: the largest need seen per type and vCPU count.
+ * Writes up to `max` rows to `out` and returns the number held (which may be
+ * more than `max`).
+ */
+size_t xf_engine_calib_rows(const struct xf_engine *e, struct xf_calib_observation *out,
+                            size_t max);
+
 /* Re-records a persisted calibration observation. Not journalled. */
 int xf_engine_restore_observation(struct xf_engine *e, const struct xf_calib_observation *o);
 
@@ -281,6 +298,9 @@ enum xf_engine_change_kind {
     XF_CHANGE_RESV_PUT, /* write (insert or replace) change->resv */
     XF_CHANGE_RESV_DEL, /* delete reservation change->id */
     XF_CHANGE_CALIB,    /* write change->obs (the maximum for its type and vCPUs) */
+    /* delete the rows of change->obs.type, or of every type when
+     * change->calib_all */
+    XF_CHANGE_CALIB_RESET,
 };
 
 struct xf_engine_change {
@@ -289,6 +309,7 @@ struct xf_engine_change {
     const struct xf_engine_resv *resv;
     bool fresh; /* PUT of a reservation never handed over before (an insert) */
     struct xf_calib_observation obs;
+    bool calib_all;
 };
 
 typedef int (*xf_engine_change_fn)(void *ctx, const struct xf_engine_change *change);

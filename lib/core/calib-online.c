@@ -166,6 +166,18 @@ size_t xf_calib_online_export(const struct xf_calib_online *c, struct xf_calib_o
     return k;
 }
 
+size_t xf_calib_online_reset(struct xf_calib_online *c, enum xf_domain_type type, bool all)
+{
+    size_t n = 0;
+    for (int i = 0; i < N_TYPES; i++) {
+        if (!all && i != (int)type)
+            continue;
+        n += c->t[i].n;
+        c->t[i].n = 0; /* the points' storage is kept for the next observations */
+    }
+    return n;
+}
+
 int xf_calib_online_import(struct xf_calib_online *c, const struct xf_calib_observation *obs,
                            size_t n)
 {

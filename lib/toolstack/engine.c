@@ -438,6 +438,15 @@ int xf_engine_flush_changes(struct xf_engine *e, xf_engine_change_fn fn, void *c
     }
     for (size_t i = 0; i < e->ncdirty; i++) {
         memset(&c, 0, sizeof(c));
+        if (e->cdirty[i].vcpus == 0) {
+            /* A reset (xf_engine_calib_reset); needed_pages 1: of every type. */
+            c.kind = XF_CHANGE_CALIB_RESET;
+            c.obs.type = e->cdirty[i].type;
+            c.calib_all = e->cdirty[i].needed_pages == 1;
+            if ((r = fn(ctx, &c)) < 0)
+                return r;
+            continue;
+        }
         c.kind = XF_CHANGE_CALIB;
         /* The row's current maximum (an observation below it changes nothing
          * stored, but writing the maximum is always right). */
@@ -472,6 +481,30 @@ int xf_engine_restore(struct xf_engine *e, const struct xf_engine_resv *r)
     if (err == 0)
         xf__eng_rec(e, r->id)->persisted = true; /* it came from the store */
     return err;
+}
+
+int xf_engine_calib_reset(struct xf_engine *e, enum xf_domain_type type, bool all,
+                          size_t *ret_removed)
+{
+    /* In the journal, a reset is a row with no vCPUs (never an observation:
+     * those have 1 or more); needed_pages 1 marks "every type". */
+    struct xf_calib_observation mark = {.type = type, .vcpus = 0, .needed_pages = all};
+    int r;
+
+    if (!all && !xf_domain_type_name(type))
+        return XF_EINVAL;
+    if ((r = xf__eng_touch_calib(e, &mark)) < 0)
+        return r;
+    *ret_removed = xf_calib_online_reset(e->calib, type, all);
+    return 0;
+}
+
+size_t xf_engine_calib_rows(const struct xf_engine *e, struct xf_calib_observation *out, size_t max)
+{
+    size_t n = xf_calib_online_count(e->calib);
+    if (out && max)
+        (void)xf_calib_online_export(e->calib, out, max);
+    return n;
 }
 
 int xf_engine_restore_observation(struct xf_engine *e, const struct xf_calib_observation *o)

@@ -183,8 +183,9 @@ static void test_engine_sessions_transfer_and_supersede(void **state)
 }
 
 struct seen {
-    int puts, dels, calibs;
+    int puts, dels, calibs, resets;
     uint64_t last_put, last_del;
+    bool last_reset_all;
     int fail_at;
 };
 
@@ -205,6 +206,10 @@ static int record_change(void *ctx, const struct xf_engine_change *c)
         break;
     case XF_CHANGE_CALIB:
         s->calibs++;
+        break;
+    case XF_CHANGE_CALIB_RESET:
+        s->resets++;
+        s->last_reset_all = c->calib_all;
         break;
     }
     return 0;
@@ -343,6 +348,50 @@ static void test_engine_reserve_vm_and_observe(void **state)
     assert_int_equal(xf_engine_reserve_vm(f->e, "s", &req, 0, &o), XF_EBADVCPUS);
 }
 
+/* An implausible observation is refused and records nothing; a reset forgets
+ * what was learned, in memory and in the journal. */
+static void test_engine_calibration_bounds_and_reset(void **state)
+{
+    struct fx *f = *state;
+    struct xf_vm_memory vm = {XF_DOMAIN_HVM, MIB(4096), MIB(4096), 0, 2, 1.0};
+    struct xf_engine_outcome o;
+    struct xf_engine_observed ob;
+    struct xf_calib_observation rows[4];
+    struct seen seen = {0};
+    size_t removed = 99;
+
+    /* 256 MiB + 2 x 16 MiB = 73728 pages is the most; one more is refused. */
+    assert_int_equal(xf_engine_observe(f->e, &vm, xf_pages_of_mib(4132) + 73729, &ob), XF_ERANGE);
+    assert_int_equal(xf_engine_calib_rows(f->e, rows, 4), 0);
+    assert_int_equal(xf_engine_observe(f->e, &vm, xf_pages_of_mib(4132) + 73728, &ob), 0);
+    assert_int_equal(xf_engine_observe(f->e, &vm, xf_pages_of_mib(4132) + 600, &ob), 0);
+    assert_int_equal(xf_engine_calib_rows(f->e, rows, 4), 1);
+    assert_int_equal(rows[0].needed_pages, 73728);
+    assert_int_equal(xf_engine_reserve_vm(f->e, "s", &(struct xf_admit_request){.vm = vm}, 0, &o),
+                     0);
+    assert_int_equal(o.kib, (4132 + 288) * 1024);
+
+    assert_int_equal(xf_engine_calib_reset(f->e, XF_DOMAIN_PV, false, &removed), 0);
+    assert_int_equal(removed, 0);
+    assert_int_equal(xf_engine_calib_reset(f->e, XF_DOMAIN_HVM, false, &removed), 0);
+    assert_int_equal(removed, 1);
+    assert_int_equal(xf_engine_calib_rows(f->e, rows, 4), 0);
+    /* xen-api's coefficients again: 4133 MiB. */
+    assert_int_equal(xf_engine_coeffs(f->e, XF_DOMAIN_HVM, 2).per_vcpu_pages, 38);
+    assert_int_equal(xf_engine_reserve_vm(f->e, "s", &(struct xf_admit_request){.vm = vm}, 0, &o),
+                     0);
+    assert_int_equal(o.kib, 4133 * 1024);
+    assert_int_equal(xf_engine_calib_reset(f->e, (enum xf_domain_type)9, false, &removed),
+                     XF_EINVAL);
+    assert_int_equal(xf_engine_calib_reset(f->e, (enum xf_domain_type)9, true, &removed), 0);
+    /* The journal: two observations, then the two resets of one type and
+     * the reset of every type, in order. */
+    assert_int_equal(xf_engine_flush_changes(f->e, record_change, &seen), 0);
+    assert_int_equal(seen.calibs, 2);
+    assert_int_equal(seen.resets, 3);
+    assert_true(seen.last_reset_all);
+}
+
 /* The Nth allocation fails: the constructor unwinds and reports it. */
 static int fail_at, calls;
 static void *t_malloc(size_t n)
@@ -391,6 +440,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_engine_sessions_transfer_and_supersede, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_engine_journal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_calibration_bounds_and_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_sweep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_reserve_vm_and_observe, setup, teardown),
