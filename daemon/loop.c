@@ -16,12 +16,22 @@
  * --idle-timeout, a client that stops reading its replies is dropped after
  * --client-timeout without progress, a half-closed client still gets the
  * replies to what it sent, and connections above --max-clients get a 503.
+ *
+ * Closing: a connection that is done (refused, or not keep-alive) is shut
+ * down for writing and drained until the client closes (or --client-timeout
+ * passes): closing a Unix socket with unread input makes the client's read
+ * fail with ECONNRESET before it sees the reply. Connections over the limit
+ * are served that way too, from a few slots of their own (XFD_REFUSING_MAX).
+ * When accept() itself fails for want of descriptors or memory, accepting
+ * pauses for ACCEPT_PAUSE_MS instead of spinning on the level-triggered
+ * listening socket; log lines about refused connections are rate-limited.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -37,6 +47,10 @@
 #define TICK_MS    200u
 #define LISTEN_TAG ((void *)1)
 #define SIGNAL_TAG ((void *)2)
+/* How long accepting pauses after accept() ran out of descriptors. */
+#define ACCEPT_PAUSE_MS 100u
+/* At most one line a second about refused connections. */
+#define REFUSAL_LOG_MS 1000u
 
 struct xfd_conn {
     int fd;
@@ -46,6 +60,8 @@ struct xfd_conn {
     bool in_batch;
     bool close_after; /* close once out is sent */
     bool read_eof;
+    bool lingering; /* done: shut down for writing, draining the client's input */
+    bool refusing;  /* over the limit: holds one of the refusal slots */
     bool dead;
     uint32_t events;
     uint64_t req_start_ms; /* first byte of a request not yet complete; 0: none */
@@ -86,11 +102,49 @@ static void conn_close(struct xfd_server *srv, struct xfd_conn *c)
         srv->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    srv->nr_conns--;
+    if (c->refusing)
+        srv->nr_refusing--;
+    else
+        srv->nr_conns--;
     xfd_log(XFD_LOG_DEBUG, "connection %d closed (%u open)", c->fd, srv->nr_conns);
     xfd_buf_free(&c->in);
     xfd_buf_free(&c->out);
     free(c);
+}
+
+/* The reply is out and nothing more will be: shut down for writing (the
+ * client reads EOF after the reply) and read until the client closes, so
+ * that the final close() finds no unread input (which would reset the
+ * connection under the client's read). */
+static void linger(struct xfd_server *srv, struct xfd_conn *c, uint64_t now)
+{
+    if (c->lingering)
+        return;
+    if (c->read_eof || shutdown(c->fd, SHUT_WR) < 0) {
+        c->dead = true;
+        return;
+    }
+    c->lingering = true;
+    c->active_ms = now;
+    xfd_buf_free(&c->in);
+    set_events(srv, c, EPOLLIN | EPOLLRDHUP);
+}
+
+/* Reads and drops what a lingering client still sends; dead at its EOF. */
+static void drain(struct xfd_conn *c)
+{
+    char sink[4096];
+    for (;;) {
+        ssize_t n = read(c->fd, sink, sizeof(sink));
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        c->dead = true; /* EOF or an error: nothing left to protect */
+        return;
+    }
 }
 
 /* Sends what may be sent: everything outside this round's held-back replies. */
@@ -115,7 +169,7 @@ static void flush_out(struct xfd_server *srv, struct xfd_conn *c, uint64_t now)
     if (c->out_off == c->out.len) {
         c->out.len = c->out_off = 0;
         if (c->close_after) {
-            c->dead = true;
+            linger(srv, c, now);
             return;
         }
     }
@@ -213,6 +267,10 @@ static void on_readable(struct xfd_server *srv, struct xfd_conn *c, uint64_t now
 {
     size_t cap = srv->cfg.max_header + srv->cfg.max_body + 4096, got = 0;
 
+    if (c->lingering) {
+        drain(c);
+        return;
+    }
     while (!c->read_eof && got < READ_CHUNK && c->in.len < cap) {
         size_t room = cap - c->in.len < READ_CHUNK ? cap - c->in.len : READ_CHUNK;
         ssize_t n;
@@ -244,40 +302,113 @@ static void on_readable(struct xfd_server *srv, struct xfd_conn *c, uint64_t now
     flush_out(srv, c, now);
 }
 
-static void accept_all(struct xfd_server *srv, uint64_t now)
+/* Logs a refused connection, at most once per REFUSAL_LOG_MS, with the
+ * number left unsaid since the last line. */
+static void log_refusal(struct xfd_server *srv, uint64_t now, const char *why)
+{
+    if (srv->refusal_logged_ms && now - srv->refusal_logged_ms < REFUSAL_LOG_MS) {
+        srv->refusals_unlogged++;
+        return;
+    }
+    if (srv->refusals_unlogged)
+        xfd_log(XFD_LOG_WARNING, "refused a connection: %s (and %u more since the last line)", why,
+                srv->refusals_unlogged);
+    else
+        xfd_log(XFD_LOG_WARNING, "refused a connection: %s", why);
+    srv->refusals_unlogged = 0;
+    srv->refusal_logged_ms = now;
+}
+
+/* Stops watching the listening socket until ACCEPT_PAUSE_MS from now. */
+static void pause_accepting(struct xfd_server *srv, uint64_t now, int err)
+{
+    struct epoll_event ev = {.events = 0, .data.ptr = LISTEN_TAG};
+    char why[128];
+    if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, srv->listen_fd, &ev) == 0)
+        srv->accept_resume_ms = now + ACCEPT_PAUSE_MS;
+    snprintf(why, sizeof(why), "accept: %s; accepting again in %u ms", strerror(err),
+             ACCEPT_PAUSE_MS);
+    log_refusal(srv, now, why);
+}
+
+static void resume_accepting(struct xfd_server *srv, uint64_t now)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = LISTEN_TAG};
+    if (!srv->accept_resume_ms || now < srv->accept_resume_ms)
+        return;
+    if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, srv->listen_fd, &ev) == 0)
+        srv->accept_resume_ms = 0;
+}
+
+static struct xfd_conn *conn_add(struct xfd_server *srv, int fd, uint64_t now)
+{
+    struct xfd_conn *c = calloc(1, sizeof(*c));
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
+    if (!c)
+        return NULL;
+    c->fd = fd;
+    c->active_ms = now;
+    c->events = ev.events;
+    ev.data.ptr = c;
+    if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        free(c);
+        return NULL;
+    }
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    return c;
+}
+
+/* A connection over --max-clients: a 503 it can read, from a refusal slot
+ * (then the connection lingers like any other that is done), or, with the
+ * slots taken too, a best-effort 503 and an immediate close. */
+static void refuse_busy(struct xfd_server *srv, int fd, uint64_t now)
 {
     static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
                                "Connection: close\r\n\r\n";
+    struct xfd_conn *c = NULL;
+    char why[96];
+
+    if (srv->nr_refusing < XFD_REFUSING_MAX && (c = conn_add(srv, fd, now))) {
+        c->refusing = true;
+        srv->nr_refusing++;
+        if (xfd_buf_add(&c->out, busy, sizeof(busy) - 1) < 0)
+            c->dead = true;
+        c->close_after = true;
+        flush_out(srv, c, now);
+    } else {
+        (void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        close(fd);
+    }
+    snprintf(why, sizeof(why), "%u open (the limit)", srv->nr_conns);
+    log_refusal(srv, now, why);
+}
+
+static void accept_all(struct xfd_server *srv, uint64_t now)
+{
     for (;;) {
         int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         struct xfd_conn *c;
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
+            int err = errno;
+            if (err == EINTR || err == ECONNABORTED)
                 continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                xfd_log(XFD_LOG_WARNING, "accept: %s", strerror(errno));
+            if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+                pause_accepting(srv, now, err);
+            else if (err != EAGAIN && err != EWOULDBLOCK)
+                xfd_log(XFD_LOG_WARNING, "accept: %s", strerror(err));
             return;
         }
-        if (srv->nr_conns >= srv->cfg.max_clients || !(c = calloc(1, sizeof(*c)))) {
-            (void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-            close(fd);
-            xfd_log(XFD_LOG_WARNING, "refused a connection: %u open (the limit)", srv->nr_conns);
-            /* The rest wait for the next round, after its hang-ups are closed. */
-            return;
-        }
-        c->fd = fd;
-        c->active_ms = now;
-        c->events = EPOLLIN | EPOLLRDHUP;
-        struct epoll_event ev = {.events = c->events, .data.ptr = c};
-        if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            close(fd);
-            free(c);
+        if (srv->nr_conns >= srv->cfg.max_clients) {
+            refuse_busy(srv, fd, now);
             continue;
         }
-        c->next = srv->conns;
-        if (srv->conns)
-            srv->conns->prev = c;
-        srv->conns = c;
+        if (!(c = conn_add(srv, fd, now))) {
+            refuse_busy(srv, fd, now);
+            continue;
+        }
         srv->nr_conns++;
         xfd_log(XFD_LOG_DEBUG, "connection %d accepted (%u open)", fd, srv->nr_conns);
     }
@@ -317,7 +448,11 @@ static void reap(struct xfd_server *srv, uint64_t now)
 {
     for (struct xfd_conn *c = srv->conns, *next; c; c = next) {
         next = c->next;
-        if (!c->dead && c->req_start_ms && now - c->req_start_ms > srv->cfg.client_timeout_ms) {
+        if (!c->dead && c->lingering) {
+            if (now - c->active_ms > srv->cfg.client_timeout_ms)
+                c->dead = true; /* it never closed: stop waiting */
+        } else if (!c->dead && c->req_start_ms &&
+                   now - c->req_start_ms > srv->cfg.client_timeout_ms) {
             refuse(srv, c, 408, "the request did not arrive in time", false);
             flush_out(srv, c, now);
         } else if (!c->dead &&
@@ -355,6 +490,38 @@ static void sweep(struct xfd_server *srv)
     persist(srv);
 }
 
+int xfd_fit_max_clients(unsigned *max_clients)
+{
+    const rlim_t others = XFD_REFUSING_MAX + XFD_FD_HEADROOM;
+    struct rlimit rl;
+    rlim_t want = (rlim_t)*max_clients + others;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 0; /* unknown: leave it as configured */
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        struct rlimit up = rl;
+        up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl = up;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+        return 0;
+    if (rl.rlim_cur <= others) {
+        xfd_log(XFD_LOG_ERROR,
+                "the open-files limit %llu leaves no room for a client (xenfitd keeps %llu "
+                "descriptors for itself and its 503 replies): raise LimitNOFILE",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)others);
+        return XF_ERANGE;
+    }
+    xfd_log(XFD_LOG_WARNING,
+            "--max-clients %u lowered to %llu: open files are limited to %llu (hard limit %llu)",
+            *max_clients, (unsigned long long)(rl.rlim_cur - others),
+            (unsigned long long)rl.rlim_cur,
+            (unsigned long long)(rl.rlim_max == RLIM_INFINITY ? 0 : rl.rlim_max));
+    *max_clients = (unsigned)(rl.rlim_cur - others);
+    return 0;
+}
+
 static int handle_signal(struct xfd_server *srv)
 {
     struct signalfd_siginfo si;
@@ -386,6 +553,8 @@ int xfd_serve(struct xfd_server *srv)
         int timeout = (int)(srv->next_sweep_ms > now ? srv->next_sweep_ms - now : 0);
         if (timeout > (int)TICK_MS)
             timeout = (int)TICK_MS;
+        if (srv->accept_resume_ms && srv->accept_resume_ms - now < (uint64_t)timeout)
+            timeout = (int)(srv->accept_resume_ms > now ? srv->accept_resume_ms - now : 0);
         int n = epoll_wait(srv->epoll_fd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
         if (n < 0 && errno != EINTR)
             return -errno;
@@ -420,6 +589,7 @@ int xfd_serve(struct xfd_server *srv)
         }
         if (accept_ready && !srv->stopping)
             accept_all(srv, now);
+        resume_accepting(srv, now);
     }
     /* Stopping: every acknowledged change is committed; drop the clients. */
     while (srv->conns)

@@ -319,7 +319,7 @@ int main(int argc, char **argv)
         xfd_log(XFD_LOG_ERROR, "measuring the initial free memory: %s", xf_strerror(r));
         goto out;
     }
-    if ((r = listen_socket(&srv)) < 0)
+    if ((r = xfd_fit_max_clients(&srv.cfg.max_clients)) < 0 || (r = listen_socket(&srv)) < 0)
         goto out;
     xfd_log(XFD_LOG_INFO,
             "xenfitd %s: backend %s (host %s), state in %s (synchronous=%s), listening on %s",

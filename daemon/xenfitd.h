@@ -49,6 +49,22 @@ struct xfd_config {
  */
 int xfd_config_parse(int argc, char **argv, struct xfd_config *ret);
 
+/* Connections over --max-clients that are answered a readable 503 at once;
+ * beyond them, a 503 is sent best-effort and the connection closed. */
+#define XFD_REFUSING_MAX 64u
+/* Descriptors kept for everything but clients: the state (database, WAL,
+ * shared memory), the listening, epoll and signal descriptors, the log,
+ * the hypervisor's handles, with room to spare. */
+#define XFD_FD_HEADROOM 32u
+
+/*
+ * Fits --max-clients to the open-files limit: raises the soft limit towards
+ * the hard one as far as max_clients + XFD_REFUSING_MAX + XFD_FD_HEADROOM
+ * needs, and lowers *max_clients if even the hard limit is short (logged).
+ * Returns 0, or XF_ERANGE when the limit leaves no room for one client.
+ */
+int xfd_fit_max_clients(unsigned *max_clients);
+
 /* The server: the event loop's state and what it serves. */
 struct xfd_server {
     struct xfd_config cfg;
@@ -61,8 +77,12 @@ struct xfd_server {
     int epoll_fd;
     int signal_fd;
     bool stopping;
-    struct xfd_conn *conns; /* every open connection */
-    unsigned nr_conns;
+    struct xfd_conn *conns;    /* every open connection */
+    unsigned nr_conns;         /* ... but those over the limit (at most max_clients) */
+    unsigned nr_refusing;      /* over the limit, being told 503 (XFD_REFUSING_MAX) */
+    uint64_t accept_resume_ms; /* accepting paused until then (0: not paused) */
+    uint64_t refusal_logged_ms;
+    unsigned refusals_unlogged;
     struct xfd_conn *batch; /* connections with replies in this batch */
     bool batch_failed;
     uint64_t next_sweep_ms;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,6 +77,11 @@ int td_start(struct td *d, char *const *extra)
         /* A failed assertion ends the test without its teardown: the daemon
          * must not outlive it, nor hold the test's stdout open. */
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (d->nofile) {
+            struct rlimit rl = {.rlim_cur = d->nofile, .rlim_max = d->nofile};
+            if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                _exit(126);
+        }
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);
             dup2(fd, STDERR_FILENO);

@@ -33,6 +33,7 @@ struct td {
     char state[128];
     char log[128];
     pid_t pid;
+    unsigned long nofile; /* when set, the daemon's open-files limit (soft and hard) */
 };
 
 /* Makes the temporary directory. Returns 0 or -1. */

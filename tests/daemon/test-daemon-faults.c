@@ -15,7 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -269,6 +273,146 @@ static void test_faults_observe_implausible_refused(void **state)
     td_done(&d);
 }
 
+/* The daemon's CPU time so far, in clock ticks (utime + stime). */
+static unsigned long long cpu_ticks(pid_t pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long ut = 0, st = 0;
+    FILE *f;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    assert_non_null(f = fopen(path, "r"));
+    assert_non_null(fgets(buf, sizeof(buf), f));
+    fclose(f);
+    p = strrchr(buf, ')'); /* the command may hold spaces */
+    assert_non_null(p);
+    /* After ") ": state ppid pgrp session tty tpgid flags minflt cminflt
+     * majflt cmajflt utime stime. */
+    assert_int_equal(
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st), 2);
+    return ut + st;
+}
+
+static size_t count_lines(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* Reads what is there now, without waiting: 1 for a 503 followed by EOF,
+ * 0 for nothing (a served, idle connection), -1 for a reset or anything
+ * else. */
+static int read_503(int fd)
+{
+    char buf[512];
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, MSG_DONTWAIT);
+        if (n > 0) {
+            got += (size_t)n;
+            continue;
+        }
+        if (n == 0) {
+            buf[got] = '\0';
+            return strncmp(buf, "HTTP/1.1 503 ", 13) == 0 ? 1 : -1;
+        }
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && got == 0)
+            return 0;
+        return -1;
+    }
+}
+
+static int connect_raw(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* The red-team case: open files limited to 1024 (systemd's default soft
+ * limit), --max-clients 1024 by default, 1100 connections. xenfitd spun at
+ * 100% CPU on a failing accept() and logged ~270k lines in 3 s. Now the
+ * limit is fitted (1024 - 64 refusal slots - 32 kept = 928 clients), the
+ * 172 over it each read a clean 503, the daemon idles, the log stays short,
+ * and once they are gone a new client is served. */
+static void test_faults_emfile_no_spin_clean_503(void **state)
+{
+    enum { N = 1100, SERVED = 1024 - 64 - 32 };
+    static int fds[N];
+    struct td d;
+    struct rlimit rl;
+    struct xfd_client *c;
+    json_t *v = NULL;
+    unsigned long long t0, t1;
+    int n503 = 0, nidle = 0, other = 0;
+    char *log;
+    (void)state;
+
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur < N + 64) {
+        rl.rlim_cur = rl.rlim_max;
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+        if (rl.rlim_cur < N + 64)
+            skip();
+    }
+    assert_int_equal(td_init(&d), 0);
+    d.nofile = 1024;
+    assert_int_equal(td_start(&d, NULL), 0);
+    for (int i = 0; i < N; i++)
+        fds[i] = connect_raw(d.sock);
+    /* Let it accept everything, then watch it for a second. */
+    struct timespec settle = {.tv_nsec = 500000000L};
+    nanosleep(&settle, NULL);
+    t0 = cpu_ticks(d.pid);
+    struct timespec watch = {.tv_sec = 1};
+    nanosleep(&watch, NULL);
+    t1 = cpu_ticks(d.pid);
+    /* A tenth of a second of CPU at most in that second (spinning: all of it). */
+    assert_true(t1 - t0 <= (unsigned long long)sysconf(_SC_CLK_TCK) / 10);
+
+    for (int i = 0; i < N; i++) {
+        int r = read_503(fds[i]);
+        n503 += r == 1;
+        nidle += r == 0;
+        other += r < 0;
+    }
+    assert_int_equal(other, 0);
+    assert_int_equal(nidle, SERVED);
+    assert_int_equal(n503, N - SERVED);
+    for (int i = SERVED; i < N; i++)
+        close(fds[i]);
+
+    /* At the limit still: a client that sends its request first reads the
+     * 503 (not a reset). */
+    nanosleep(&settle, NULL);
+    int late = connect_raw(d.sock);
+    static const char req[] = "POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
+    assert_int_equal(send(late, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)(sizeof(req) - 1));
+    nanosleep(&settle, NULL);
+    assert_int_equal(read_503(late), 1);
+    close(late);
+
+    for (int i = 0; i < SERVED; i++)
+        close(fds[i]);
+    nanosleep(&settle, NULL);
+    assert_non_null(c = td_connect(&d));
+    assert_int_equal(td_call(c, &v, "xenfit.host_status", "[s]", "t"), 0);
+    json_decref(v);
+    xfd_client_close(c);
+
+    log = slurp(d.log);
+    assert_non_null(strstr(log, "--max-clients 1024 lowered to 928: open files are limited to "
+                                "1024 (hard limit 1024)"));
+    /* Rate-limited: a line a second at most, over the ~3 s of this test. */
+    assert_true(count_lines(log, "refused a connection") <= 6);
+    free(log);
+    td_done(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_faults_log_lines_not_forged),
         cmocka_unit_test(test_faults_transfer_targets),
         cmocka_unit_test(test_faults_observe_implausible_refused),
+        cmocka_unit_test(test_faults_emfile_no_spin_clean_503),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
