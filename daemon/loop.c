@@ -419,12 +419,18 @@ static void end_round(struct xfd_server *srv, uint64_t now)
 {
     bool failed = srv->batch_failed;
     struct xfd_conn *c, *next;
+    char why[400] = "";
 
     if (!failed && xfd_store_in_txn(srv->store) && xfd_store_commit(srv->store) < 0) {
         xfd_log(XFD_LOG_ERROR, "committing the state failed: %s", xfd_store_errmsg(srv->store));
         failed = true;
     }
     if (failed) {
+        /* The cause, before the rollback and the reload talk to SQLite. */
+        snprintf(why, sizeof(why),
+                 "xenfitd could not record this round's changes: %s; nothing was changed, "
+                 "try again",
+                 xfd_store_errmsg(srv->store));
         xfd_store_rollback(srv->store);
         xfd_log(XFD_LOG_ERROR, "withdrawing this round's replies and reloading the state");
         if (xfd_server_load(srv) < 0)
@@ -434,11 +440,13 @@ static void end_round(struct xfd_server *srv, uint64_t now)
         next = c->batch_next;
         c->in_batch = false;
         if (failed) {
-            c->out.len = c->batch_mark; /* never acknowledged */
-            c->dead = true;
-        } else {
-            flush_out(srv, c, now);
+            /* Its replies were never acknowledged: in their place, an error
+             * that names the cause (the connection then closes: what else it
+             * had sent this round is unanswered). */
+            c->out.len = c->batch_mark;
+            refuse(srv, c, 200, why, false); /* a JSON-RPC error, as any client expects */
         }
+        flush_out(srv, c, now);
     }
     srv->batch = NULL;
     srv->batch_failed = false;

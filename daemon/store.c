@@ -21,6 +21,9 @@ struct xfd_store {
     sqlite3 *db;
     int lock_fd;
     bool in_txn;
+    /* The first error of the current transaction, kept before a rollback
+     * (or SQLite's own, after SQLITE_FULL) replaces SQLite's message. */
+    char last_err[256];
     sqlite3_stmt *put, *update, *del, *calib, *calib_reset, *begin, *commit, *rollback;
 };
 
@@ -69,6 +72,26 @@ static int check_schema(struct xfd_store *s, char *err, size_t errlen)
         return -EPROTO;
     }
     return 0;
+}
+
+/* Fault injection for the tests: XENFITD_STATE_MAX_PAGES caps the database
+ * (PRAGMA max_page_count), so that a write fails with SQLITE_FULL as on a
+ * full disk (docs/daemon.md, "Faults"). */
+static int limit_pages(struct xfd_store *s, char *err, size_t errlen)
+{
+    const char *v = getenv("XENFITD_STATE_MAX_PAGES");
+    char sql[64];
+    uint64_t n;
+    if (!v || !*v)
+        return 0;
+    if (xf_parse_u64(v, &n) < 0 || n == 0 || n > INT32_MAX) {
+        snprintf(err, errlen, "XENFITD_STATE_MAX_PAGES '%s': expected a page count", v);
+        return -EINVAL;
+    }
+    snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%llu", (unsigned long long)n);
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK
+               ? 0
+               : fail(s, -EIO, err, errlen, "limiting the database");
 }
 
 int xfd_store_open(const char *dir, enum xfd_sync sync, struct xfd_store **ret, char *err,
@@ -140,6 +163,8 @@ int xfd_store_open(const char *dir, enum xfd_sync sync, struct xfd_store **ret, 
     }
     if ((r = check_schema(s, err, errlen)) < 0)
         goto fail;
+    if ((r = limit_pages(s, err, errlen)) < 0)
+        goto fail;
     *ret = s;
     return 0;
 fail:
@@ -165,9 +190,49 @@ void xfd_store_close(struct xfd_store *s)
     free(s);
 }
 
+/* The symbolic name of SQLite's primary result codes that a write can
+ * meet (sqlite3.h); the message names the cause. */
+static const char *rc_name(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_FULL:
+        return "SQLITE_FULL";
+    case SQLITE_IOERR:
+        return "SQLITE_IOERR";
+    case SQLITE_CORRUPT:
+        return "SQLITE_CORRUPT";
+    case SQLITE_NOTADB:
+        return "SQLITE_NOTADB";
+    case SQLITE_READONLY:
+        return "SQLITE_READONLY";
+    case SQLITE_BUSY:
+        return "SQLITE_BUSY";
+    case SQLITE_LOCKED:
+        return "SQLITE_LOCKED";
+    case SQLITE_CANTOPEN:
+        return "SQLITE_CANTOPEN";
+    case SQLITE_NOMEM:
+        return "SQLITE_NOMEM";
+    case SQLITE_CONSTRAINT:
+        return "SQLITE_CONSTRAINT";
+    default:
+        return "SQLITE_ERROR";
+    }
+}
+
+/* Keeps SQLite's error of a failed write, unless one is already kept for
+ * this transaction (the first error is the cause). Returns r. */
+static int note(struct xfd_store *s, int r)
+{
+    if (r < 0 && !s->last_err[0])
+        snprintf(s->last_err, sizeof(s->last_err), "%s (%s)", sqlite3_errmsg(s->db),
+                 rc_name(sqlite3_extended_errcode(s->db)));
+    return r;
+}
+
 const char *xfd_store_errmsg(const struct xfd_store *s)
 {
-    return sqlite3_errmsg(s->db);
+    return s->last_err[0] ? s->last_err : sqlite3_errmsg(s->db);
 }
 
 int xfd_store_meta_get(struct xfd_store *s, const char *key, char *buf, size_t len)
@@ -223,7 +288,8 @@ int xfd_store_begin(struct xfd_store *s)
 {
     if (s->in_txn)
         return 0;
-    if (step_reset(s->begin) < 0)
+    s->last_err[0] = '\0';
+    if (note(s, step_reset(s->begin)) < 0)
         return -EIO;
     s->in_txn = true;
     return 0;
@@ -233,7 +299,7 @@ int xfd_store_commit(struct xfd_store *s)
 {
     if (!s->in_txn)
         return 0;
-    if (step_reset(s->commit) < 0) {
+    if (note(s, step_reset(s->commit)) < 0) {
         xfd_store_rollback(s);
         return -EIO;
     }
@@ -245,7 +311,11 @@ void xfd_store_rollback(struct xfd_store *s)
 {
     if (!s->in_txn)
         return;
-    (void)step_reset(s->rollback);
+    /* After SQLITE_FULL (and some I/O errors) SQLite has rolled the
+     * transaction back itself: a ROLLBACK then only fails with "no
+     * transaction is active" and hides the cause. */
+    if (!sqlite3_get_autocommit(s->db))
+        (void)step_reset(s->rollback);
     s->in_txn = false;
 }
 
@@ -304,9 +374,16 @@ static int put_resv(struct xfd_store *s, const struct xf_engine_resv *r, bool fr
     return step_reset(s->put);
 }
 
+static int apply(struct xfd_store *s, const struct xf_engine_change *c);
+
 int xfd_store_apply(void *ctx, const struct xf_engine_change *c)
 {
     struct xfd_store *s = ctx;
+    return note(s, apply(s, c));
+}
+
+static int apply(struct xfd_store *s, const struct xf_engine_change *c)
+{
     switch (c->kind) {
     case XF_CHANGE_RESV_PUT:
         return put_resv(s, c->resv, c->fresh);

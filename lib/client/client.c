@@ -193,7 +193,9 @@ int xfd_client_call(struct xfd_client *c, const char *method, json_t *params, js
     resp = json_loadb(body, blen, 0, NULL);
     result = json_object_get(resp, "result");
     error = json_object_get(resp, "error");
-    if (!json_is_object(resp) || !result || !error || status != 200) {
+    /* A JSON-RPC error is the answer whatever the HTTP status (xenfitd's
+     * refusals carry one); a result only with 200. */
+    if (!json_is_object(resp) || !result || !error || (status != 200 && json_is_null(error))) {
         r = -EPROTO;
         goto out;
     }

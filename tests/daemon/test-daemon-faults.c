@@ -413,6 +413,58 @@ static void test_faults_emfile_no_spin_clean_503(void **state)
     td_done(&d);
 }
 
+/* A full disk: acknowledged reservations survive, and the client whose
+ * change could not be recorded is told why (SQLite's error named), not left
+ * with EOF; the log has the real cause, not "cannot rollback". The database
+ * is capped (XENFITD_STATE_MAX_PAGES) so that writing fails with SQLITE_FULL
+ * as on a full disk. */
+static void test_faults_disk_full_named(void **state)
+{
+    struct td d;
+    struct xfd_client *c;
+    json_t *v = NULL;
+    int acked = 0, r = 0;
+    char *t = NULL, *log;
+    (void)state;
+    assert_int_equal(td_init(&d), 0);
+    setenv("XENFITD_STATE_MAX_PAGES", "8", 1);
+    r = td_start(&d, NULL);
+    unsetenv("XENFITD_STATE_MAX_PAGES");
+    assert_int_equal(r, 0);
+    assert_non_null(c = td_connect(&d));
+    while (acked < 2000) {
+        r = td_call(c, &v, "reserve_memory", "[ssI]", "t", "s", (json_int_t)1024);
+        if (r != 0)
+            break;
+        acked++;
+        json_decref(v);
+    }
+    assert_int_equal(r, 1);
+    assert_true(acked > 0);
+    t = td_text(v);
+    assert_non_null(strstr(t, "Internal_error"));
+    assert_non_null(strstr(t, "xenfitd could not record this round's changes: database or disk "
+                              "is full (SQLITE_FULL); nothing was changed"));
+    free(t);
+    json_decref(v);
+    xfd_client_close(c);
+    log = slurp(d.log);
+    assert_non_null(strstr(log, "(SQLITE_FULL)"));
+    assert_null(strstr(log, "cannot rollback"));
+    free(log);
+
+    /* Every acknowledged reservation is there after a restart (without the
+     * cap), and nothing more. */
+    assert_int_equal(td_signal(&d, SIGTERM), 0);
+    assert_int_equal(td_start(&d, NULL), 0);
+    assert_non_null(c = td_connect(&d));
+    assert_int_equal(td_call(c, &v, "xenfit.list_reservations", "[s]", "t"), 0);
+    assert_int_equal((int)json_array_size(v), acked);
+    json_decref(v);
+    xfd_client_close(c);
+    td_done(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_faults_transfer_targets),
         cmocka_unit_test(test_faults_observe_implausible_refused),
         cmocka_unit_test(test_faults_emfile_no_spin_clean_503),
+        cmocka_unit_test(test_faults_disk_full_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
