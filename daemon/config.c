@@ -42,6 +42,9 @@ static void usage(FILE *out)
             "  --idle-timeout MS        idle connections are closed after (default 60000)\n"
             "  --max-clients N          open connections at most (default 1024)\n"
             "  --sweep-interval MS      expiry and domain checks every (default 1000)\n"
+            "  --fresh-state            if the state is found damaged, move it aside\n"
+            "                           (*.damaged-TIME) and start empty; without it a\n"
+            "                           damaged state stops xenfitd (command line only)\n"
             "  --help, --version\n");
 }
 
@@ -213,6 +216,7 @@ static const struct option options[] = {
     {"idle-timeout", required_argument, NULL, 0},
     {"max-clients", required_argument, NULL, 0},
     {"sweep-interval", required_argument, NULL, 0},
+    {"fresh-state", no_argument, NULL, 'F'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -244,6 +248,9 @@ int xfd_config_parse(int argc, char **argv, struct xfd_config *ret)
         case 'V':
             printf("xenfitd %s\n", XENFIT_VERSION);
             return 1;
+        case 'F':
+            c.fresh_state = true;
+            break;
         case 0:
             if (strcmp(options[idx].name, "config") == 0)
                 break;

@@ -305,7 +305,21 @@ int main(int argc, char **argv)
     if ((r = signals(&srv)) < 0 || (r = open_backend(&srv, &host_name)) < 0)
         goto out;
     srv.ctx.info.host_name = host_name;
-    if ((r = xfd_store_open(srv.cfg.state_dir, srv.cfg.sync, &srv.store, err, sizeof(err))) < 0) {
+    r = xfd_store_open(srv.cfg.state_dir, srv.cfg.sync, &srv.store, err, sizeof(err));
+    if (r == -EUCLEAN && srv.cfg.fresh_state) {
+        char suffix[64];
+        xfd_log(XFD_LOG_ERROR, "state: %s", err);
+        if ((r = xfd_store_move_aside(srv.cfg.state_dir, suffix, sizeof(suffix))) < 0) {
+            xfd_log(XFD_LOG_ERROR, "state: moving the damaged state aside: %s", strerror(-r));
+            goto out;
+        }
+        xfd_log(XFD_LOG_WARNING,
+                "state: --fresh-state: the damaged state is kept as %s/xenfitd.db%s (and its "
+                "WAL and mark); starting empty",
+                srv.cfg.state_dir, suffix);
+        r = xfd_store_open(srv.cfg.state_dir, srv.cfg.sync, &srv.store, err, sizeof(err));
+    }
+    if (r < 0) {
         xfd_log(XFD_LOG_ERROR, "state: %s", err);
         goto out;
     }

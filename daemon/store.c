@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <stdarg.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -24,6 +26,9 @@ struct xfd_store {
     /* The first error of the current transaction, kept before a rollback
      * (or SQLite's own, after SQLITE_FULL) replaces SQLite's message. */
     char last_err[256];
+    int mark_fd;         /* xenfitd.mark: the generation last committed */
+    uint64_t generation; /* commits so far (meta "generation") */
+    sqlite3_stmt *gen;
     sqlite3_stmt *put, *update, *del, *calib, *calib_reset, *begin, *commit, *rollback;
 };
 
@@ -74,6 +79,151 @@ static int check_schema(struct xfd_store *s, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * Damage. The database alone cannot tell that it lost something: SQLite opens
+ * a 0-byte file as an empty database, CREATE TABLE IF NOT EXISTS would bring a
+ * dropped table back empty, and a deleted or torn WAL silently takes the
+ * database back to its last checkpoint. So the state keeps a mark beside it
+ * (xenfitd.mark): the generation (the count of commits) last committed,
+ * written after each commit. At start, a state with a mark must have its
+ * tables, pass SQLite's quick_check, and hold at least the mark's generation
+ * (the mark may lag a commit that a crash cut short, never lead it).
+ * Otherwise xenfitd refuses to start (-EUCLEAN) unless told to start fresh.
+ */
+#define MARK_NAME   "xenfitd.mark"
+#define MARK_FORMAT "xenfitd state generation %020llu\n"
+#define MARK_LEN    (sizeof("xenfitd state generation ") - 1 + 20 + 1)
+
+/* Reads the mark: 1 and the generation, 0 when there is none, -errno. */
+static int read_mark(const char *dir, uint64_t *ret_gen)
+{
+    char path[4096], buf[128];
+    unsigned long long g;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/" MARK_NAME, dir);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n < 0)
+        return -EIO;
+    buf[n] = '\0';
+    if (sscanf(buf, "xenfitd state generation %llu", &g) != 1)
+        return -EUCLEAN;
+    *ret_gen = g;
+    return 1;
+}
+
+static int write_mark(struct xfd_store *s)
+{
+    char buf[MARK_LEN + 1];
+    int n = snprintf(buf, sizeof(buf), MARK_FORMAT, (unsigned long long)s->generation);
+    if (n != (int)MARK_LEN || pwrite(s->mark_fd, buf, MARK_LEN, 0) != (ssize_t)MARK_LEN)
+        return -EIO;
+    return 0;
+}
+
+static int damaged(char *err, size_t errlen, const char *dir, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int damaged(char *err, size_t errlen, const char *dir, const char *fmt, ...)
+{
+    char what[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    snprintf(err, errlen,
+             "the state in '%s' is damaged: %s. Refusing to start on it: restore it, or start "
+             "with --fresh-state to move it aside (kept as *.damaged-TIME) and begin empty",
+             dir, what);
+    return -EUCLEAN;
+}
+
+/* Before the schema is (re)created: a state that was there keeps its tables. */
+static int check_tables(struct xfd_store *s, const char *dir, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    uint64_t mark;
+    int n = -1, r = read_mark(dir, &mark);
+
+    if (r == -EUCLEAN)
+        return damaged(err, errlen, dir, "its mark (" MARK_NAME ") is unreadable");
+    if (r <= 0)
+        return r; /* no mark: a new state, or one from before marks */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                           "('meta', 'reservations', 'calibration')",
+                           -1, &st, NULL) != SQLITE_OK)
+        return damaged(err, errlen, dir, "the database cannot be read (%s)", sqlite3_errmsg(s->db));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (n != 3)
+        return damaged(err, errlen, dir,
+                       "the database has %d of its 3 tables, but the mark says %llu changes "
+                       "were committed (an emptied or replaced xenfitd.db?)",
+                       n < 0 ? 0 : n, (unsigned long long)mark);
+    return 0;
+}
+
+/* After the schema: integrity, and no committed generation lost. */
+static int check_generation(struct xfd_store *s, const char *dir, char *err, size_t errlen)
+{
+    char path[4096], v[32] = "";
+    const unsigned char *ok = NULL;
+    sqlite3_stmt *st;
+    uint64_t mark = 0;
+    int r, has_mark;
+
+    if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        ok = sqlite3_column_text(st, 0);
+    if (!ok || strcmp((const char *)ok, "ok") != 0) {
+        r = damaged(err, errlen, dir, "SQLite's integrity check fails: %s",
+                    ok ? (const char *)ok : sqlite3_errmsg(s->db));
+        sqlite3_finalize(st);
+        return r;
+    }
+    sqlite3_finalize(st);
+    if ((r = xfd_store_meta_get(s, "generation", v, sizeof(v))) < 0 && r != -ENOENT)
+        return fail(s, r, err, errlen, "reading the generation");
+    if (r == 0 && xf_parse_u64(v, &s->generation) < 0)
+        return damaged(err, errlen, dir, "its generation '%s' is not a number", v);
+    if ((has_mark = read_mark(dir, &mark)) < 0)
+        return damaged(err, errlen, dir, "its mark (" MARK_NAME ") is unreadable");
+    if (has_mark && s->generation < mark)
+        return damaged(err, errlen, dir,
+                       "the database holds %llu committed changes but %llu were committed "
+                       "(the write-ahead log xenfitd.db-wal was deleted or cut short?)",
+                       (unsigned long long)s->generation, (unsigned long long)mark);
+    snprintf(path, sizeof(path), "%s/" MARK_NAME, dir);
+    s->mark_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->mark_fd < 0 || write_mark(s) < 0) {
+        r = s->mark_fd < 0 ? -errno : -EIO;
+        snprintf(err, errlen, "cannot write '%s': %s", path, strerror(-r));
+        return r;
+    }
+    return 0;
+}
+
+int xfd_store_move_aside(const char *dir, char *ret_suffix, size_t len)
+{
+    static const char *const names[] = {"xenfitd.db", "xenfitd.db-wal", "xenfitd.db-shm",
+                                        MARK_NAME};
+    char from[4096], to[4200];
+    snprintf(ret_suffix, len, ".damaged-%lld", (long long)time(NULL));
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(from, sizeof(from), "%s/%s", dir, names[i]);
+        snprintf(to, sizeof(to), "%s%s", from, ret_suffix);
+        if (rename(from, to) < 0 && errno != ENOENT)
+            return -errno;
+    }
+    return 0;
+}
+
 /* Fault injection for the tests: XENFITD_STATE_MAX_PAGES caps the database
  * (PRAGMA max_page_count), so that a write fails with SQLITE_FULL as on a
  * full disk (docs/daemon.md, "Faults"). */
@@ -103,7 +253,7 @@ int xfd_store_open(const char *dir, enum xfd_sync sync, struct xfd_store **ret, 
 
     if (!s)
         return -ENOMEM;
-    s->lock_fd = -1;
+    s->lock_fd = s->mark_fd = -1;
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         r = -errno;
         snprintf(err, errlen, "cannot create the state directory '%s': %s", dir, strerror(errno));
@@ -135,8 +285,13 @@ int xfd_store_open(const char *dir, enum xfd_sync sync, struct xfd_store **ret, 
         sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(
             s->db, sync == XFD_SYNC_FULL ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
-            NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
+            NULL, NULL, NULL) != SQLITE_OK) {
+        r = fail(s, -EIO, err, errlen, "setting up the database");
+        goto fail;
+    }
+    if ((r = check_tables(s, dir, err, errlen)) < 0)
+        goto fail;
+    if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
         r = fail(s, -EIO, err, errlen, "setting up the database");
         goto fail;
     }
@@ -157,11 +312,12 @@ int xfd_store_open(const char *dir, enum xfd_sync sync, struct xfd_store **ret, 
             0 ||
         (r = prepare(s, "BEGIN IMMEDIATE", &s->begin)) < 0 ||
         (r = prepare(s, "COMMIT", &s->commit)) < 0 ||
-        (r = prepare(s, "ROLLBACK", &s->rollback)) < 0) {
+        (r = prepare(s, "ROLLBACK", &s->rollback)) < 0 ||
+        (r = prepare(s, "INSERT OR REPLACE INTO meta VALUES('generation', ?)", &s->gen)) < 0) {
         r = fail(s, r, err, errlen, "preparing statements");
         goto fail;
     }
-    if ((r = check_schema(s, err, errlen)) < 0)
+    if ((r = check_schema(s, err, errlen)) < 0 || (r = check_generation(s, dir, err, errlen)) < 0)
         goto fail;
     if ((r = limit_pages(s, err, errlen)) < 0)
         goto fail;
@@ -184,7 +340,10 @@ void xfd_store_close(struct xfd_store *s)
     sqlite3_finalize(s->begin);
     sqlite3_finalize(s->commit);
     sqlite3_finalize(s->rollback);
+    sqlite3_finalize(s->gen);
     sqlite3_close(s->db);
+    if (s->mark_fd >= 0)
+        close(s->mark_fd);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     free(s);
@@ -297,13 +456,20 @@ int xfd_store_begin(struct xfd_store *s)
 
 int xfd_store_commit(struct xfd_store *s)
 {
+    char gen[24];
     if (!s->in_txn)
         return 0;
-    if (note(s, step_reset(s->commit)) < 0) {
+    snprintf(gen, sizeof(gen), "%llu", (unsigned long long)(s->generation + 1));
+    sqlite3_bind_text(s->gen, 1, gen, -1, SQLITE_TRANSIENT);
+    if (note(s, step_reset(s->gen)) < 0 || note(s, step_reset(s->commit)) < 0) {
         xfd_store_rollback(s);
         return -EIO;
     }
     s->in_txn = false;
+    s->generation++;
+    /* After the commit: the mark may lag the database (a crash right here),
+     * never lead it. A failed write only makes the next start check less. */
+    (void)write_mark(s);
     return 0;
 }
 

@@ -35,11 +35,20 @@ struct xfd_store;
  * Opens (creating) the state in `dir` (created with mode 0700 if missing).
  * Returns 0 and the store, or -errno / -EIO with a message in err: the
  * directory cannot be made, another daemon holds the lock (-EBUSY), the
- * database cannot be opened or has a newer schema.
+ * database cannot be opened or has a newer schema, or the state is damaged
+ * (-EUCLEAN: tables lost, integrity check failed, committed changes missing
+ * against the mark kept beside it; see store.c).
  */
 int xfd_store_open(const char *dir, enum xfd_sync sync, struct xfd_store **ret, char *err,
                    size_t errlen);
 void xfd_store_close(struct xfd_store *s);
+
+/*
+ * Moves a damaged state aside (xenfitd.db, its WAL and shared memory, the
+ * mark), renamed with a suffix ".damaged-TIME" written to ret_suffix, so
+ * that the next xfd_store_open() begins empty. Returns 0 or -errno.
+ */
+int xfd_store_move_aside(const char *dir, char *ret_suffix, size_t len);
 
 /* Meta values (text). get: 0 and a copy in buf, -ENOENT, -EIO. */
 int xfd_store_meta_get(struct xfd_store *s, const char *key, char *buf, size_t len);

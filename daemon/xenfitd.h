@@ -33,6 +33,7 @@ struct xfd_config {
     enum xfd_log_level log_level;
     uint64_t ttl_s;             /* --reservation-ttl; 0 never */
     enum xfd_sync sync;         /* --sync normal|full */
+    bool fresh_state;           /* --fresh-state: move a damaged state aside */
     size_t max_body;            /* bytes */
     size_t max_header;          /* bytes */
     unsigned client_timeout_ms; /* a started request must be complete within */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "harness.h"
 
@@ -465,6 +467,148 @@ static void test_faults_disk_full_named(void **state)
     td_done(&d);
 }
 
+/* A state with two acknowledged reservations, left by a daemon stopped
+ * cleanly (its WAL checkpointed into xenfitd.db). */
+static void make_state(struct td *d)
+{
+    struct xfd_client *c;
+    json_t *v = NULL;
+    assert_int_equal(td_init(d), 0);
+    assert_int_equal(td_start(d, NULL), 0);
+    assert_non_null(c = td_connect(d));
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(td_call(c, &v, "reserve_memory", "[ssI]", "t", "s", (json_int_t)1024), 0);
+        json_decref(v);
+    }
+    xfd_client_close(c);
+    assert_int_equal(td_signal(d, SIGTERM), 0);
+}
+
+/* Starting on a damaged state fails with status 1 and says what is wrong. */
+static void expect_refused_start(struct td *d, const char *what)
+{
+    char *log;
+    assert_int_equal(run_to_exit(d, d->sock, NULL), 1);
+    log = slurp(d->log);
+    if (!strstr(log, what) || !strstr(log, "Refusing to start on it")) {
+        fprintf(stderr, "%s", log);
+        fail_msg("the log does not say '%s'", what);
+    }
+    free(log);
+}
+
+static int count_reservations(struct td *d)
+{
+    struct xfd_client *c;
+    json_t *v = NULL;
+    int n;
+    assert_non_null(c = td_connect(d));
+    assert_int_equal(td_call(c, &v, "xenfit.list_reservations", "[s]", "t"), 0);
+    n = (int)json_array_size(v);
+    json_decref(v);
+    xfd_client_close(c);
+    return n;
+}
+
+/* A 0-byte database (SQLite opens it as an empty one): refused; with
+ * --fresh-state it is moved aside, kept, and the daemon starts empty. */
+static void test_faults_state_emptied(void **state)
+{
+    static char *const fresh[] = {"--fresh-state", NULL};
+    struct td d;
+    char path[200];
+    struct stat st;
+    (void)state;
+    make_state(&d);
+    snprintf(path, sizeof(path), "%s/xenfitd.db", d.state);
+    assert_int_equal(truncate(path, 0), 0);
+    expect_refused_start(&d, "the database has 0 of its 3 tables, but the mark says");
+    assert_int_equal(td_start(&d, fresh), 0);
+    assert_int_equal(count_reservations(&d), 0);
+    char *log = slurp(d.log);
+    char *kept = strstr(log, "the damaged state is kept as ");
+    assert_non_null(kept);
+    /* The old (empty) database is still there under its new name. */
+    char name[256];
+    assert_int_equal(sscanf(kept, "the damaged state is kept as %255s", name), 1);
+    assert_int_equal(stat(name, &st), 0);
+    free(log);
+    td_done(&d);
+}
+
+/* A table dropped behind the daemon's back would come back empty. */
+static void test_faults_state_table_dropped(void **state)
+{
+    struct td d;
+    char path[200];
+    sqlite3 *db;
+    (void)state;
+    make_state(&d);
+    snprintf(path, sizeof(path), "%s/xenfitd.db", d.state);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE reservations", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    expect_refused_start(&d, "the database has 2 of its 3 tables");
+    td_done(&d);
+}
+
+/* Committed changes that live only in the WAL: the daemon is killed, then
+ * the WAL deleted (or cut in half): the database goes back to its last
+ * checkpoint without a word from SQLite. The mark says more was committed. */
+static void wal_damage(bool delete)
+{
+    struct td d;
+    struct xfd_client *c;
+    json_t *v = NULL;
+    char path[200];
+    struct stat st;
+    make_state(&d);
+    assert_int_equal(td_start(&d, NULL), 0);
+    assert_non_null(c = td_connect(&d));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(td_call(c, &v, "reserve_memory", "[ssI]", "t", "s", (json_int_t)1024), 0);
+        json_decref(v);
+    }
+    xfd_client_close(c);
+    td_signal(&d, SIGKILL);
+    snprintf(path, sizeof(path), "%s/xenfitd.db-wal", d.state);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(st.st_size > 0);
+    if (delete)
+        assert_int_equal(unlink(path), 0);
+    else
+        assert_int_equal(truncate(path, st.st_size / 2), 0);
+    expect_refused_start(&d, "committed changes but");
+    td_done(&d);
+}
+
+static void test_faults_state_wal_deleted(void **state)
+{
+    (void)state;
+    wal_damage(true);
+}
+
+static void test_faults_state_wal_torn(void **state)
+{
+    (void)state;
+    wal_damage(false);
+}
+
+/* Healthy states still start: after a clean stop, and after kill -9 (the
+ * mark may lag the database by the commit the kill cut short, never lead). */
+static void test_faults_state_healthy_restarts(void **state)
+{
+    struct td d;
+    (void)state;
+    make_state(&d);
+    assert_int_equal(td_start(&d, NULL), 0);
+    assert_int_equal(count_reservations(&d), 2);
+    td_signal(&d, SIGKILL);
+    assert_int_equal(td_start(&d, NULL), 0);
+    assert_int_equal(count_reservations(&d), 2);
+    td_done(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +619,11 @@ int main(void)
         cmocka_unit_test(test_faults_observe_implausible_refused),
         cmocka_unit_test(test_faults_emfile_no_spin_clean_503),
         cmocka_unit_test(test_faults_disk_full_named),
+        cmocka_unit_test(test_faults_state_emptied),
+        cmocka_unit_test(test_faults_state_table_dropped),
+        cmocka_unit_test(test_faults_state_wal_deleted),
+        cmocka_unit_test(test_faults_state_wal_torn),
+        cmocka_unit_test(test_faults_state_healthy_restarts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
