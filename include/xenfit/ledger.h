@@ -63,8 +63,15 @@ const struct xf_reservation *xf_ledger_find(const struct xf_ledger *l, uint64_t 
 const struct xf_reservation *xf_ledger_find_domain(const struct xf_ledger *l, xf_domid_t domid);
 
 size_t xf_ledger_count(const struct xf_ledger *l);
-/* The i-th reservation (0 <= i < count), in no particular order. */
+/* The i-th reservation (0 <= i < count), in no particular order but this:
+ * the first xf_ledger_count_domains() are those tied to a domain. */
 const struct xf_reservation *xf_ledger_at(const struct xf_ledger *l, size_t i);
+size_t xf_ledger_count_domains(const struct xf_ledger *l);
+
+/* The pages of the reservations not tied to a domain, in all and (when
+ * ret_node_pages is not NULL, XF_MAX_NODES entries) per node: kept as they
+ * change, so reading them costs nothing however many there are. */
+uint64_t xf_ledger_pending_pages(const struct xf_ledger *l, uint64_t *ret_node_pages);
 
 /* Sums over all reservations. */
 uint64_t xf_ledger_total_pages(const struct xf_ledger *l);

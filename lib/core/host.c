@@ -54,7 +54,7 @@ int xf_host_free_for_new_vm(const struct xf_host_snapshot *s, const struct xf_le
                             const struct xf_host_params *p, struct xf_host_free *ret)
 {
     struct xf_host_free f;
-    size_t nres = ledger ? xf_ledger_count(ledger) : 0;
+    size_t ndom = ledger ? xf_ledger_count_domains(ledger) : 0;
 
     if (s->nr_nodes > XF_MAX_NODES)
         return XF_EINVAL;
@@ -62,7 +62,11 @@ int xf_host_free_for_new_vm(const struct xf_host_snapshot *s, const struct xf_le
     f.reserve_pages = p->low_mem_reserve_pages;
     f.outstanding_pages = s->outstanding_pages;
 
-    for (size_t i = 0; i < nres; i++) {
+    /* Reservations with no domain yet are unseen in full: the ledger keeps
+     * their sums. Only those tied to a domain are looked at one by one. */
+    if (ledger)
+        f.pending_pages = xf_ledger_pending_pages(ledger, f.node_pending_pages);
+    for (size_t i = 0; i < ndom; i++) {
         const struct xf_reservation *r = xf_ledger_at(ledger, i);
         const struct xf_host_domain_state *dom = find_domain(s, r->domid);
         f.pending_pages += xf_host_reservation_unseen(r, dom);

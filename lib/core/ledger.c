@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
  * The reservation ledger (include/xenfit/ledger.h): an array with
- * swap-removal. A host holds at most a few hundred live reservations, so a
- * scan is as fast as any index and keeps the structure trivially correct.
+ * swap-removal, indexed by id and by domain (idmap.h), kept in two parts:
+ * the reservations tied to a domain first ([0, nd)), then the pending ones.
+ * The pending part's pages are summed as they change, so host accounting
+ * (host.c) reads them in O(1) and walks only the reservations whose domain
+ * it must look at: the cost of an admission does not grow with the number
+ * of pending reservations (100k in the daemon's scale bench).
  */
 #include <string.h>
 #include <sys/types.h>
 
+#include "idmap.h"
 #include "internal.h"
 #include "xenfit/error.h"
 #include "xenfit/ledger.h"
@@ -14,7 +19,12 @@
 struct xf_ledger {
     struct xf_reservation *r;
     size_t n, cap;
+    size_t nd; /* r[0..nd) have a domain, r[nd..n) are pending */
     uint64_t next_id;
+    struct xf__idmap by_id;     /* id -> index */
+    struct xf__idmap by_domain; /* domid + 1 -> index */
+    uint64_t pending_pages;     /* sums over r[nd..n) */
+    uint64_t pending_node_pages[XF_MAX_NODES];
 };
 
 int xf_ledger_new(struct xf_ledger **ret)
@@ -23,6 +33,8 @@ int xf_ledger_new(struct xf_ledger **ret)
     if (!l)
         return XF_ENOMEM;
     l->next_id = 1;
+    xf__idmap_init(&l->by_id);
+    xf__idmap_init(&l->by_domain);
     *ret = l;
     return 0;
 }
@@ -31,16 +43,64 @@ void xf_ledger_free(struct xf_ledger *l)
 {
     if (!l)
         return;
+    xf__idmap_done(&l->by_id);
+    xf__idmap_done(&l->by_domain);
     xf__free(l->r);
     xf__free(l);
 }
 
 static ssize_t index_of(const struct xf_ledger *l, uint64_t id)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (l->r[i].id == id)
-            return (ssize_t)i;
-    return -1;
+    size_t i = xf__idmap_get(&l->by_id, id);
+    return i == XF__IDMAP_NONE ? -1 : (ssize_t)i;
+}
+
+/* Adds or removes a pending reservation's pages to the pending sums. */
+static void pending_add(struct xf_ledger *l, const struct xf_reservation *r, bool add)
+{
+    l->pending_pages = add ? l->pending_pages + r->total_pages : l->pending_pages - r->total_pages;
+    for (uint64_t m = r->node_mask; m; m &= m - 1) {
+        unsigned n = (unsigned)__builtin_ctzll(m);
+        l->pending_node_pages[n] = add ? l->pending_node_pages[n] + r->node_pages[n]
+                                       : l->pending_node_pages[n] - r->node_pages[n];
+    }
+}
+
+/* Puts the reservation now at index i into the indexes (the maps have room:
+ * see reserve_room). */
+static void index_at(struct xf_ledger *l, size_t i)
+{
+    (void)xf__idmap_put(&l->by_id, l->r[i].id, i);
+    if (l->r[i].domid != XF_DOMID_NONE)
+        (void)xf__idmap_put(&l->by_domain, (uint64_t)l->r[i].domid + 1, i);
+}
+
+/* Moves r[from] to r[to] (overwriting it) and re-indexes it. */
+static void move(struct xf_ledger *l, size_t from, size_t to)
+{
+    if (from == to)
+        return;
+    l->r[to] = l->r[from];
+    index_at(l, to);
+}
+
+/* Room in the array and both maps for one more, so that nothing after it
+ * can fail half-way. */
+static int reserve_room(struct xf_ledger *l)
+{
+    int r;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct xf_reservation *nr = xf__reallocarray(l->r, cap, sizeof(*nr));
+        if (!nr)
+            return XF_ENOMEM;
+        l->r = nr;
+        l->cap = cap;
+    }
+    if ((r = xf__idmap_reserve(&l->by_id, l->n + 1)) < 0 ||
+        (r = xf__idmap_reserve(&l->by_domain, l->n + 1)) < 0)
+        return r;
+    return 0;
 }
 
 static int check(const struct xf_reservation *r)
@@ -60,17 +120,23 @@ static int check(const struct xf_reservation *r)
 
 static int append(struct xf_ledger *l, const struct xf_reservation *r)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        struct xf_reservation *nr = xf__reallocarray(l->r, cap, sizeof(*nr));
-        if (!nr)
-            return XF_ENOMEM;
-        l->r = nr;
-        l->cap = cap;
+    int err = reserve_room(l);
+    size_t i;
+    if (err < 0)
+        return err;
+    if (r->domid != XF_DOMID_NONE) {
+        /* Into the domain part: its first pending one moves to the end. */
+        move(l, l->nd, l->n);
+        i = l->nd++;
+    } else {
+        i = l->n;
     }
-    l->r[l->n] = *r;
-    l->r[l->n].owner[XF_OWNER_MAX - 1] = '\0';
     l->n++;
+    l->r[i] = *r;
+    l->r[i].owner[XF_OWNER_MAX - 1] = '\0';
+    index_at(l, i);
+    if (r->domid == XF_DOMID_NONE)
+        pending_add(l, &l->r[i], true);
     return 0;
 }
 
@@ -119,8 +185,21 @@ int xf_ledger_transfer(struct xf_ledger *l, uint64_t id, xf_domid_t domid)
     other = xf_ledger_find_domain(l, domid);
     if (other && other->id != id)
         return XF_EEXIST;
+    if (xf__idmap_reserve(&l->by_domain, l->n) < 0)
+        return XF_ENOMEM;
+    if (l->r[i].domid == XF_DOMID_NONE) {
+        /* From the pending part to the domain part: swap with its first. */
+        struct xf_reservation t = l->r[i];
+        pending_add(l, &t, false);
+        move(l, l->nd, (size_t)i);
+        l->r[l->nd] = t;
+        i = (ssize_t)l->nd++;
+    } else {
+        xf__idmap_del(&l->by_domain, (uint64_t)l->r[i].domid + 1);
+    }
     l->r[i].domid = domid;
     l->r[i].expires_ns = 0;
+    index_at(l, (size_t)i);
     return 0;
 }
 
@@ -135,7 +214,17 @@ int xf_ledger_set_claim(struct xf_ledger *l, uint64_t id, const struct xf_claim_
 
 static void remove_at(struct xf_ledger *l, size_t i)
 {
-    l->r[i] = l->r[l->n - 1];
+    xf__idmap_del(&l->by_id, l->r[i].id);
+    if (i < l->nd) {
+        /* The domain part's last fills i, the array's last fills its place. */
+        xf__idmap_del(&l->by_domain, (uint64_t)l->r[i].domid + 1);
+        move(l, l->nd - 1, i);
+        move(l, l->n - 1, l->nd - 1);
+        l->nd--;
+    } else {
+        pending_add(l, &l->r[i], false);
+        move(l, l->n - 1, i);
+    }
     l->n--;
 }
 
@@ -156,12 +245,23 @@ const struct xf_reservation *xf_ledger_find(const struct xf_ledger *l, uint64_t 
 
 const struct xf_reservation *xf_ledger_find_domain(const struct xf_ledger *l, xf_domid_t domid)
 {
+    size_t i;
     if (domid == XF_DOMID_NONE)
         return NULL;
-    for (size_t i = 0; i < l->n; i++)
-        if (l->r[i].domid == domid)
-            return &l->r[i];
-    return NULL;
+    i = xf__idmap_get(&l->by_domain, (uint64_t)domid + 1);
+    return i == XF__IDMAP_NONE ? NULL : &l->r[i];
+}
+
+size_t xf_ledger_count_domains(const struct xf_ledger *l)
+{
+    return l->nd;
+}
+
+uint64_t xf_ledger_pending_pages(const struct xf_ledger *l, uint64_t *ret_node_pages)
+{
+    if (ret_node_pages)
+        memcpy(ret_node_pages, l->pending_node_pages, sizeof(l->pending_node_pages));
+    return l->pending_pages;
 }
 
 size_t xf_ledger_count(const struct xf_ledger *l)

@@ -3,6 +3,8 @@
  * The reservation ledger (lib/core/ledger.c).
  */
 #include <setjmp.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -113,6 +115,140 @@ static void test_ledger_restore_keeps_ids(void **state)
     xf_ledger_free(l);
 }
 
+/* A naive model of the ledger: every reservation ever made, and whether it
+ * is still there. The indexed ledger must agree with it after every step of
+ * a long random sequence (adds, transfers, deletes, expiry, logins). */
+#define MODEL_MAX 3000
+static struct {
+    struct xf_reservation r;
+    bool live;
+} model[MODEL_MAX];
+static size_t model_n;
+
+static uint64_t rnd(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void check_against_model(const struct xf_ledger *l)
+{
+    size_t live = 0, doms = 0;
+    uint64_t pend = 0, pend_node[XF_MAX_NODES] = {0}, got_node[XF_MAX_NODES];
+    for (size_t i = 0; i < model_n; i++) {
+        const struct xf_reservation *f = xf_ledger_find(l, model[i].r.id);
+        if (!model[i].live) {
+            assert_null(f);
+            continue;
+        }
+        live++;
+        assert_non_null(f);
+        assert_int_equal(f->domid, model[i].r.domid);
+        assert_int_equal(f->total_pages, model[i].r.total_pages);
+        if (model[i].r.domid != XF_DOMID_NONE) {
+            doms++;
+            assert_ptr_equal(xf_ledger_find_domain(l, model[i].r.domid), f);
+        } else {
+            pend += f->total_pages;
+            for (unsigned n = 0; n < XF_MAX_NODES; n++)
+                pend_node[n] += f->node_pages[n];
+        }
+    }
+    assert_int_equal(xf_ledger_count(l), live);
+    assert_int_equal(xf_ledger_count_domains(l), doms);
+    for (size_t i = 0; i < xf_ledger_count(l); i++)
+        assert_int_equal(xf_ledger_at(l, i)->domid != XF_DOMID_NONE, i < doms);
+    assert_int_equal(xf_ledger_pending_pages(l, got_node), pend);
+    assert_memory_equal(got_node, pend_node, sizeof(got_node));
+}
+
+static void test_ledger_indexes_match_a_naive_model(void **state)
+{
+    struct xf_ledger *l;
+    uint64_t seed = 0x9e3779b97f4a7c15u, id, ids[MODEL_MAX];
+    (void)state;
+    assert_int_equal(xf_ledger_new(&l), 0);
+    model_n = 0;
+    for (int step = 0; step < 20000; step++) {
+        uint64_t x = rnd(&seed);
+        size_t k = model_n ? (size_t)(rnd(&seed) % model_n) : 0;
+        switch (x % 8) {
+        case 0:
+        case 1:
+        case 2: { /* add, placed on one or two of four nodes */
+            if (model_n == MODEL_MAX)
+                break;
+            char owner[8];
+            snprintf(owner, sizeof(owner), "s%u", (unsigned)(x >> 8) % 3);
+            struct xf_reservation r = res(owner, 256 + (x >> 16) % 4096, 1 + (x >> 32) % 1000);
+            r.node_pages[1] = 0;
+            r.node_mask = (UINT64_C(1) << ((x >> 40) % 4)) | (UINT64_C(1) << ((x >> 44) % 4));
+            for (unsigned n = 0; n < 4; n++)
+                if (r.node_mask >> n & 1)
+                    r.node_pages[n] = r.total_pages / 2;
+            assert_int_equal(xf_ledger_add(l, &r, &id), 0);
+            r.id = id;
+            model[model_n].r = r;
+            model[model_n++].live = true;
+            break;
+        }
+        case 3:
+        case 4: { /* transfer (or re-transfer) to a domain no other holds */
+            xf_domid_t dom = 1 + (xf_domid_t)((x >> 8) % 500);
+            const struct xf_reservation *holder;
+            if (!model_n || !model[k].live)
+                break;
+            holder = xf_ledger_find_domain(l, dom);
+            if (holder && holder->id != model[k].r.id) {
+                assert_int_equal(xf_ledger_transfer(l, model[k].r.id, dom), XF_EEXIST);
+                break;
+            }
+            assert_int_equal(xf_ledger_transfer(l, model[k].r.id, dom), 0);
+            model[k].r.domid = dom;
+            break;
+        }
+        case 5:
+            if (!model_n)
+                break;
+            assert_int_equal(xf_ledger_delete(l, model[k].r.id),
+                             model[k].live ? 0 : XF_EUNKNOWN_RESERVATION);
+            model[k].live = false;
+            break;
+        case 6: { /* expiry of the pending ones at or before now */
+            uint64_t now = (x >> 8) % 60;
+            size_t n = xf_ledger_expire(l, now, ids, MODEL_MAX), want = 0;
+            for (size_t i = 0; i < model_n; i++)
+                if (model[i].live && model[i].r.domid == XF_DOMID_NONE &&
+                    model[i].r.expires_ns <= now) {
+                    model[i].live = false;
+                    want++;
+                }
+            assert_int_equal(n, want);
+            break;
+        }
+        default: { /* a login drops the session's pending ones */
+            char owner[8];
+            size_t want = 0;
+            snprintf(owner, sizeof(owner), "s%u", (unsigned)(x >> 8) % 3);
+            for (size_t i = 0; i < model_n; i++)
+                if (model[i].live && model[i].r.domid == XF_DOMID_NONE &&
+                    strcmp(model[i].r.owner, owner) == 0) {
+                    model[i].live = false;
+                    want++;
+                }
+            assert_int_equal(xf_ledger_drop_owner(l, owner, ids, MODEL_MAX), want);
+            break;
+        }
+        }
+        if (step % 97 == 0 || step > 19900)
+            check_against_model(l);
+    }
+    check_against_model(l);
+    xf_ledger_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_ledger_rejects_inconsistent_pages),
         cmocka_unit_test(test_ledger_owner_and_expiry),
         cmocka_unit_test(test_ledger_restore_keeps_ids),
+        cmocka_unit_test(test_ledger_indexes_match_a_naive_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
