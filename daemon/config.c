@@ -42,6 +42,10 @@ static void usage(FILE *out)
             "  --idle-timeout MS        idle connections are closed after (default 60000)\n"
             "  --max-clients N          open connections at most (default 1024)\n"
             "  --sweep-interval MS      expiry and domain checks every (default 1000)\n"
+            "  --max-pending-per-session N  untransferred reservations a session may hold\n"
+            "                           (default 10000; 0 no limit)\n"
+            "  --max-pending N          untransferred reservations in all (default 100000;\n"
+            "                           0 no limit)\n"
             "  --fresh-state            if the state is found damaged, move it aside\n"
             "                           (*.damaged-TIME) and start empty; without it a\n"
             "                           damaged state stops xenfitd (command line only)\n"
@@ -64,6 +68,8 @@ static void defaults(struct xfd_config *c)
     c->idle_timeout_ms = 60000;
     c->max_clients = 1024;
     c->sweep_interval_ms = 1000;
+    c->max_pending_per_session = XF_ENGINE_MAX_PENDING_PER_OWNER_DEFAULT;
+    c->max_pending = XF_ENGINE_MAX_PENDING_DEFAULT;
     c->numa_policy = XF_NUMA_POLICY_BEST_EFFORT;
 }
 
@@ -147,6 +153,14 @@ static int set(struct xfd_config *c, const char *where, const char *name, const 
         if ((r = uint_in(where, name, v, 1, 65536, &x)))
             return r;
         c->max_clients = (unsigned)x;
+    } else if (strcmp(name, "max-pending-per-session") == 0) {
+        if ((r = uint_in(where, name, v, 0, 1000000, &x)))
+            return r;
+        c->max_pending_per_session = (size_t)x;
+    } else if (strcmp(name, "max-pending") == 0) {
+        if ((r = uint_in(where, name, v, 0, 1000000, &x)))
+            return r;
+        c->max_pending = (size_t)x;
     } else if (strcmp(name, "sweep-interval") == 0) {
         if ((r = uint_in(where, name, v, 10, 3600000, &x)))
             return r;
@@ -216,6 +230,8 @@ static const struct option options[] = {
     {"idle-timeout", required_argument, NULL, 0},
     {"max-clients", required_argument, NULL, 0},
     {"sweep-interval", required_argument, NULL, 0},
+    {"max-pending-per-session", required_argument, NULL, 0},
+    {"max-pending", required_argument, NULL, 0},
     {"fresh-state", no_argument, NULL, 'F'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},

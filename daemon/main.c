@@ -114,6 +114,8 @@ int xfd_server_load(struct xfd_server *srv)
     xf_engine_params_init(&p, srv->hv);
     p.numa_policy = srv->cfg.numa_policy;
     p.ttl_ns = srv->cfg.ttl_s * UINT64_C(1000000000);
+    p.max_pending_per_owner = srv->cfg.max_pending_per_session;
+    p.max_pending = srv->cfg.max_pending;
     p.id_salt = srv->id_salt;
     if ((r = xf_engine_new(srv->hv, &p, &srv->ctx.engine)) < 0) {
         xfd_log(XFD_LOG_ERROR, "setting up the engine: %s", xf_strerror(r));

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "native.h"
 #include "rpc.h"
 #include "xenfit/units.h"
 
@@ -49,6 +50,18 @@ static json_t *id_json(struct xfd_call *c, uint64_t id)
 static void engine_error(struct xfd_call *c, int err)
 {
     xfd_fail_internal(c, "%s: %s (%s)", c->method, xf_strerror(err), xf_err_name(err));
+}
+
+void xfd_fail_limit(struct xfd_call *c, const char *session)
+{
+    const struct xf_engine_params *p = xf_engine_params(E(c));
+    xfd_fail_internal(c,
+                      "%s: too many pending reservations: session '%s' holds %zu (at most %zu, "
+                      "--max-pending-per-session), the host %zu (at most %zu, --max-pending); "
+                      "transfer or delete some first",
+                      c->method, session, xf_engine_pending_count(E(c), session),
+                      p->max_pending_per_owner, xf_engine_pending_count(E(c), NULL),
+                      p->max_pending);
 }
 
 static void get_diagnostics(struct xfd_call *c)
@@ -107,8 +120,12 @@ static void reserve(struct xfd_call *c, uint64_t min_kib, uint64_t max_kib, bool
     int r = xf_engine_reserve_kib(E(c), session, min_kib, max_kib, now(c), &o);
 
     if (r == XF_EBADSIZE) {
-        /* min above max: the range itself is the bad value. */
-        xfd_fail(c, "Invalid_memory_value", xfd_json_u64(min_kib));
+        /* min above max (the range itself is the bad value), or nothing. */
+        xfd_fail(c, "Invalid_memory_value", xfd_json_u64(max_kib == 0 ? 0 : min_kib));
+        return;
+    }
+    if (r == XF_ELIMIT) {
+        xfd_fail_limit(c, session);
         return;
     }
     if (r < 0) {

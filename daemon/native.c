@@ -182,6 +182,10 @@ static void reserve_vm_common(struct xfd_call *c, struct xf_admit_request *req, 
     json_t *res, *nodes;
     int r = xf_engine_reserve_vm(c->ctx->engine, session, req, c->ctx->now_ns(), &o);
 
+    if (r == XF_ELIMIT) {
+        xfd_fail_limit(c, session);
+        return;
+    }
     if (r < 0) {
         invalid(c, "%s: %s", c->method, xf_strerror(r));
         return;

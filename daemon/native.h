@@ -19,6 +19,10 @@
  * false when it is not one. */
 bool xfd_native_vm_arg(struct xfd_call *call, size_t i, struct xf_admit_request *ret);
 
+/* Answers XF_ELIMIT: Internal_error naming the session's and the host's
+ * pending reservations and the limits (daemon/methods.c). */
+void xfd_fail_limit(struct xfd_call *call, const char *session);
+
 /* A reservation as the native methods show it (a new reference). */
 json_t *xfd_native_resv_json(struct xfd_ctx *ctx, const struct xf_engine_resv *r);
 

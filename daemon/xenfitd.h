@@ -31,13 +31,15 @@ struct xfd_config {
     char socket_path[XFD_SOCKET_PATH_MAX];
     unsigned socket_mode; /* 0600 */
     enum xfd_log_level log_level;
-    uint64_t ttl_s;             /* --reservation-ttl; 0 never */
-    enum xfd_sync sync;         /* --sync normal|full */
-    bool fresh_state;           /* --fresh-state: move a damaged state aside */
-    size_t max_body;            /* bytes */
-    size_t max_header;          /* bytes */
-    unsigned client_timeout_ms; /* a started request must be complete within */
-    unsigned idle_timeout_ms;   /* an idle keep-alive connection is closed after */
+    uint64_t ttl_s;                 /* --reservation-ttl; 0 never */
+    enum xfd_sync sync;             /* --sync normal|full */
+    bool fresh_state;               /* --fresh-state: move a damaged state aside */
+    size_t max_pending_per_session; /* --max-pending-per-session */
+    size_t max_pending;             /* --max-pending */
+    size_t max_body;                /* bytes */
+    size_t max_header;              /* bytes */
+    unsigned client_timeout_ms;     /* a started request must be complete within */
+    unsigned idle_timeout_ms;       /* an idle keep-alive connection is closed after */
     unsigned max_clients;
     unsigned sweep_interval_ms;
     enum xf_numa_policy numa_policy;

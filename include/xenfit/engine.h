@@ -101,10 +101,20 @@ struct xf_engine_params {
     uint64_t ttl_ns;                 /* pending reservations expire; 0: never */
     struct xf_host_params host;      /* low-memory reserve, DMA zone */
     uint64_t id_salt;                /* the first 64 bits of every id (the caller's random) */
+    /* Pending (untransferred) reservations at most, per session and in all
+     * (0: no limit); XF_ENGINE_MAX_PENDING_*_DEFAULT. A client that reserves
+     * and never transfers cannot grow the ledger (and its cost) unbounded. */
+    size_t max_pending_per_owner;
+    size_t max_pending;
 };
+
+#define XF_ENGINE_MAX_PENDING_PER_OWNER_DEFAULT 10000u
+#define XF_ENGINE_MAX_PENDING_DEFAULT           100000u
+
 
 /*
  * Defaults for a backend: best_effort placement, XF_ENGINE_TTL_NS_DEFAULT,
+ * the XF_ENGINE_MAX_PENDING_*_DEFAULT limits,
  * Xen's 64 MiB reserve (for the simulator, the spec's configured
  * low_mem_virq_limit and its DMA zone, as the scenario runner uses them),
  * id_salt 0 (set it). `hv` may be NULL for the plain defaults.
@@ -121,6 +131,9 @@ struct xf_engine;
  */
 int xf_engine_new(struct xf_hv *hv, const struct xf_engine_params *p, struct xf_engine **ret);
 void xf_engine_free(struct xf_engine *e);
+
+/* Pending reservations held by `owner` (NULL: by all). */
+size_t xf_engine_pending_count(const struct xf_engine *e, const char *owner);
 
 const struct xf_engine_params *xf_engine_params(const struct xf_engine *e);
 struct xf_hv *xf_engine_hv(const struct xf_engine *e);
@@ -157,8 +170,10 @@ struct xf_engine_outcome {
  * memory free for a new VM (include/xenfit/host.h) in KiB, rounded down. An
  * amount has no NUMA placement and no claim plan. `owner` is the session
  * (at most XF_OWNER_MAX - 1 bytes). Returns 0 and *ret granted or refused,
- * XF_EBADSIZE for min > max or max above XF_ENGINE_MAX_KIB, XF_EINVAL for a
- * bad owner, the backend's error or XF_ENOMEM. The grant is journalled.
+ * XF_EBADSIZE for min > max, max 0 or max above XF_ENGINE_MAX_KIB, XF_EINVAL
+ * for a bad owner, XF_ELIMIT when the owner or the host holds the most
+ * pending reservations allowed (struct xf_engine_params), the backend's
+ * error or XF_ENOMEM. The grant is journalled.
  */
 int xf_engine_reserve_kib(struct xf_engine *e, const char *owner, uint64_t min_kib,
                           uint64_t max_kib, uint64_t now_ns, struct xf_engine_outcome *ret);
@@ -172,7 +187,8 @@ int xf_engine_reserve_kib(struct xf_engine *e, const char *owner, uint64_t min_k
  * granted or refused (a plan that does not fit a node is not a refusal: the
  * VM is admitted unplaced, as xf_admit does), the model's errors for a
  * malformed VM (XF_EBADTYPE, XF_EBADVCPUS, XF_EBADSIZE, XF_ETARGETMAX,
- * XF_EBADMULT, XF_EBADVIDEO), XF_EINVAL, the backend's error, XF_ENOMEM.
+ * XF_EBADMULT, XF_EBADVIDEO), XF_EINVAL, XF_ELIMIT (as above), the
+ * backend's error, XF_ENOMEM.
  */
 int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf_admit_request *req,
                          uint64_t now_ns, struct xf_engine_outcome *ret);

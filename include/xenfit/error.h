@@ -48,7 +48,8 @@
     XX(EUNKNOWN_RESERVATION, XF__ERR_BASE - 13, "unknown reservation")                             \
     XX(ESTATE, XF__ERR_BASE - 14, "operation not valid in this state")                             \
     XX(EBADSPEC, XF__ERR_BASE - 15, "invalid host specification")                                  \
-    XX(ENOTGUEST, XF__ERR_BASE - 16, "not a guest domain")
+    XX(ENOTGUEST, XF__ERR_BASE - 16, "not a guest domain")                                         \
+    XX(ELIMIT, XF__ERR_BASE - 17, "too many pending reservations")
 
 enum xf_errno {
 #define XF__ERR_ENUM(name, value, msg) XF_##name = (value),

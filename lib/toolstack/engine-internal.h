@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "idmap.h"
 #include "xenfit/engine.h"
 #include "xenfit/topology.h"
 
@@ -29,8 +30,19 @@ struct xf_engine {
     struct xf_topology *topo;
     struct xf_planner *planner;
     struct xf_calib_online *calib;
+    /* The records, in two parts: recs[0, nnp) are transferred or settled
+     * (the sweep looks at each every time), recs[nnp, n) pending (it looks
+     * at them only when one may have expired). */
     struct xf__eng_rec *recs;
-    size_t n, cap;
+    size_t n, cap, nnp;
+    struct xf__idmap by_id;            /* reservation id -> index in recs */
+    struct xf__idmap by_domain;        /* domid + 1 -> index in recs */
+    struct xf__idmap pending_by_owner; /* owner_key(owner) -> its pending count */
+    size_t nr_pending;
+    /* No pending reservation expires before this (0: none will); may be
+     * early (after removals), never late: the sweep looks at pending ones
+     * only once it has passed, and then computes it anew. */
+    uint64_t next_expiry_ns;
     uint64_t next_id;
     /* The change journal: reservation ids and calibration rows touched. */
     uint64_t *dirty;
@@ -45,6 +57,21 @@ struct xf__eng_rec *xf__eng_rec(struct xf_engine *e, uint64_t id);
 /* Adds a record (copying *r, with its id) to the records, the ledger (when
  * pending or transferred) and the planner (when placed). */
 int xf__eng_add(struct xf_engine *e, const struct xf_engine_resv *r);
+
+/* Ties a record to a domain in the records' domain index (room for it must
+ * have been made with xf__eng_domain_room). */
+void xf__eng_set_domain(struct xf_engine *e, struct xf__eng_rec *rec, xf_domid_t domid);
+int xf__eng_domain_room(struct xf_engine *e);
+
+/* Marks a pending record transferred (counts, the records' two parts).
+ * Returns the record where it now is. */
+struct xf__eng_rec *xf__eng_mark_transferred(struct xf_engine *e, struct xf__eng_rec *rec);
+
+/* Whether `owner` may make one more pending reservation (the limits of
+ * struct xf_engine_params), with room to count it: 0, XF_ELIMIT, XF_ENOMEM. */
+int xf__eng_pending_room(struct xf_engine *e, const char *owner);
+/* Counts a pending reservation of `owner` in (add) or out. */
+void xf__eng_pending_count(struct xf_engine *e, const char *owner, bool add);
 
 /* Removes a record, from the ledger and the planner too; journals it. */
 void xf__eng_remove(struct xf_engine *e, struct xf__eng_rec *rec);

@@ -46,6 +46,8 @@ void xf_engine_params_init(struct xf_engine_params *p, struct xf_hv *hv)
     memset(p, 0, sizeof(*p));
     p->numa_policy = XF_NUMA_POLICY_BEST_EFFORT;
     p->ttl_ns = XF_ENGINE_TTL_NS_DEFAULT;
+    p->max_pending_per_owner = XF_ENGINE_MAX_PENDING_PER_OWNER_DEFAULT;
+    p->max_pending = XF_ENGINE_MAX_PENDING_DEFAULT;
     xf_admit_host_params(XF_POLICY_XENFIT, &p->host);
     if (hv && xf_sim_is(hv)) {
         /* As the scenario runner's xenfit policy: the host's configured
@@ -76,6 +78,9 @@ int xf_engine_new(struct xf_hv *hv, const struct xf_engine_params *p, struct xf_
     e->hv = hv;
     e->p = *p;
     e->next_id = 1;
+    xf__idmap_init(&e->by_id);
+    xf__idmap_init(&e->by_domain);
+    xf__idmap_init(&e->pending_by_owner);
     if ((r = xf_ledger_new(&e->ledger)) < 0 || (r = xf_calib_online_new(&e->calib)) < 0 ||
         (r = build_topology(hv, &e->topo)) < 0 ||
         (r = xf_planner_new(e->topo, XF_PLANNER_XENFIT, &e->planner)) < 0)
@@ -96,6 +101,9 @@ void xf_engine_free(struct xf_engine *e)
     xf_calib_online_free(e->calib);
     xf_ledger_free(e->ledger);
     xf__free(e->recs);
+    xf__idmap_done(&e->by_id);
+    xf__idmap_done(&e->by_domain);
+    xf__idmap_done(&e->pending_by_owner);
     xf__free(e->dirty);
     xf__free(e->cdirty);
     xf__free(e);
@@ -197,10 +205,98 @@ bool xf__eng_owner_ok(const char *owner)
 
 struct xf__eng_rec *xf__eng_rec(struct xf_engine *e, uint64_t id)
 {
-    for (size_t i = 0; i < e->n; i++)
-        if (e->recs[i].r.id == id)
-            return &e->recs[i];
-    return NULL;
+    size_t i = xf__idmap_get(&e->by_id, id);
+    return i == XF__IDMAP_NONE ? NULL : &e->recs[i];
+}
+
+/* Indexes the record at i (the maps have room: xf__eng_add reserves it). */
+static void index_at(struct xf_engine *e, size_t i)
+{
+    (void)xf__idmap_put(&e->by_id, e->recs[i].r.id, i);
+    if (e->recs[i].r.domid != XF_DOMID_NONE)
+        (void)xf__idmap_put(&e->by_domain, (uint64_t)e->recs[i].r.domid + 1, i);
+}
+
+/* A session's key in pending_by_owner: FNV-1a of its name, never 0. Two
+ * names with one hash would share a count: a limit then comes a little
+ * early for both, nothing worse. */
+static uint64_t owner_key(const char *owner)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (const unsigned char *p = (const unsigned char *)owner; *p; p++)
+        h = (h ^ *p) * UINT64_C(0x100000001b3);
+    return h | 1;
+}
+
+size_t xf_engine_pending_count(const struct xf_engine *e, const char *owner)
+{
+    size_t n;
+    if (!owner)
+        return e->nr_pending;
+    n = xf__idmap_get(&e->pending_by_owner, owner_key(owner));
+    return n == XF__IDMAP_NONE ? 0 : n;
+}
+
+int xf__eng_pending_room(struct xf_engine *e, const char *owner)
+{
+    size_t mine = xf_engine_pending_count(e, owner);
+    if ((e->p.max_pending && e->nr_pending >= e->p.max_pending) ||
+        (e->p.max_pending_per_owner && mine >= e->p.max_pending_per_owner))
+        return XF_ELIMIT;
+    return xf__idmap_reserve(&e->pending_by_owner, e->pending_by_owner.n + 1);
+}
+
+void xf__eng_pending_count(struct xf_engine *e, const char *owner, bool add)
+{
+    uint64_t key = owner_key(owner);
+    size_t n = xf__idmap_get(&e->pending_by_owner, key);
+    if (n == XF__IDMAP_NONE)
+        n = 0;
+    if (add) {
+        e->nr_pending++;
+        (void)xf__idmap_put(&e->pending_by_owner, key, n + 1); /* room: see above */
+    } else {
+        e->nr_pending--;
+        if (n <= 1)
+            xf__idmap_del(&e->pending_by_owner, key);
+        else
+            (void)xf__idmap_put(&e->pending_by_owner, key, n - 1);
+    }
+}
+
+/* Moves recs[from] to recs[to] (overwriting it) and re-indexes it. */
+static void move_rec(struct xf_engine *e, size_t from, size_t to)
+{
+    if (from == to)
+        return;
+    e->recs[to] = e->recs[from];
+    index_at(e, to);
+}
+
+struct xf__eng_rec *xf__eng_mark_transferred(struct xf_engine *e, struct xf__eng_rec *rec)
+{
+    struct xf__eng_rec t = *rec;
+    size_t i = (size_t)(rec - e->recs);
+    xf__eng_pending_count(e, t.r.owner, false);
+    t.r.state = XF_RESV_TRANSFERRED;
+    /* Swap into the first part: the first pending record takes its place. */
+    move_rec(e, e->nnp, i);
+    e->recs[e->nnp] = t;
+    index_at(e, e->nnp);
+    return &e->recs[e->nnp++];
+}
+
+int xf__eng_domain_room(struct xf_engine *e)
+{
+    return xf__idmap_reserve(&e->by_domain, e->n + 1);
+}
+
+void xf__eng_set_domain(struct xf_engine *e, struct xf__eng_rec *rec, xf_domid_t domid)
+{
+    if (rec->r.domid != XF_DOMID_NONE)
+        xf__idmap_del(&e->by_domain, (uint64_t)rec->r.domid + 1);
+    rec->r.domid = domid;
+    index_at(e, (size_t)(rec - e->recs));
 }
 
 /* The committed plan a placement stands for (the planner needs the nodes and
@@ -269,6 +365,11 @@ int xf__eng_add(struct xf_engine *e, const struct xf_engine_resv *r)
         e->recs = nr;
         e->cap = cap;
     }
+    if ((err = xf__idmap_reserve(&e->by_id, e->n + 1)) < 0 ||
+        (err = xf__idmap_reserve(&e->by_domain, e->n + 1)) < 0 ||
+        (r->state == XF_RESV_PENDING &&
+         (err = xf__idmap_reserve(&e->pending_by_owner, e->pending_by_owner.n + 1)) < 0))
+        return err;
     memset(&rec, 0, sizeof(rec));
     rec.r = *r;
     rec.r.owner[XF_OWNER_MAX - 1] = '\0';
@@ -289,7 +390,21 @@ int xf__eng_add(struct xf_engine *e, const struct xf_engine_resv *r)
             rec.committed = xf_planner_commit(e->planner, &plan) == 0;
         }
     }
-    e->recs[e->n++] = rec;
+    if (r->state == XF_RESV_PENDING) {
+        e->recs[e->n] = rec;
+        index_at(e, e->n);
+    } else {
+        /* Into the first part: its first pending record moves to the end. */
+        move_rec(e, e->nnp, e->n);
+        e->recs[e->nnp] = rec;
+        index_at(e, e->nnp++);
+    }
+    e->n++;
+    if (r->state == XF_RESV_PENDING) {
+        xf__eng_pending_count(e, rec.r.owner, true);
+        if (r->expires_ns && (!e->next_expiry_ns || r->expires_ns < e->next_expiry_ns))
+            e->next_expiry_ns = r->expires_ns;
+    }
     if (r->id >= e->next_id)
         e->next_id = r->id + 1;
     return 0;
@@ -313,26 +428,35 @@ void xf__eng_remove(struct xf_engine *e, struct xf__eng_rec *rec)
         (void)xf_ledger_delete(e->ledger, rec->r.id);
     planner_release(e, rec);
     xf__eng_touch(e, rec->r.id);
-    e->recs[i] = e->recs[e->n - 1];
+    if (rec->r.state == XF_RESV_PENDING)
+        xf__eng_pending_count(e, rec->r.owner, false);
+    xf__idmap_del(&e->by_id, rec->r.id);
+    if (rec->r.domid != XF_DOMID_NONE)
+        xf__idmap_del(&e->by_domain, (uint64_t)rec->r.domid + 1);
+    if (i < e->nnp) {
+        /* The first part's last fills i, the array's last fills its place. */
+        move_rec(e, e->nnp - 1, i);
+        move_rec(e, e->n - 1, e->nnp - 1);
+        e->nnp--;
+    } else {
+        move_rec(e, e->n - 1, i);
+    }
     e->n--;
 }
 
 const struct xf_engine_resv *xf_engine_find(const struct xf_engine *e, uint64_t id)
 {
-    for (size_t i = 0; i < e->n; i++)
-        if (e->recs[i].r.id == id)
-            return &e->recs[i].r;
-    return NULL;
+    size_t i = xf__idmap_get(&e->by_id, id);
+    return i == XF__IDMAP_NONE ? NULL : &e->recs[i].r;
 }
 
 const struct xf_engine_resv *xf_engine_find_domain(const struct xf_engine *e, xf_domid_t domid)
 {
+    size_t i;
     if (domid == XF_DOMID_NONE)
         return NULL;
-    for (size_t i = 0; i < e->n; i++)
-        if (e->recs[i].r.domid == domid)
-            return &e->recs[i].r;
-    return NULL;
+    i = xf__idmap_get(&e->by_domain, (uint64_t)domid + 1);
+    return i == XF__IDMAP_NONE ? NULL : &e->recs[i].r;
 }
 
 size_t xf_engine_count(const struct xf_engine *e)
@@ -418,11 +542,22 @@ int xf_engine_flush_changes(struct xf_engine *e, xf_engine_change_fn fn, void *c
     struct xf_engine_change c;
     int r;
 
+    struct xf__idmap seen;
+    xf__idmap_init(&seen);
+    /* A round journals a few ids; a sweep that expires thousands would make
+     * the scan for duplicates quadratic: index those. */
+    if (e->ndirty > 16 && xf__idmap_reserve(&seen, e->ndirty) < 0)
+        return XF_ENOMEM;
     for (size_t i = 0; i < e->ndirty; i++) {
         uint64_t id = e->dirty[i];
         bool dup = false;
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = e->dirty[j] == id;
+        if (seen.cap) {
+            dup = xf__idmap_get(&seen, id) != XF__IDMAP_NONE;
+            (void)xf__idmap_put(&seen, id, i);
+        } else {
+            for (size_t j = 0; j < i && !dup; j++)
+                dup = e->dirty[j] == id;
+        }
         if (dup)
             continue;
         struct xf__eng_rec *rec = xf__eng_rec(e, id);
@@ -431,11 +566,14 @@ int xf_engine_flush_changes(struct xf_engine *e, xf_engine_change_fn fn, void *c
         c.resv = rec ? &rec->r : NULL;
         c.kind = rec ? XF_CHANGE_RESV_PUT : XF_CHANGE_RESV_DEL;
         c.fresh = rec && !rec->persisted;
-        if ((r = fn(ctx, &c)) < 0)
+        if ((r = fn(ctx, &c)) < 0) {
+            xf__idmap_done(&seen);
             return r;
+        }
         if (rec)
             rec->persisted = true;
     }
+    xf__idmap_done(&seen);
     for (size_t i = 0; i < e->ncdirty; i++) {
         memset(&c, 0, sizeof(c));
         if (e->cdirty[i].vcpus == 0) {

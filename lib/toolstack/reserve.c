@@ -32,7 +32,7 @@ static int grant(struct xf_engine *e, struct xf_engine_resv *r, const char *owne
                  uint64_t *ret_id)
 {
     int err = xf__eng_journal_room(e, 1);
-    if (err < 0)
+    if (err < 0 || (err = xf__eng_pending_room(e, owner)) < 0)
         return err;
     r->id = e->next_id;
     snprintf(r->owner, sizeof(r->owner), "%s", owner);
@@ -61,7 +61,9 @@ int xf_engine_reserve_kib(struct xf_engine *e, const char *owner, uint64_t min_k
 
     if (!xf__eng_owner_ok(owner))
         return XF_EINVAL;
-    if (min_kib > max_kib || max_kib > XF_ENGINE_MAX_KIB)
+    /* Nothing to reserve is a mistake, not a reservation: 0 KiB would hold a
+     * ledger entry (and a pending slot) for no memory. */
+    if (min_kib > max_kib || max_kib == 0 || max_kib > XF_ENGINE_MAX_KIB)
         return XF_EBADSIZE;
     if ((err = host_free(e, &f)) < 0)
         return err;
@@ -180,7 +182,7 @@ int xf_engine_transfer(struct xf_engine *e, const char *owner, uint64_t id, xf_d
      * from it. A reserved id names no domain at all. */
     if (domid == 0 || domid >= XF_DOMID_FIRST_RESERVED)
         return XF_ENOTGUEST;
-    if ((err = xf__eng_journal_room(e, 2)) < 0)
+    if ((err = xf__eng_journal_room(e, 2)) < 0 || (err = xf__eng_domain_room(e)) < 0)
         return err;
     seen = xf_hv_domain_info(e->hv, domid, &info) == 0 && !info.dying;
     other = xf_engine_find_domain(e, domid);
@@ -192,9 +194,9 @@ int xf_engine_transfer(struct xf_engine *e, const char *owner, uint64_t id, xf_d
     }
     if (rec->in_ledger && (err = xf_ledger_transfer(e->ledger, id, domid)) < 0)
         return err;
-    rec->r.domid = domid;
+    xf__eng_set_domain(e, rec, domid);
     if (rec->r.state == XF_RESV_PENDING)
-        rec->r.state = XF_RESV_TRANSFERRED;
+        rec = xf__eng_mark_transferred(e, rec);
     rec->r.expires_ns = 0;
     rec->r.transferred_ns = now_ns;
     rec->r.domain_seen = seen;

@@ -609,6 +609,64 @@ static void test_faults_state_healthy_restarts(void **state)
     td_done(&d);
 }
 
+/* Pending reservations are capped per session and in all: a client that
+ * reserves and never transfers cannot grow the ledger without end. A
+ * transfer or a delete makes room again; the counts survive a restart. */
+static void test_faults_pending_caps(void **state)
+{
+    static char *const caps[] = {"--max-pending-per-session", "3", "--max-pending", "5", NULL};
+    struct td d;
+    struct xfd_client *c;
+    json_t *v = NULL;
+    char ids[3][64], *t;
+    (void)state;
+    assert_int_equal(td_init(&d), 0);
+    assert_int_equal(td_start(&d, caps), 0);
+    assert_non_null(c = td_connect(&d));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(td_call(c, &v, "reserve_memory", "[ssI]", "t", "a", (json_int_t)1024), 0);
+        snprintf(ids[i], sizeof(ids[i]), "%s", json_string_value(v));
+        json_decref(v);
+    }
+    assert_int_equal(td_call(c, &v, "reserve_memory", "[ssI]", "t", "a", (json_int_t)1024), 1);
+    t = td_text(v);
+    assert_string_equal(t, "[\"Internal_error\",\"reserve_memory: too many pending reservations: "
+                           "session 'a' holds 3 (at most 3, --max-pending-per-session), the host "
+                           "3 (at most 5, --max-pending); transfer or delete some first\"]");
+    free(t);
+    json_decref(v);
+    /* A transfer makes room in the session. */
+    assert_int_equal(
+        td_call(c, &v, "transfer_reservation_to_domain", "[sssi]", "t", "a", ids[0], 7), 0);
+    json_decref(v);
+    assert_int_equal(td_call(c, &v, "reserve_memory", "[ssI]", "t", "a", (json_int_t)1024), 0);
+    json_decref(v);
+    /* The host's cap: 3 pending of a + 2 of b = 5. */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(td_call(c, &v, "reserve_memory", "[ssI]", "t", "b", (json_int_t)1024), 0);
+        json_decref(v);
+    }
+    assert_int_equal(td_call(c, &v, "xenfit.reserve_vm", "[sso]", "t", "b", vm_json()), 1);
+    t = td_text(v);
+    assert_non_null(strstr(t, "session 'b' holds 2 (at most 3, --max-pending-per-session), the "
+                              "host 5 (at most 5, --max-pending)"));
+    free(t);
+    json_decref(v);
+    xfd_client_close(c);
+    /* The counts are rebuilt from the state: still full after a restart. */
+    assert_int_equal(td_signal(&d, SIGTERM), 0);
+    assert_int_equal(td_start(&d, caps), 0);
+    assert_non_null(c = td_connect(&d));
+    assert_int_equal(td_call(c, &v, "reserve_memory", "[ssI]", "t", "c", (json_int_t)1024), 1);
+    json_decref(v);
+    assert_int_equal(td_call(c, &v, "delete_reservation", "[sss]", "t", "a", ids[1]), 0);
+    json_decref(v);
+    assert_int_equal(td_call(c, &v, "reserve_memory", "[ssI]", "t", "c", (json_int_t)1024), 0);
+    json_decref(v);
+    xfd_client_close(c);
+    td_done(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_faults_state_wal_deleted),
         cmocka_unit_test(test_faults_state_wal_torn),
         cmocka_unit_test(test_faults_state_healthy_restarts),
+        cmocka_unit_test(test_faults_pending_caps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

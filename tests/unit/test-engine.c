@@ -7,6 +7,7 @@
  * less its 256 MiB DMA zone), node 1 7168 MiB.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -348,6 +349,156 @@ static void test_engine_reserve_vm_and_observe(void **state)
     assert_int_equal(xf_engine_reserve_vm(f->e, "s", &req, 0, &o), XF_EBADVCPUS);
 }
 
+/* The sweep looks at pending reservations only once the earliest may have
+ * expired, and must still expire each one exactly when its time comes,
+ * whatever order they were made and removed in. TTL 1000 ns. */
+static void test_engine_sweep_expiry_order(void **state)
+{
+    struct fx *f = *state;
+    struct xf_engine_swept sw;
+    uint64_t a = reserve(f->e, "s", 1024, 300); /* expires at 1300 */
+    uint64_t b = reserve(f->e, "s", 1024, 100); /* 1100 */
+    uint64_t c = reserve(f->e, "s", 1024, 200); /* 1200 */
+    uint64_t d = reserve(f->e, "s", 1024, 50);  /* 1050, deleted before */
+
+    assert_int_equal(xf_engine_delete(f->e, "s", d), 0);
+    assert_int_equal(xf_engine_sweep(f->e, 1099, &sw), 0); /* due (1050), none left */
+    assert_int_equal(sw.expired, 0);
+    assert_int_equal(xf_engine_sweep(f->e, 1100, &sw), 0);
+    assert_int_equal(sw.expired, 1);
+    assert_null(xf_engine_find(f->e, b));
+    assert_int_equal(xf_engine_sweep(f->e, 1199, &sw), 0);
+    assert_int_equal(sw.expired, 0);
+    uint64_t e2 = reserve(f->e, "s", 1024, 150); /* 1150: earlier than c */
+    assert_int_equal(xf_engine_sweep(f->e, 1199, &sw), 0);
+    assert_int_equal(sw.expired, 1);
+    assert_null(xf_engine_find(f->e, e2));
+    assert_int_equal(xf_engine_sweep(f->e, 1250, &sw), 0);
+    assert_int_equal(sw.expired, 1);
+    assert_null(xf_engine_find(f->e, c));
+    assert_non_null(xf_engine_find(f->e, a));
+    assert_int_equal(xf_engine_sweep(f->e, 1300, &sw), 0);
+    assert_int_equal(sw.expired, 1);
+    assert_int_equal(xf_engine_count(f->e), 0);
+}
+
+/* A long random sequence of reserves, transfers (to domains that do not
+ * exist: they stay counted), deletes, logins and sweeps, against a naive
+ * model: every id and domain is found where the model says, the pending
+ * counts per session are right, and the records stay in their two parts
+ * (transferred first, then pending). TTL 1000 ns. */
+#define EMODEL_MAX 1500
+static struct {
+    uint64_t id;
+    int owner;
+    xf_domid_t domid;
+    uint64_t expires;
+    bool live;
+} emodel[EMODEL_MAX];
+
+static void engine_check(struct xf_engine *e, size_t nm)
+{
+    size_t live = 0, pending[3] = {0};
+    bool in_pending_part = false;
+    for (size_t i = 0; i < nm; i++) {
+        const struct xf_engine_resv *r = xf_engine_find(e, emodel[i].id);
+        if (!emodel[i].live) {
+            assert_null(r);
+            continue;
+        }
+        live++;
+        assert_non_null(r);
+        assert_int_equal(r->domid, emodel[i].domid);
+        if (emodel[i].domid == XF_DOMID_NONE)
+            pending[emodel[i].owner]++;
+        else
+            assert_ptr_equal(xf_engine_find_domain(e, emodel[i].domid), r);
+    }
+    assert_int_equal(xf_engine_count(e), live);
+    assert_int_equal(xf_engine_pending_count(e, NULL), pending[0] + pending[1] + pending[2]);
+    assert_int_equal(xf_engine_pending_count(e, "s1"), pending[1]);
+    for (size_t i = 0; i < xf_engine_count(e); i++) {
+        bool p = xf_engine_at(e, i)->state == XF_RESV_PENDING;
+        assert_true(p || !in_pending_part);
+        in_pending_part = in_pending_part || p;
+    }
+}
+
+static void test_engine_records_match_a_naive_model(void **state)
+{
+    struct fx *f = *state;
+    uint64_t seed = 88172645463325252u, now = 0;
+    size_t nm = 0, dropped;
+    struct xf_engine_swept sw;
+    char owner[8];
+
+    for (int step = 0; step < 6000; step++) {
+        uint64_t x;
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        x = seed;
+        size_t k = nm ? (size_t)((x >> 20) % nm) : 0;
+        int who = (int)((x >> 8) % 3);
+        snprintf(owner, sizeof(owner), "s%d", who);
+        now += (x >> 40) % 7;
+        switch (x % 6) {
+        case 0:
+        case 1:
+            if (nm == EMODEL_MAX)
+                break;
+            emodel[nm].id = reserve(f->e, owner, 4, now);
+            emodel[nm].owner = who;
+            emodel[nm].domid = XF_DOMID_NONE;
+            emodel[nm].expires = now + 1000;
+            emodel[nm++].live = true;
+            break;
+        case 2: { /* transfer to a domain nobody holds, far above the sim's */
+            xf_domid_t dom = 20000 + (xf_domid_t)((x >> 24) % 4000);
+            if (!nm || !emodel[k].live || xf_engine_find_domain(f->e, dom))
+                break;
+            snprintf(owner, sizeof(owner), "s%d", emodel[k].owner);
+            assert_int_equal(xf_engine_transfer(f->e, owner, emodel[k].id, dom, now), 0);
+            emodel[k].domid = dom;
+            emodel[k].expires = now + 1000; /* a TTL to appear */
+            break;
+        }
+        case 3:
+            if (!nm || !emodel[k].live)
+                break;
+            snprintf(owner, sizeof(owner), "s%d", emodel[k].owner);
+            assert_int_equal(xf_engine_delete(f->e, owner, emodel[k].id), 0);
+            emodel[k].live = false;
+            break;
+        case 4: {
+            size_t want = 0;
+            if ((x >> 30) % 8)
+                break; /* logins are rare */
+            for (size_t i = 0; i < nm; i++)
+                if (emodel[i].live && emodel[i].owner == who && emodel[i].domid == XF_DOMID_NONE) {
+                    emodel[i].live = false;
+                    want++;
+                }
+            assert_int_equal(xf_engine_login(f->e, owner, &dropped), 0);
+            assert_int_equal(dropped, want);
+            break;
+        }
+        default: {
+            size_t want = 0;
+            assert_int_equal(xf_engine_sweep(f->e, now, &sw), 0);
+            for (size_t i = 0; i < nm; i++)
+                if (emodel[i].live && emodel[i].expires <= now) {
+                    emodel[i].live = false; /* expired, or never appeared */
+                    want++;
+                }
+            assert_int_equal(sw.expired + sw.died, want);
+            break;
+        }
+        }
+        if (step % 50 == 0)
+            engine_check(f->e, nm);
+    }
+    engine_check(f->e, nm);
+}
+
 /* An implausible observation is refused and records nothing; a reset forgets
  * what was learned, in memory and in the journal. */
 static void test_engine_calibration_bounds_and_reset(void **state)
@@ -441,6 +592,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_engine_journal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_calibration_bounds_and_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_sweep_expiry_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_records_match_a_naive_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_sweep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_reserve_vm_and_observe, setup, teardown),
