@@ -139,7 +139,7 @@ int xfd_store_open(const char *dir, enum xfd_sync sync, struct xfd_store **ret, 
     s->lock_fd = -1;
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         r = -errno;
-        snprintf(err, errlen, "cannot create the state directory '%s': %s", dir, strerror(errno));
+        snprintf(err, errlen, "cannot create the state directory '%s': %s", dir, strerror(-r));
         goto fail;
     }
     snprintf(path, sizeof(path), "%s/xenfitd.lock", dir);

@@ -50,5 +50,13 @@ expect_fail "bad kib" 2 "--kib '-1'" "$XENFIT" reserve --kib -1
 expect_fail "half a MiB" 2 "--static-max '1536K': must be a whole number of MiB" \
   "$XENFIT" reserve --type hvm --static-max 1536K --vcpus 1
 expect_fail "kib with vm" 2 "no VM flags" "$XENFIT" reserve --kib 4 --vcpus 2
+# The daemon's own start-up errors name the cause and exit 1 (bad input: 2).
+"$XENFITD" --host "$dir/missing.json" --state-dir "$dir/state2" --socket "$dir/s2" 2>"$dir/err"
+expect_eq "missing host spec status" "$?" 1
+expect_match "missing host spec message" "$(cat "$dir/err")" \
+  "--host '$dir/missing.json': No such file or directory"
+"$XENFITD" --host "$XF_TEST_DATA/hosts/daemon-2node.json" --log-level loud 2>"$dir/err"
+expect_eq "bad log level status" "$?" 2
+expect_match "bad log level message" "$(cat "$dir/err")" "loud.*expected error, warning, info or debug"
 expect_fail "no daemon" 1 "cannot reach xenfitd at '$dir/none'" "$XENFIT" status --socket "$dir/none"
 finish
