@@ -50,6 +50,15 @@ expect_fail "bad kib" 2 "--kib '-1'" "$XENFIT" reserve --kib -1
 expect_fail "half a MiB" 2 "--static-max '1536K': must be a whole number of MiB" \
   "$XENFIT" reserve --type hvm --static-max 1536K --vcpus 1
 expect_fail "kib with vm" 2 "no VM flags" "$XENFIT" reserve --kib 4 --vcpus 2
+# The VM flags are footprint's and admit's (cli/vmspec.c): the same checks.
+expect_fail "half a MiB target" 2 "--target '1536K': must be a whole number of MiB" \
+  "$XENFIT" reserve --type hvm --static-max 4G --target 1536K --vcpus 1
+expect_fail "target above max" 2 "--target '8G' is above --static-max '4G'" \
+  "$XENFIT" reserve --type hvm --static-max 4G --target 8G --vcpus 1
+expect_fail "multiplier range" 2 "--shadow-multiplier '0.5': expected a number in 1.0..1000.0" \
+  "$XENFIT" reserve --type hvm --static-max 4G --vcpus 1 --shadow-multiplier 0.5
+expect_fail "source zero" 2 "--memory-total-source '0': must be between 1 KiB and 16 TiB" \
+  "$XENFIT" reserve --type hvm --static-max 4G --vcpus 1 --memory-total-source 0
 # The daemon's own start-up errors name the cause and exit 1 (bad input: 2).
 "$XENFITD" --host "$dir/missing.json" --state-dir "$dir/state2" --socket "$dir/s2" 2>"$dir/err"
 expect_eq "missing host spec status" "$?" 1
