@@ -133,7 +133,7 @@ int xfd_server_load(struct xfd_server *srv)
 static int reconcile(struct xfd_server *srv)
 {
     struct xf_engine_swept sw;
-    int r = xf_engine_sweep(srv->ctx.engine, xfd_now_ns(), &sw);
+    int r = xf_engine_sweep(srv->ctx.engine, xfd_ctx_now_ns(&srv->ctx), &sw);
     if (r < 0) {
         xfd_log(XFD_LOG_ERROR, "reconciling with the hypervisor: %s", xf_strerror(r));
         return r;
