@@ -4,18 +4,25 @@
 # simulated test host (tests/data/hosts/daemon-2node.json: 15597568 KiB free
 # for new VMs; an hvm VM of 4096 MiB with 2 vCPUs has a 4133 MiB footprint,
 # placed on node 0 with a node claim of 1048832 pages).
-# Usage: test-cli.sh XENFIT XENFITD
+# Usage: test-cli.sh XENFIT XENFITD NOTIFY_RUN
 set -u
 XENFIT=$1
 XENFITD=$2
+NOTIFY_RUN=$3
 . "$(dirname "$0")/../cli/lib.sh"
 
 dir=$(mktemp -d /tmp/xfd-cli-XXXXXX)
-"$XENFITD" --host "$XF_TEST_DATA/hosts/daemon-2node.json" --state-dir "$dir/state" \
-  --socket "$dir/s" 2>"$dir/log" &
+# Up when it says READY=1 (notify-run passes it on through the FIFO).
+mkfifo "$dir/ready"
+"$NOTIFY_RUN" "$dir/notify" "$XENFITD" --host "$XF_TEST_DATA/hosts/daemon-2node.json" \
+  --state-dir "$dir/state" --socket "$dir/s" 2>"$dir/log" >"$dir/ready" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 100); do [ -S "$dir/s" ] && break; sleep 0.05; done
+if ! read -r -t 10 ready <"$dir/ready" || [ "$ready" != READY=1 ]; then
+  echo "xenfitd did not get ready:" >&2
+  cat "$dir/log" >&2
+  exit 1
+fi
 export XENFITD_SOCKET=$dir/s
 
 out=$("$XENFIT" status)
