@@ -27,11 +27,16 @@ struct type_data {
     bool uses_multiplier;
 };
 
+/* Only HVM domains get their shadow multiplier: xenopsd sizes every other
+ * type with 1.0, both for the reservation (xenops_server_xen.ml, VM.create_exn:
+ * "| _ -> 1.") and for the build (VM.build_domain_exn: BuildPVH with
+ * "shadow_multiplier= 1." for PVH and pv_in_pvh), at xen-api
+ * 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7. */
 static const struct type_data type_data[] = {
     [XF_DOMAIN_HVM] = {"hvm", 1, 1, false, true},
-    [XF_DOMAIN_PVH] = {"pvh", 1, 1, false, true},
+    [XF_DOMAIN_PVH] = {"pvh", 1, 1, false, false},
     [XF_DOMAIN_PV] = {"pv", 0, 1, false, false},
-    [XF_DOMAIN_PV_IN_PVH] = {"pv_in_pvh", 1, 1, true, true},
+    [XF_DOMAIN_PV_IN_PVH] = {"pv_in_pvh", 1, 1, true, false},
 };
 
 #define N_TYPES (sizeof(type_data) / sizeof(type_data[0]))
