@@ -12,8 +12,11 @@
 void xf_admit_host_params(enum xf_policy policy, struct xf_host_params *ret)
 {
     xf_host_params_init(ret);
-    if (policy == XF_POLICY_PRE6869)
-        ret->low_mem_reserve_pages = XF_PRE6869_RESERVE_PAGES;
+    if (!xf_policy_is_xapi(policy))
+        return;
+    ret->ignore_outstanding_claims = true;
+    ret->low_mem_reserve_pages =
+        policy == XF_POLICY_PRE6869 ? XF_PRE6869_RESERVE_PAGES : XF_XAPI6869_RESERVE_PAGES;
 }
 
 struct xf_overhead_coeffs xf_admit_default_coeffs(enum xf_policy policy)
@@ -65,12 +68,26 @@ int xf_admit(const struct xf_admit_params *params, const struct xf_admit_request
         r = xf_migration_claim_pages(req->source_total_kib, &source_pages);
         if (r < 0)
             return r;
-        /* xapi checks an incoming VM like a starting one (from dynamic_min),
-         * though it will hold what it really had on the source. xenfit
-         * reserves that, plus the overhead around the guest's own pages. */
         uint64_t with_overhead = source_pages + xf_pages_of_mib(a.mc.overhead_mib);
-        if (params->policy == XF_POLICY_XENFIT && with_overhead > a.footprint_pages)
+        if (xf_policy_is_xapi(params->policy)) {
+            /* squeezed reserves memory_limit + overhead for an incoming VM
+             * (xenops_server_xen.ml VM.create_exn: min = max = the
+             * memory_upper_bound), before and after PR 6869. On a migration
+             * memory_limit is max(memory_actual, maxmem - offset) on the
+             * source (VM.get_state), and squeezed keeps maxmem at the target
+             * (squeeze_xen.ml make_host): max(source, target). A resume uses
+             * the stored suspend_memory_bytes exactly. */
+            uint64_t limit = source_pages;
+            uint64_t target_pages =
+                xf_pages_of_mib(a.mc.required_host_free_mib - a.mc.overhead_mib);
+            if (!req->resume && target_pages > limit)
+                limit = target_pages;
+            a.footprint_pages = limit + xf_pages_of_mib(a.mc.overhead_mib);
+        } else if (with_overhead > a.footprint_pages) {
+            /* xenfit reserves what the VM holds on its source (or held when
+             * suspended), plus the overhead around the guest's own pages. */
             a.footprint_pages = with_overhead;
+        }
     }
     host_free_mib = xf_mib_of_pages_free(free->host_free_pages);
 
