@@ -5,7 +5,7 @@
  * (needed, available, where) -- xapi's HOST_NOT_ENOUGH_FREE_MEMORY, never an
  * internal error.
  *
- * The three policies of include/xenfit/claims.h differ here too:
+ * The four policies of include/xenfit/claims.h differ here too:
  *  - xapi-pre-6869: the model without the per-vCPU term (256 pages per vCPU,
  *    all in the paging pool) against free memory less a 9 MiB reserve; no
  *    placement at admission (xenopsd places at build time, on live memfree).
