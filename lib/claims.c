@@ -203,3 +203,15 @@ bool xf_claim_sets_affinity(enum xf_policy policy, int err)
         return true;
     }
 }
+
+uint64_t xf_xapi_node_free_pages(enum xf_policy policy, uint64_t memfree_pages,
+                                 uint64_t claimed_pages)
+{
+    /* PR 6867 (6a2e5ac13d2bb59a11de464e6b3b9cdf6e2fcf5e), domain.ml
+     * node_mem_claimable_for_new_vm: "Int64.sub m.free m.claimed". At
+     * 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7 and before, numa_placement
+     * used "(numainfo xcext).memory" memfree as it is. */
+    if (policy != XF_POLICY_XAPI202602)
+        return memfree_pages;
+    return memfree_pages > claimed_pages ? memfree_pages - claimed_pages : 0;
+}

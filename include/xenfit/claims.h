@@ -115,4 +115,12 @@ enum xf_claim_next xf_claim_classify(enum xf_policy policy, enum xf_claim_kind k
  */
 bool xf_claim_sets_affinity(enum xf_policy policy, int err);
 
+/*
+ * xen-api: a node's free memory as numa_placement plans on it: numainfo
+ * memfree at 1c354a4 and before; memfree - claimed (floored at 0) since PR
+ * 6867 (domain.ml node_mem_claimable_for_new_vm), in XF_POLICY_XAPI202602.
+ */
+uint64_t xf_xapi_node_free_pages(enum xf_policy policy, uint64_t memfree_pages,
+                                 uint64_t claimed_pages);
+
 #endif

@@ -286,12 +286,9 @@ static int xapi_place(void *ctx, struct xf_hv *hv, xf_domid_t domid, struct xf_b
         (void)xf_migration_claim_pages(xf__scn_source_kib(d, t->arrival), &ci.source_total_pages);
     if (numa_on) {
         for (uint32_t n = 0; n < nr && n < xf_topology_nr_nodes(run->topo); n++) {
-            uint64_t avail = nodes[n].memfree_pages;
-            /* PR 6867 (6a2e5ac13d2bb59a11de464e6b3b9cdf6e2fcf5e), in 2026.02 only:
-             * domain.ml node_mem_claimable_for_new_vm = free - claimed. At
-             * 1c354a4 and before, numa_placement used numainfo memfree. */
-            if (run->o.policy == XF_POLICY_XAPI202602)
-                avail = avail > nodes[n].claimed_pages ? avail - nodes[n].claimed_pages : 0;
+            /* PR 6867 in 2026.02 only (claims.h). */
+            uint64_t avail = xf_xapi_node_free_pages(run->o.policy, nodes[n].memfree_pages,
+                                                     nodes[n].claimed_pages);
             (void)xf_planner_set_node_free(run->xo, n, xf_mib_of_pages_free(avail));
         }
         struct xf_numa_request req = {

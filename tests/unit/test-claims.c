@@ -213,12 +213,28 @@ static void test_claims_bad_input_and_names(void **state)
     assert_string_equal(xf_claim_kind_name(XF_CLAIM_NODE), "node");
 }
 
+/* Node free memory for xen-api's placement: memfree before PR 6867
+ * (1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7, numa_placement), memfree - claimed
+ * after it (6a2e5ac13d2bb59a11de464e6b3b9cdf6e2fcf5e, node_mem_claimable_for_new_vm). */
+static void test_claims_xapi_node_free(void **state)
+{
+    (void)state;
+    assert_int_equal(xf_xapi_node_free_pages(XF_POLICY_PRE6869, 1000, 300), 1000);
+    assert_int_equal(xf_xapi_node_free_pages(XF_POLICY_XAPI6869, 1000, 300), 1000);
+    assert_int_equal(xf_xapi_node_free_pages(XF_POLICY_XAPI202602, 1000, 300), 700);
+    assert_int_equal(xf_xapi_node_free_pages(XF_POLICY_XAPI202602, 300, 1000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_claims_pre6869),    cmocka_unit_test(test_claims_xapi6869),
-        cmocka_unit_test(test_claims_xapi202602), cmocka_unit_test(test_claims_soft_affinity),
-        cmocka_unit_test(test_claims_xenfit),     cmocka_unit_test(test_claims_bad_input_and_names),
+        cmocka_unit_test(test_claims_pre6869),
+        cmocka_unit_test(test_claims_xapi6869),
+        cmocka_unit_test(test_claims_xapi202602),
+        cmocka_unit_test(test_claims_soft_affinity),
+        cmocka_unit_test(test_claims_xenfit),
+        cmocka_unit_test(test_claims_xapi_node_free),
+        cmocka_unit_test(test_claims_bad_input_and_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
