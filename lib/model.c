@@ -27,16 +27,11 @@ struct type_data {
     bool uses_multiplier;
 };
 
-/* Only HVM domains get their shadow multiplier: xenopsd sizes every other
- * type with 1.0, both for the reservation (xenops_server_xen.ml, VM.create_exn:
- * "| _ -> 1.") and for the build (VM.build_domain_exn: BuildPVH with
- * "shadow_multiplier= 1." for PVH and pv_in_pvh), at xen-api
- * 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7. */
 static const struct type_data type_data[] = {
     [XF_DOMAIN_HVM] = {"hvm", 1, 1, false, true},
-    [XF_DOMAIN_PVH] = {"pvh", 1, 1, false, false},
+    [XF_DOMAIN_PVH] = {"pvh", 1, 1, false, true},
     [XF_DOMAIN_PV] = {"pv", 0, 1, false, false},
-    [XF_DOMAIN_PV_IN_PVH] = {"pv_in_pvh", 1, 1, true, false},
+    [XF_DOMAIN_PV_IN_PVH] = {"pv_in_pvh", 1, 1, true, true},
 };
 
 #define N_TYPES (sizeof(type_data) / sizeof(type_data[0]))
@@ -148,6 +143,14 @@ int xf_vm_footprint(const struct xf_vm_memory *vm, const struct xf_overhead_coef
 
     *ret = c;
     return 0;
+}
+
+struct xf_vm_memory xf_vm_as_xenopsd_builds(const struct xf_vm_memory *vm)
+{
+    struct xf_vm_memory b = *vm;
+    if (b.type != XF_DOMAIN_HVM)
+        b.shadow_multiplier = XF_SHADOW_MULT_DEFAULT;
+    return b;
 }
 
 int xf_migration_claim_pages(uint64_t memory_total_source_kib, uint64_t *ret_pages)

@@ -11,8 +11,9 @@
  *    placement at admission (xenopsd places at build time, on live memfree).
  *  - xapi-6869, xapi-2026.02: xen-api's model (38 extra pages per vCPU)
  *    against free memory less the 72 MiB reserve; placement at build time.
- *  - The xapi policies do not subtract outstanding claims, and reserve an
- *    incoming VM as squeezed does: memory_limit + overhead.
+ *  - The xapi policies do not subtract outstanding claims, and size an
+ *    incoming or resumed VM as the larger of xapi's start check and
+ *    squeezed's reservation (memory_limit + overhead).
  *  - xenfit: the calibrated model (never below xen-api's) against the same
  *    host figure and against per-node free memory from the ledger, with the
  *    NUMA plan made here, reserved with the VM, and its claim decided here.

@@ -333,16 +333,17 @@ static int start_build(struct xf__scn_task *t)
     uint64_t source_pages = 0;
     bool xapi = xf_policy_is_xapi(run->o.policy);
 
-    /* What the builder is given: admission sized a pv_in_pvh VM from its
-     * static max (xapi_vm_helpers.ml), but xenopsd builds it from its real
-     * target (domain.ml build: memory_target). Same coefficients. */
-    t->build_mc = t->adm.mc;
-    if (d->vm.type == XF_DOMAIN_PV_IN_PVH) {
+    /* What the builder is given: xenopsd builds from the VM's real target
+     * (domain.ml build: memory_target), though xapi admitted a pv_in_pvh VM
+     * from its static max, and with shadow multiplier 1.0 for every type but
+     * HVM (xf_vm_as_xenopsd_builds). Same coefficients as the admission. */
+    {
+        struct xf_vm_memory built = xf_vm_as_xenopsd_builds(&d->vm);
         struct xf_overhead_coeffs k =
             run->o.policy == XF_POLICY_XENFIT
                 ? xf_calib_online_coeffs(run->calib, d->vm.type, d->vm.vcpus)
                 : xf_admit_default_coeffs(run->o.policy);
-        int r = xf_vm_footprint(&d->vm, &k, &t->build_mc);
+        int r = xf_vm_footprint(&built, &k, &t->build_mc);
         if (r < 0)
             return r;
     }

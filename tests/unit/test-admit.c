@@ -183,11 +183,15 @@ static void test_admit_migration_uses_source_memory(void **state)
     f = host_with(100000, 0, 0);
     assert_int_equal(xf_admit(&p, &small, &f, NULL, &a), 0);
     assert_int_equal(a.footprint_pages, (2048 + 69) * 256);
-    /* A resume reserves the stored suspend_memory_bytes exactly (VM.create_exn,
-     * "using stored suspend_memory_bytes"): 1024 + 69. */
+    /* A resume: squeezed reserves the stored suspend_memory_bytes (VM.create_exn,
+     * "using stored suspend_memory_bytes"), 1024 + 69, but xapi's start check
+     * of the VM (dynamic_min 2048 + 69) is the larger. A 3584 MiB image wins. */
     small.resume = true;
     assert_int_equal(xf_admit(&p, &small, &f, NULL, &a), 0);
-    assert_int_equal(a.footprint_pages, (1024 + 69) * 256);
+    assert_int_equal(a.footprint_pages, (2048 + 69) * 256);
+    small.source_total_kib = 3584 * 1024;
+    assert_int_equal(xf_admit(&p, &small, &f, NULL, &a), 0);
+    assert_int_equal(a.footprint_pages, (3584 + 69) * 256);
     f = host_with(3000, 0, 0);
     p.policy = XF_POLICY_XENFIT;
     assert_int_equal(xf_admit(&p, &mig, &f, NULL, &a), 0);
@@ -222,6 +226,26 @@ static void test_admit_pv_in_pvh_from_static_max(void **state)
     assert_int_equal(a.footprint_pages, 1046 * 256);
 }
 
+/* xapi admits a PVH VM with its shadow multiplier (memory_check.ml
+ * vm_compute_required_memory at 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7),
+ * though xenopsd builds it with 1.0 (xenops_server_xen.ml VM.build_domain_exn);
+ * xenfit sizes what will be built. pvh 4 GiB, 4 vCPUs, multiplier 2.0:
+ * pool 36 MiB * 2 = 72; xapi 4096 + 1 + 1 + 72 + 1 = 4171, xenfit 4135. */
+static void test_admit_pvh_multiplier(void **state)
+{
+    struct xf_admit_request r = {.vm = {XF_DOMAIN_PVH, MIB(4096), MIB(4096), 0, 4, 2.0}};
+    struct xf_admit_params p = {XF_POLICY_XAPI6869, xf_xapi_coeffs, XF_NUMA_POLICY_ANY};
+    struct xf_host_free f = host_with(100000, 0, 0);
+    struct xf_admission a;
+    (void)state;
+    assert_int_equal(xf_admit(&p, &r, &f, NULL, &a), 0);
+    assert_int_equal(a.footprint_pages, 4171 * 256);
+    p.policy = XF_POLICY_XENFIT;
+    assert_int_equal(xf_admit(&p, &r, &f, NULL, &a), 0);
+    assert_int_equal(a.footprint_pages, 4135 * 256);
+    assert_int_equal(a.mc.shadow_mib, 36);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_admit_xenfit_places_and_claims),
         cmocka_unit_test(test_admit_migration_uses_source_memory),
         cmocka_unit_test(test_admit_pv_in_pvh_from_static_max),
+        cmocka_unit_test(test_admit_pvh_multiplier),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,16 +43,10 @@ static const struct model_case cases[] = {
      {1024, 512, 1024, 10, 524, 12, 131072}},
     /* pv_in_pvh: shim(1000) = 23 + 1000/90 = 23 + 11 = 34; build_max = build_start =
      * 1000 + 34 = 1034; xen_max = 1000 + 1 + 34 = 1035; shadow pages = 512 + 2000 =
-     * 2512 -> 10 MiB; the 1.5 is ignored: xenopsd builds PVH and pv_in_pvh with
-     * 1.0 (xenops_server_xen.ml VM.build_domain_exn, BuildPVH, at 1c354a4);
-     * overhead = 1 + 1 + 10 + 1 + 34 = 47; footprint 1047; claim = 1034 * 256 = 264704. */
-    {"pv_in_pvh shim, multiplier ignored",
-     {XF_DOMAIN_PV_IN_PVH, MIB(1000), MIB(1000), 0, 2, 1.5},
-     {0, 38},
-     {1034, 1034, 1035, 10, 1047, 47, 264704}},
-    /* pvh with 2.0 is built with 1.0 too: the same numbers as the hvm 1.0 case. */
-    {"pvh multiplier ignored", {XF_DOMAIN_PVH, MIB(4096), MIB(4096), 0, 4, 2.0}, {0, 38},
-     {4096, 4096, 4097, 36, 4135, 39, 1048576}},
+     * 2512 -> 10 MiB, * 1.5 = 15; overhead = 1 + 1 + 15 + 1 + 34 = 52; footprint 1052;
+     * claim = 1034 * 256 = 264704. */
+    {"pv_in_pvh shim and multiplier", {XF_DOMAIN_PV_IN_PVH, MIB(1000), MIB(1000), 0, 2, 1.5},
+     {0, 38}, {1034, 1034, 1035, 15, 1052, 52, 264704}},
     /* Shim division edges: shim(180) = 23 + 2 = 25, shim(90) = 23 + 1 = 24.
      * build_max = 180 + 25 = 205; build_start = 90 + 24 = 114; xen_max = 180 + 1 + 25;
      * shadow pages = 256 + 360 = 616 -> 3 MiB; overhead = 1 + 1 + 3 + 1 + 25 = 31;
@@ -157,8 +151,8 @@ static void test_model_rejects_bad_input(void **state)
         {{XF_DOMAIN_HVM, MIB(1024), MIB(8), 8, 1, 1.0}, XF_EBADVIDEO},
         {{XF_DOMAIN_HVM, MIB(1024), MIB(1024), 0, 1, 0.5}, XF_EBADMULT},
         {{XF_DOMAIN_HVM, MIB(1024), MIB(1024), 0, 1, NAN}, XF_EBADMULT},
-        {{XF_DOMAIN_HVM, MIB(1024), MIB(1024), 0, 1, INFINITY}, XF_EBADMULT},
-        {{XF_DOMAIN_HVM, MIB(1024), MIB(1024), 0, 1, 1000.5}, XF_EBADMULT},
+        {{XF_DOMAIN_PVH, MIB(1024), MIB(1024), 0, 1, INFINITY}, XF_EBADMULT},
+        {{XF_DOMAIN_PV_IN_PVH, MIB(1024), MIB(1024), 0, 1, 1000.5}, XF_EBADMULT},
         {{(enum xf_domain_type)9, MIB(1024), MIB(1024), 0, 1, 1.0}, XF_EBADTYPE},
     };
     struct xf_memory_config out = {.build_max_mib = 77};
@@ -174,6 +168,31 @@ static void test_model_rejects_bad_input(void **state)
     /* Coefficients so large the extra pages overflow. */
     struct xf_overhead_coeffs huge = {0, UINT64_MAX / 2};
     assert_int_equal(xf_vm_footprint(&cases[0].vm, &huge, &out), XF_EOVERFLOW);
+}
+
+/* xenopsd reserves and builds every type but HVM with multiplier 1.0
+ * (xenops_server_xen.ml VM.create_exn, VM.build_domain_exn, at
+ * 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7); xapi admits with the VM's. */
+static void test_model_as_xenopsd_builds(void **state)
+{
+    struct xf_vm_memory pvh = {XF_DOMAIN_PVH, MIB(4096), MIB(4096), 0, 4, 2.0};
+    struct xf_vm_memory pip = {XF_DOMAIN_PV_IN_PVH, MIB(1000), MIB(1000), 0, 2, 1.5};
+    struct xf_vm_memory hvm = {XF_DOMAIN_HVM, MIB(4096), MIB(4096), 0, 4, 2.0};
+    struct xf_memory_config c;
+    (void)state;
+    assert_true(xf_vm_as_xenopsd_builds(&pvh).shadow_multiplier == 1.0);
+    assert_true(xf_vm_as_xenopsd_builds(&pip).shadow_multiplier == 1.0);
+    assert_true(xf_vm_as_xenopsd_builds(&hvm).shadow_multiplier == 2.0);
+    /* pvh 4 GiB, 4 vCPUs: 36 MiB of pool at 1.0 (72 at 2.0 is what xapi admits). */
+    struct xf_vm_memory b = xf_vm_as_xenopsd_builds(&pvh);
+    assert_int_equal(xf_vm_footprint(&b, NULL, &c), 0);
+    assert_int_equal(c.shadow_mib, 36);
+    assert_int_equal(xf_vm_footprint(&pvh, NULL, &c), 0);
+    assert_int_equal(c.shadow_mib, 72);
+    /* pv_in_pvh 1000 MiB, 2 vCPUs: 10 MiB at 1.0 (15 at 1.5, the case above). */
+    b = xf_vm_as_xenopsd_builds(&pip);
+    assert_int_equal(xf_vm_footprint(&b, NULL, &c), 0);
+    assert_int_equal(c.shadow_mib, 10);
 }
 
 static void test_model_migration_claim(void **state)
@@ -242,7 +261,7 @@ static i128 naive_footprint(const struct xf_vm_memory *vm, i128 *ret_start)
     i128 target = ceil_div(ceil_div((i128)vm->target_bytes, 1024), 1024);
     int shim = vm->type == XF_DOMAIN_PV_IN_PVH;
     i128 ei = vm->type == XF_DOMAIN_PV ? 0 : 1, ee = 1;
-    double m = vm->type == XF_DOMAIN_HVM ? vm->shadow_multiplier : 1.0;
+    double m = vm->type == XF_DOMAIN_PV ? 1.0 : vm->shadow_multiplier;
     i128 shadow_total = ceil_div(256 * (i128)vm->vcpus + smax + smax, 256);
     i128 shadow = (i128)(int64_t)((double)(int64_t)shadow_total * m);
     if (shadow < 1)
@@ -284,8 +303,8 @@ static void test_model_properties(void **state)
             assert_int_equal(xf_vm_footprint(&v3, NULL, &more_mem), 0);
             assert_true(more_mem.overhead_mib >= c.overhead_mib);
         }
-        /* Only hvm uses the multiplier (xenopsd builds the others with 1.0). */
-        if (vm.type != XF_DOMAIN_HVM) {
+        /* pv ignores the multiplier. */
+        if (vm.type == XF_DOMAIN_PV) {
             struct xf_vm_memory v4 = vm;
             v4.shadow_multiplier = 7.75;
             assert_int_equal(xf_vm_footprint(&v4, NULL, &other_mult), 0);
@@ -301,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_model_null_coeffs_are_xapi),
         cmocka_unit_test(test_model_rejects_bad_input),
         cmocka_unit_test(test_model_migration_claim),
+        cmocka_unit_test(test_model_as_xenopsd_builds),
         cmocka_unit_test(test_model_type_names),
         cmocka_unit_test(test_model_properties),
     };
