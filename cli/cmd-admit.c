@@ -32,7 +32,7 @@ void xf_usage_admit(void)
            "  --backend B         sim (default; needs --host) or xen (the host this runs on)\n"
            "  --host SPEC.json    a simulated host (docs/host-spec.md)\n"
            "  --type ... --memory-total-source   the VM, as for xenfit footprint\n"
-           "  --policy P          xenfit (default), xapi-6869 or xapi-pre-6869\n"
+           "  --policy P          xenfit (default), xapi-2026.02, xapi-6869 or xapi-pre-6869\n"
            "  --numa-policy P     best_effort (default), best_effort_hard, prio_mem_only, any\n"
            "  --hard-affinity     the VM pins its vCPUs: no NUMA placement\n"
            "  --json              {admitted, footprint_mib, host_free_mib, node_free_mib,\n"
@@ -169,7 +169,8 @@ int xf_cmd_admit(int argc, char **argv)
         case OPT_POLICY:
             if (xf_policy_parse(optarg, &params.policy) < 0)
                 return xf_cli_usage_error(
-                    CMD, "--policy '%s': expected xenfit, xapi-6869 or xapi-pre-6869", optarg);
+                    CMD, "--policy '%s': expected xenfit, xapi-2026.02, xapi-6869 or xapi-pre-6869",
+                    optarg);
             break;
         case OPT_NUMA:
             if (xf_numa_policy_parse(optarg, &params.numa_policy) < 0)

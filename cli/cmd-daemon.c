@@ -7,8 +7,6 @@
  * ledger). They talk JSON-RPC over the daemon's Unix socket with the shared
  * client (include/xenfit/client.h); docs/daemon.md describes the methods.
  */
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,20 +71,7 @@ void xf_usage_status(void)
            XFD_CLIENT_SOCKET_DEFAULT);
 }
 
-enum {
-    OPT_SOCKET = 300,
-    OPT_JSON,
-    OPT_KIB,
-    OPT_TYPE,
-    OPT_STATIC_MAX,
-    OPT_TARGET,
-    OPT_VCPUS,
-    OPT_VIDEO,
-    OPT_MULT,
-    OPT_HARD,
-    OPT_SOURCE,
-    OPT_SESSION
-};
+enum { OPT_SOCKET = 300, OPT_JSON, OPT_KIB, OPT_HARD, OPT_SESSION };
 
 static int common_opts(const char *cmd, int argc, char **argv, const char **socket, bool *json)
 {
@@ -170,7 +155,8 @@ void xf_usage_reserve(void)
            "transfer_reservation_to_domain) and expires after the daemon's TTL.\n\n"
            "  --kib N                  an amount in KiB\n"
            "  --type, --static-max, --target, --vcpus, --video, --shadow-multiplier\n"
-           "                           the VM, as for `xenfit footprint` (sizes in whole MiB)\n"
+           "                           the VM, as for `xenfit footprint`; --static-max and\n"
+           "                           --target in whole MiB (the daemon's unit)\n"
            "  --hard-affinity          the VM pins its vCPUs: no NUMA placement\n"
            "  --memory-total-source SIZE  the memory the VM had on its source host\n"
            "  --session NAME           the session (squeezed's service name; default %s)\n"
@@ -179,13 +165,11 @@ void xf_usage_reserve(void)
            DBG, XFD_CLIENT_SOCKET_DEFAULT);
 }
 
-static int size_mib(const char *flag, const char *arg, uint64_t *ret)
+/* A size of the VM in the daemon's unit (whole MiB: its VM object's
+ * *_mib members), or the usage error naming the flag. */
+static int whole_mib(const char *flag, const char *arg, uint64_t bytes, uint64_t *ret)
 {
-    uint64_t bytes;
-    int r = xf_cli_parse_size("reserve", flag, arg, &bytes);
-    if (r)
-        return r;
-    if (bytes % XF_BYTES_PER_MIB || bytes > XF_MEMORY_MAX_BYTES)
+    if (bytes % XF_BYTES_PER_MIB)
         return xf_cli_usage_error("reserve", "%s '%s': must be a whole number of MiB up to 16 TiB",
                                   flag, arg);
     *ret = xf_mib_of_bytes_free(bytes);
@@ -213,35 +197,69 @@ static void print_vm_reservation(const json_t *res)
     free(nodes);
 }
 
+/* The VM object of xenfit.reserve_vm and xenfit.reserve_migration
+ * (docs/daemon.md, "Native methods"), or NULL after printing why. */
+static json_t *vm_object(struct xf_cli_vm *v, bool hard, int *ret_status)
+{
+    uint64_t static_max_mib = 0, target_mib = 0;
+    json_t *vm;
+
+    if ((*ret_status = xf_cli_vm_finish("reserve", v)) ||
+        (*ret_status = whole_mib("--static-max", v->static_max_arg, v->vm.static_max_bytes,
+                                 &static_max_mib)) ||
+        (*ret_status = whole_mib("--target", v->target_arg, v->vm.target_bytes, &target_mib)))
+        return NULL;
+    vm = json_pack("{sssIsIsIsIsfsb}", "type", xf_domain_type_name(v->vm.type), "static_max_mib",
+                   (json_int_t)static_max_mib, "target_mib", (json_int_t)target_mib, "vcpus",
+                   (json_int_t)v->vm.vcpus, "video_mib", (json_int_t)v->vm.video_mib,
+                   "shadow_multiplier", v->vm.shadow_multiplier, "hard_affinity", hard);
+    if (!vm)
+        *ret_status = xf_cli_failure("reserve", "out of memory");
+    return vm;
+}
+
+/* squeezed's reserve_memory of an amount. */
+static int reserve_kib(const char *path, const char *session, uint64_t kib, bool json)
+{
+    json_t *res = NULL;
+    int r = rpc("reserve", path, "reserve_memory",
+                json_pack("[ssI]", DBG, session, (json_int_t)kib), &res);
+    if (r)
+        return r;
+    if (json)
+        return xf_cli_print_json(res);
+    printf("%s\n", json_string_value(res));
+    json_decref(res);
+    return XF_EXIT_OK;
+}
+
 int xf_cmd_reserve(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"socket", required_argument, NULL, OPT_SOCKET},
         {"json", no_argument, NULL, OPT_JSON},
         {"kib", required_argument, NULL, OPT_KIB},
-        {"type", required_argument, NULL, OPT_TYPE},
-        {"static-max", required_argument, NULL, OPT_STATIC_MAX},
-        {"target", required_argument, NULL, OPT_TARGET},
-        {"vcpus", required_argument, NULL, OPT_VCPUS},
-        {"video", required_argument, NULL, OPT_VIDEO},
-        {"shadow-multiplier", required_argument, NULL, OPT_MULT},
         {"hard-affinity", no_argument, NULL, OPT_HARD},
-        {"memory-total-source", required_argument, NULL, OPT_SOURCE},
         {"session", required_argument, NULL, OPT_SESSION},
+        XF_CLI_VM_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    const char *path = default_socket(), *session = DBG, *type = NULL;
-    uint64_t kib = 0, static_max = 0, target = 0, video = 0, vcpus = 0, source = 0;
-    bool json = false, have_kib = false, have_target = false, hard = false, have_source = false;
-    double mult = XF_SHADOW_MULT_DEFAULT;
+    const char *path = default_socket(), *session = DBG;
+    uint64_t kib = 0;
+    bool json = false, have_kib = false, hard = false;
+    struct xf_cli_vm v;
     json_t *vm, *res = NULL;
-    enum xf_domain_type t;
     int c, r;
 
+    xf_cli_vm_init(&v);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        r = 0;
+        if (xf_cli_vm_option("reserve", c, optarg, &v, &r)) {
+            if (r)
+                return r;
+            continue;
+        }
         switch (c) {
         case OPT_SOCKET:
             path = optarg;
@@ -250,91 +268,36 @@ int xf_cmd_reserve(int argc, char **argv)
             json = true;
             break;
         case OPT_KIB:
-            r = xf_cli_parse_uint("reserve", "--kib", optarg, 0,
-                                  XF_MEMORY_MAX_BYTES / XF_BYTES_PER_KIB, &kib);
+            if ((r = xf_cli_parse_uint("reserve", "--kib", optarg, 0,
+                                       XF_MEMORY_MAX_BYTES / XF_BYTES_PER_KIB, &kib)))
+                return r;
             have_kib = true;
             break;
-        case OPT_TYPE:
-            if (xf_domain_type_parse(optarg, &t) < 0)
-                return xf_cli_usage_error("reserve",
-                                          "--type '%s': unknown domain type (hvm, "
-                                          "pvh, pv or pv_in_pvh)",
-                                          optarg);
-            type = optarg;
-            break;
-        case OPT_STATIC_MAX:
-            r = size_mib("--static-max", optarg, &static_max);
-            break;
-        case OPT_TARGET:
-            r = size_mib("--target", optarg, &target);
-            have_target = true;
-            break;
-        case OPT_VIDEO:
-            r = size_mib("--video", optarg, &video);
-            break;
-        case OPT_VCPUS:
-            r = xf_cli_parse_uint("reserve", "--vcpus", optarg, 1, XF_VCPUS_MAX, &vcpus);
-            break;
-        case OPT_MULT: {
-            char *end;
-            errno = 0;
-            mult = strtod(optarg, &end);
-            if (end == optarg || *end || errno || !isfinite(mult))
-                return xf_cli_usage_error("reserve", "--shadow-multiplier '%s': not a number",
-                                          optarg);
-            break;
-        }
         case OPT_HARD:
             hard = true;
             break;
-        case OPT_SOURCE: {
-            uint64_t bytes;
-            if ((r = xf_cli_parse_size("reserve", "--memory-total-source", optarg, &bytes)))
-                return r;
-            source = xf_kib_of_bytes_used(bytes);
-            if (source == 0)
-                return xf_cli_usage_error("reserve", "--memory-total-source '%s': must not be 0",
-                                          optarg);
-            have_source = true;
-            break;
-        }
         case OPT_SESSION:
             session = optarg;
             break;
         default:
             return xf_cli_bad_option("reserve", argc, argv);
         }
-        if (r)
-            return r;
     }
     if (optind < argc)
         return xf_cli_usage_error("reserve", "unexpected argument '%s'", argv[optind]);
     if (have_kib) {
-        if (type || static_max || vcpus || have_source)
+        if (v.have_type || v.static_max_arg || v.have_vcpus || v.target_arg || v.migration)
             return xf_cli_usage_error("reserve", "--kib reserves an amount: no VM flags with it");
-        if ((r = rpc("reserve", path, "reserve_memory",
-                     json_pack("[ssI]", DBG, session, (json_int_t)kib), &res)))
-            return r;
-        if (json)
-            return xf_cli_print_json(res);
-        printf("%s\n", json_string_value(res));
-        json_decref(res);
-        return XF_EXIT_OK;
+        return reserve_kib(path, session, kib, json);
     }
-    if (!type)
+    if (!v.have_type)
         return xf_cli_usage_error("reserve", "give --kib N, or a VM with --type, --static-max "
                                              "and --vcpus");
-    if (!static_max)
-        return xf_cli_usage_error("reserve", "--static-max is required");
-    if (!vcpus)
-        return xf_cli_usage_error("reserve", "--vcpus is required");
-    vm = json_pack("{sssIsIsIsIsfsb}", "type", type, "static_max_mib", (json_int_t)static_max,
-                   "target_mib", (json_int_t)(have_target ? target : static_max), "vcpus",
-                   (json_int_t)vcpus, "video_mib", (json_int_t)video, "shadow_multiplier", mult,
-                   "hard_affinity", hard);
-    if (have_source)
+    if (!(vm = vm_object(&v, hard, &r)))
+        return r;
+    if (v.migration)
         r = rpc("reserve", path, "xenfit.reserve_migration",
-                json_pack("[ssoI]", DBG, session, vm, (json_int_t)source), &res);
+                json_pack("[ssoI]", DBG, session, vm, (json_int_t)v.source_total_kib), &res);
     else
         r = rpc("reserve", path, "xenfit.reserve_vm", json_pack("[sso]", DBG, session, vm), &res);
     if (r)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
  * xenfit sim run: runs a scenario (include/xenfit/scenario.h) against the
- * simulator under one policy or all three, and reports each VM's outcome and
+ * simulator under one policy or all four, and reports each VM's outcome and
  * the totals.
  */
 #include <errno.h>
@@ -23,11 +23,12 @@ void xf_usage_sim(void)
     printf(
         "Usage: xenfit sim run SCENARIO.json [--policy P|all] [--seed N] [--json] [--verbose]\n\n"
         "Runs a scenario (docs/scenario.md) against the simulated Xen host it names, under\n"
-        "one policy or all three side by side, and reports each VM's outcome (booted on\n"
+        "one policy or all four side by side, and reports each VM's outcome (booted on\n"
         "which nodes; refused with numbers; failed while building: phase and errno) and\n"
-        "the totals: false admits (said yes, then the build failed), refusals,\n"
-        "single-node placements among VMs that fit one node, MiB reserved but never used.\n\n"
-        "  --policy P   xapi-pre-6869, xapi-6869, xenfit, or all (default all)\n"
+        "the totals: VMs requested, false admits (said yes, then the build failed),\n"
+        "refusals, single-node placements among VMs that fit one node, MiB reserved but\n"
+        "never used.\n\n"
+        "  --policy P   xapi-pre-6869, xapi-6869, xapi-2026.02, xenfit, or all (default all)\n"
         "  --seed N     the scheduler's seed for parallel steps (default 1)\n"
         "  --json       {\"scenario\":..., \"runs\":[{\"policy\", \"totals\", \"vms\"}]}\n"
         "  --verbose    log every admission, wait, boot and failure on stderr\n");
@@ -83,19 +84,6 @@ static void log_stderr(void *ctx, const char *msg)
     fprintf(stderr, "[%s] %s\n", (const char *)ctx, msg);
 }
 
-static void nodes_str(uint64_t mask, char *buf, size_t len)
-{
-    size_t off = 0;
-    buf[0] = '\0';
-    if (!mask) {
-        snprintf(buf, len, "-");
-        return;
-    }
-    for (unsigned n = 0; n < 64 && off + 4 < len; n++)
-        if (mask & (UINT64_C(1) << n))
-            off += (size_t)snprintf(buf + off, len - off, "%s%u", off ? "," : "", n);
-}
-
 static json_t *nodes_json(uint64_t mask)
 {
     json_t *a = json_array();
@@ -132,17 +120,18 @@ static json_t *report_json(const struct xf_scn_report *r)
                             json_pack("{sIsI}", "fixed_pages",
                                       (json_int_t)r->learned[k].fixed_pages, "per_vcpu_pages",
                                       (json_int_t)r->learned[k].per_vcpu_pages));
-    return json_pack("{sssIs{sIsIsIsIsIsIsIsIsIsIsIsIsI}sosfso}", "policy",
-                     xf_policy_name(r->policy), "seed", (json_int_t)r->seed, "totals", "admitted",
-                     (json_int_t)t->admitted, "booted", (json_int_t)t->booted, "refused",
-                     (json_int_t)t->refused, "late_refusals", (json_int_t)t->late_refusals,
-                     "false_admits", (json_int_t)t->false_admits, "fit_one_node",
-                     (json_int_t)t->fit_one_node, "single_node", (json_int_t)t->single_node,
-                     "reserved_unused_mib", (json_int_t)t->reserved_unused_mib, "drift_alarms",
-                     (json_int_t)t->drift_alarms, "waits", (json_int_t)t->waits, "claims_node",
-                     (json_int_t)t->claims_node, "claims_global", (json_int_t)t->claims_global,
-                     "claims_none", (json_int_t)t->claims_none, "vms", vms, "sim_seconds",
-                     (double)r->sim_time_ns / 1e9, "learned_coeffs", learned);
+    return json_pack(
+        "{sssIs{sIsIsIsIsIsIsIsIsIsIsIsIsIsIsI}sosfso}", "policy", xf_policy_name(r->policy),
+        "seed", (json_int_t)r->seed, "totals", "requested", (json_int_t)t->requested,
+        "requested_fit_one_node", (json_int_t)t->requested_fit_one_node, "admitted",
+        (json_int_t)t->admitted, "booted", (json_int_t)t->booted, "refused", (json_int_t)t->refused,
+        "late_refusals", (json_int_t)t->late_refusals, "false_admits", (json_int_t)t->false_admits,
+        "fit_one_node", (json_int_t)t->fit_one_node, "single_node", (json_int_t)t->single_node,
+        "reserved_unused_mib", (json_int_t)t->reserved_unused_mib, "drift_alarms",
+        (json_int_t)t->drift_alarms, "waits", (json_int_t)t->waits, "claims_node",
+        (json_int_t)t->claims_node, "claims_global", (json_int_t)t->claims_global, "claims_none",
+        (json_int_t)t->claims_none, "vms", vms, "sim_seconds", (double)r->sim_time_ns / 1e9,
+        "learned_coeffs", learned);
 }
 
 static void print_vms(const struct xf_scn_report *r)
@@ -151,8 +140,8 @@ static void print_vms(const struct xf_scn_report *r)
            "taken", "detail");
     for (size_t i = 0; i < r->nr_vms; i++) {
         const struct xf_scn_vm_result *v = &r->vms[i];
-        char nodes[64];
-        nodes_str(v->nodes, nodes, sizeof(nodes));
+        char nodes[XF_NODE_LIST_MAX];
+        xf_node_list(v->nodes, nodes, sizeof(nodes));
         printf("%-14s %-8s %-9s %-7s %5llu MiB %5llu MiB  %s\n", v->name,
                xf_scn_outcome_name(v->outcome), nodes, xf_claim_kind_name(v->claim),
                (unsigned long long)v->footprint_mib, (unsigned long long)v->taken_mib, v->reason);
@@ -161,24 +150,25 @@ static void print_vms(const struct xf_scn_report *r)
 
 static void print_totals_header(void)
 {
-    printf("%-14s %8s %6s %7s %12s %11s %12s %6s %5s\n", "policy", "admitted", "booted", "refused",
-           "false_admits", "single_node", "unused_MiB", "drift", "waits");
+    printf("%-14s %9s %8s %6s %7s %5s %12s %8s %10s %6s %5s\n", "policy", "requested", "admitted",
+           "booted", "refused", "late", "false_admits", "one_node", "unused_MiB", "drift", "waits");
 }
 
 static void print_totals(const struct xf_scn_report *r)
 {
     const struct xf_scn_totals *t = &r->totals;
     char single[24];
-    snprintf(single, sizeof(single), "%u/%u", t->single_node, t->fit_one_node);
-    printf("%-14s %8u %6u %7u %12u %11s %12llu %6u %5u\n", xf_policy_name(r->policy), t->admitted,
-           t->booted, t->refused, t->false_admits, single,
-           (unsigned long long)t->reserved_unused_mib, t->drift_alarms, t->waits);
+    snprintf(single, sizeof(single), "%u/%u", t->single_node, t->requested_fit_one_node);
+    printf("%-14s %9u %8u %6u %7u %5u %12u %8s %10llu %6u %5u\n", xf_policy_name(r->policy),
+           t->requested, t->admitted, t->booted, t->refused - t->late_refusals, t->late_refusals,
+           t->false_admits, single, (unsigned long long)t->reserved_unused_mib, t->drift_alarms,
+           t->waits);
 }
 
 int xf_cmd_sim(int argc, char **argv)
 {
     struct xf_scenario *s = NULL;
-    struct xf_scn_report *reps[3] = {NULL, NULL, NULL};
+    struct xf_scn_report *reps[XF_NR_POLICIES] = {NULL};
     struct xf_parse_error perr = {0};
     struct loader ld;
     enum xf_policy only = XF_POLICY_XENFIT;
@@ -206,7 +196,9 @@ int xf_cmd_sim(int argc, char **argv)
                 all = false;
             } else {
                 return xf_cli_usage_error(
-                    CMD, "--policy '%s': expected xapi-pre-6869, xapi-6869, xenfit or all", optarg);
+                    CMD,
+                    "--policy '%s': expected xapi-pre-6869, xapi-6869, xapi-2026.02, xenfit or all",
+                    optarg);
             }
             break;
         case 's':
@@ -238,7 +230,7 @@ int xf_cmd_sim(int argc, char **argv)
     if (r < 0)
         return xf_cli_usage_error(CMD, "%s: %s", argv[optind], perr.message);
 
-    for (int p = 0; p < 3; p++) {
+    for (int p = 0; p < XF_NR_POLICIES; p++) {
         struct xf_scn_options o = {.policy = (enum xf_policy)p, .seed = seed};
         if (!all && (enum xf_policy)p != only)
             continue;
@@ -274,7 +266,7 @@ int xf_cmd_sim(int argc, char **argv)
             print_totals(reps[i]);
     }
 out:
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < XF_NR_POLICIES; i++)
         xf_scn_report_free(reps[i]);
     xf_scenario_free(s);
     return status;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "xenfit/error.h"
 
 static enum xfd_log_level current = XFD_LOG_INFO;
 static bool journal;
@@ -40,7 +41,7 @@ int xfd_log_parse_level(const char *s, enum xfd_log_level *ret)
             *ret = names[i].level;
             return 0;
         }
-    return -1;
+    return XF_EINVAL;
 }
 
 void xfd_log_init(void)

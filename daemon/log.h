@@ -20,7 +20,8 @@ enum xfd_log_level {
 void xfd_log_set_level(enum xfd_log_level level);
 enum xfd_log_level xfd_log_get_level(void);
 
-/* Parses "error", "warning", "info", "debug". Returns 0 or -1. */
+/* Parses "error", "warning", "info", "debug". Returns 0, or XF_EINVAL for
+ * any other text (*ret unchanged). */
 int xfd_log_parse_level(const char *s, enum xfd_log_level *ret);
 
 /*

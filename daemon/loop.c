@@ -83,6 +83,13 @@ uint64_t xfd_mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The loop's clock (timeouts, the sweep's period): monotonic, moved ahead
+ * with the reservations' clock by xenfit.sim_advance_time. */
+static uint64_t loop_ms(const struct xfd_server *srv)
+{
+    return xfd_mono_ms() + srv->ctx.clock_skew_ns / 1000000u;
+}
+
 static void set_events(struct xfd_server *srv, struct xfd_conn *c, uint32_t events)
 {
     struct epoll_event ev = {.events = events, .data.ptr = c};
@@ -487,7 +494,7 @@ static void close_dead(struct xfd_server *srv)
 static void sweep(struct xfd_server *srv)
 {
     struct xf_engine_swept sw;
-    int r = xf_engine_sweep(srv->ctx.engine, xfd_now_ns(), &sw);
+    int r = xf_engine_sweep(srv->ctx.engine, xfd_ctx_now_ns(&srv->ctx), &sw);
     if (r < 0) {
         xfd_log(XFD_LOG_WARNING, "sweep: reading the hypervisor failed: %s", xf_strerror(r));
         return;
@@ -555,9 +562,9 @@ int xfd_serve(struct xfd_server *srv)
     if (srv->epoll_fd < 0 || epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, &lev) < 0 ||
         epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->signal_fd, &sev) < 0)
         return -errno;
-    srv->next_sweep_ms = xfd_mono_ms() + srv->cfg.sweep_interval_ms;
+    srv->next_sweep_ms = loop_ms(srv) + srv->cfg.sweep_interval_ms;
     while (!srv->stopping) {
-        uint64_t now = xfd_mono_ms();
+        uint64_t now = loop_ms(srv);
         int timeout = (int)(srv->next_sweep_ms > now ? srv->next_sweep_ms - now : 0);
         if (timeout > (int)TICK_MS)
             timeout = (int)TICK_MS;
@@ -566,7 +573,14 @@ int xfd_serve(struct xfd_server *srv)
         int n = epoll_wait(srv->epoll_fd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
         if (n < 0 && errno != EINTR)
             return -errno;
-        now = xfd_mono_ms();
+        now = loop_ms(srv);
+        /* A due sweep comes before the round's requests: one that follows a
+         * request which moved the clock (xenfit.sim_advance_time) already
+         * sees its result. */
+        if (now >= srv->next_sweep_ms) {
+            sweep(srv);
+            srv->next_sweep_ms = now + srv->cfg.sweep_interval_ms;
+        }
         bool accept_ready = false;
         for (int i = 0; i < n; i++) {
             void *tag = evs[i].data.ptr;
@@ -583,10 +597,6 @@ int xfd_serve(struct xfd_server *srv)
                 if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
                     on_readable(srv, c, now);
             }
-        }
-        if (now >= srv->next_sweep_ms) {
-            sweep(srv);
-            srv->next_sweep_ms = now + srv->cfg.sweep_interval_ms;
         }
         end_round(srv, now);
         if (now >= next_reap || srv->stopping) {

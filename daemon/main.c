@@ -35,8 +35,9 @@ static int open_backend(struct xfd_server *srv, const char **ret_name)
         FILE *f = fopen(srv->cfg.host_spec, "rb");
         int r;
         if (!f) {
-            xfd_log(XFD_LOG_ERROR, "--host '%s': %s", srv->cfg.host_spec, strerror(errno));
-            return -errno;
+            r = -errno; /* before logging, which may change errno */
+            xfd_log(XFD_LOG_ERROR, "--host '%s': %s", srv->cfg.host_spec, strerror(-r));
+            return r;
         }
         for (;;) {
             if (cap - len < 4096) {
@@ -134,7 +135,7 @@ int xfd_server_load(struct xfd_server *srv)
 static int reconcile(struct xfd_server *srv)
 {
     struct xf_engine_swept sw;
-    int r = xf_engine_sweep(srv->ctx.engine, xfd_now_ns(), &sw);
+    int r = xf_engine_sweep(srv->ctx.engine, xfd_ctx_now_ns(&srv->ctx), &sw);
     if (r < 0) {
         xfd_log(XFD_LOG_ERROR, "reconciling with the hypervisor: %s", xf_strerror(r));
         return r;
@@ -226,7 +227,7 @@ static int listen_socket(struct xfd_server *srv)
     umask(old);
     if (r < 0 || chmod(path, (mode_t)srv->cfg.socket_mode) < 0 || listen(fd, 512) < 0) {
         r = -errno;
-        xfd_log(XFD_LOG_ERROR, "listening on '%s': %s", path, strerror(errno));
+        xfd_log(XFD_LOG_ERROR, "listening on '%s': %s", path, strerror(-r));
         close(fd);
         return r;
     }

@@ -23,7 +23,7 @@ static struct xf_engine *E(struct xfd_call *c)
 
 static uint64_t now(struct xfd_call *c)
 {
-    return c->ctx->now_ns();
+    return xfd_ctx_now_ns(c->ctx);
 }
 
 /* A session (squeezed: the service name) that the ledger can hold. */

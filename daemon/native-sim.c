@@ -3,7 +3,9 @@
  * The simulator's test helpers (daemon/native.h): with the simulator
  * backend the host lives inside xenfitd, so a test that wants a domain to
  * exist (to see a reservation settle when its domain is built, or dropped
- * when it dies) asks the daemon to make one. Offered only with --backend sim.
+ * when it dies) asks the daemon to make one; and a test that wants time to
+ * pass (a TTL, an idle timeout) moves the daemon's clocks instead of
+ * sleeping. Offered only with --backend sim.
  */
 #include <stdio.h>
 
@@ -70,4 +72,24 @@ void xfd_native_sim_destroy(struct xfd_call *c)
     for (int i = 0; i < 600 && xf_hv_domain_info(hv, domid, &info) == 0; i++)
         (void)xf_hv_sleep_ns(hv, UINT64_C(100000000));
     xfd_ok(c, NULL);
+}
+
+/* The clocks move at most 100 years in all: far from overflowing the
+ * nanoseconds added to the real clock. */
+#define SKEW_MAX_MS (UINT64_C(100) * 366 * 24 * 3600 * 1000)
+
+void xfd_native_sim_advance_time(struct xfd_call *c)
+{
+    int64_t ms;
+
+    if (!xfd_arg_int(c, 1, "ms", &ms))
+        return;
+    if (ms < 0 || (uint64_t)ms > SKEW_MAX_MS - c->ctx->clock_skew_ns / 1000000u) {
+        xfd_fail(c, "Invalid_argument",
+                 json_string("xenfit.sim_advance_time: parameter 2 (ms) must be 0 or more, up "
+                             "to 100 years in all; time does not go back"));
+        return;
+    }
+    c->ctx->clock_skew_ns += (uint64_t)ms * 1000000u;
+    xfd_ok(c, xfd_json_u64(c->ctx->clock_skew_ns / 1000000u));
 }

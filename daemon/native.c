@@ -120,7 +120,7 @@ json_t *xfd_native_resv_json(struct xfd_ctx *ctx, const struct xf_engine_resv *r
 {
     char text[XF_ENGINE_ID_LEN];
     json_t *o, *nodes = json_array(), *node_mib = json_object(), *claim;
-    uint64_t now = ctx->now_ns();
+    uint64_t now = xfd_ctx_now_ns(ctx);
 
     xf_engine_id_format(ctx->engine, r->id, text);
     for (uint64_t m = r->node_mask; m; m &= m - 1) {
@@ -180,7 +180,7 @@ static void reserve_vm_common(struct xfd_call *c, struct xf_admit_request *req, 
     const struct xf_memory_config *mc = &o.adm.mc;
     struct xf_overhead_coeffs k = xf_engine_coeffs(c->ctx->engine, req->vm.type, req->vm.vcpus);
     json_t *res, *nodes;
-    int r = xf_engine_reserve_vm(c->ctx->engine, session, req, c->ctx->now_ns(), &o);
+    int r = xf_engine_reserve_vm(c->ctx->engine, session, req, xfd_ctx_now_ns(c->ctx), &o);
 
     if (r == XF_ELIMIT) {
         xfd_fail_limit(c, session);
@@ -402,7 +402,7 @@ static void calibration_reset(struct xfd_call *c)
 static void sweep(struct xfd_call *c)
 {
     struct xf_engine_swept sw;
-    int r = xf_engine_sweep(c->ctx->engine, c->ctx->now_ns(), &sw);
+    int r = xf_engine_sweep(c->ctx->engine, xfd_ctx_now_ns(c->ctx), &sw);
     if (r < 0) {
         xfd_fail_internal(c, "%s: %s", c->method, xf_strerror(r));
         return;
@@ -423,5 +423,6 @@ const struct xfd_method xfd_native_methods[] = {
     {"xenfit.calibration_reset", 2, "dbg, type", calibration_reset},
     {"xenfit.sim_domain_create", 3, "dbg, kib, running", xfd_native_sim_create},
     {"xenfit.sim_domain_destroy", 2, "dbg, domid", xfd_native_sim_destroy},
+    {"xenfit.sim_advance_time", 2, "dbg, ms", xfd_native_sim_advance_time},
 };
 const size_t xfd_nr_native_methods = sizeof(xfd_native_methods) / sizeof(xfd_native_methods[0]);

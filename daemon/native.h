@@ -32,5 +32,10 @@ json_t *xfd_native_resv_json(struct xfd_ctx *ctx, const struct xf_engine_resv *r
  * is back. Offered only with the simulator backend. */
 void xfd_native_sim_create(struct xfd_call *call);
 void xfd_native_sim_destroy(struct xfd_call *call);
+/* xenfit.sim_advance_time [dbg, ms]: moves the daemon's clocks `ms` ahead
+ * (ctx->clock_skew_ns), as if that time had passed at once: reservations
+ * age, the next periodic sweep is due, connections look idle. Returns the
+ * total advance in ms. Offered only with the simulator backend. */
+void xfd_native_sim_advance_time(struct xfd_call *call);
 
 #endif

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "jsonfast.h"
 #include "log.h"
 #include "rpc.h"
 #include "xenfit/units.h"
@@ -161,51 +160,11 @@ static const struct xfd_method *find_method(const struct xfd_ctx *ctx, const cha
     return NULL;
 }
 
-/* The scalars most replies are made of, written directly; false when v is
- * something else (or a string needing escapes). */
-static bool dump_simple(struct xfd_buf *out, const json_t *v, int *ret)
-{
-    char digits[24];
-    size_t n = sizeof(digits);
-    if (json_is_integer(v)) {
-        json_int_t x = json_integer_value(v);
-        uint64_t u = x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
-        do
-            digits[--n] = (char)('0' + u % 10);
-        while ((u /= 10) != 0);
-        if (x < 0)
-            digits[--n] = '-';
-        *ret = xfd_buf_add(out, digits + n, sizeof(digits) - n);
-        return true;
-    }
-    if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        size_t len = json_string_length(v);
-        for (size_t i = 0; i < len; i++)
-            if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '"' ||
-                s[i] == '\\' || s[i] == '/')
-                return false;
-        *ret = xfd_buf_reserve(out, len + 2);
-        if (*ret == 0) {
-            out->p[out->len++] = '"';
-            memcpy(out->p + out->len, s, len);
-            out->len += len;
-            out->p[out->len++] = '"';
-        }
-        return true;
-    }
-    return false;
-}
-
 /* Appends a JSON value, compact, keys in insertion order. */
 static int dump(struct xfd_buf *out, const json_t *v)
 {
     const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
     size_t room, n;
-    int r;
-
-    if (dump_simple(out, v, &r))
-        return r;
 
     if (xfd_buf_reserve(out, 256) < 0)
         return -ENOMEM;
@@ -224,40 +183,30 @@ static int dump(struct xfd_buf *out, const json_t *v)
     return 0;
 }
 
-static int dump_or_null(struct xfd_buf *out, const json_t *v)
+static json_t *or_null(json_t *v)
 {
-    return v ? dump(out, v) : xfd_buf_addstr(out, "null");
+    return v ? v : json_null();
 }
 
-/* The response object, written directly in its members' order (no object
- * built, no key sorting): this is on every request's path. */
+/*
+ * The response object in ocaml-rpc's shapes (rpc.h), members in the order
+ * its encoder writes them (jansson keeps insertion order): V1 {"result",
+ * "error", "id"}, V2 {"jsonrpc", "result" or "error", "id"}. Appended to out
+ * compactly; out's bytes are unchanged on failure.
+ */
 static int respond(struct xfd_buf *out, bool v2, json_t *id, json_t *result, json_t *error)
 {
-    size_t mark = out->len;
+    json_t *resp;
     int r;
 
-    if (v2) {
-        r = xfd_buf_addstr(out, error ? "{\"jsonrpc\":\"2.0\",\"error\":"
-                                      : "{\"jsonrpc\":\"2.0\",\"result\":");
-        if (r == 0)
-            r = dump_or_null(out, error ? error : result);
-    } else {
-        r = xfd_buf_addstr(out, "{\"result\":");
-        if (r == 0)
-            r = dump_or_null(out, error ? NULL : result);
-        if (r == 0)
-            r = xfd_buf_addstr(out, ",\"error\":");
-        if (r == 0)
-            r = dump_or_null(out, error);
-    }
-    if (r == 0)
-        r = xfd_buf_addstr(out, ",\"id\":");
-    if (r == 0)
-        r = dump_or_null(out, id);
-    if (r == 0)
-        r = xfd_buf_addstr(out, "}");
-    if (r < 0)
-        out->len = mark;
+    if (v2)
+        resp = json_pack("{sssOsO}", "jsonrpc", "2.0", error ? "error" : "result",
+                         error ? error : or_null(result), "id", or_null(id));
+    else
+        resp = json_pack("{sOsOsO}", "result", or_null(error ? NULL : result), "error",
+                         or_null(error), "id", or_null(id));
+    r = resp ? dump(out, resp) : -ENOMEM;
+    json_decref(resp);
     return r;
 }
 
@@ -291,16 +240,28 @@ static int malformed(struct xfd_ctx *ctx, struct xfd_buf *out, bool v2, json_t *
     return r;
 }
 
-/* The request's members: from the fast parser, or from jansson's object. */
+/* A request's members (new references; NULL when absent). */
+struct request {
+    json_t *method, *params, *id, *jsonrpc;
+};
+
+static void request_done(struct request *r)
+{
+    json_decref(r->method);
+    json_decref(r->params);
+    json_decref(r->id);
+    json_decref(r->jsonrpc);
+}
+
+/* Parses the body (jansson, duplicate keys refused) into its members.
+ * Returns 1, or what malformed() returns after answering the error. */
 static int decode(struct xfd_ctx *ctx, const char *body, size_t len, struct xfd_buf *out,
-                  struct xfd_json_request *ret)
+                  struct request *ret)
 {
     json_error_t jerr;
     json_t *req;
     int r;
 
-    if (xfd_json_fast_request(body, len, ret))
-        return 1;
     req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!req)
         return malformed(ctx, out, false, NULL, "malformed JSON at line %d, column %d: %s",
@@ -321,7 +282,7 @@ static int decode(struct xfd_ctx *ctx, const char *body, size_t len, struct xfd_
 
 int xfd_rpc_handle(struct xfd_ctx *ctx, const char *body, size_t len, struct xfd_buf *out)
 {
-    struct xfd_json_request req = {0};
+    struct request req = {0};
     json_t *id, *params;
     const char *method;
     const struct xfd_method *m;
@@ -381,6 +342,6 @@ int xfd_rpc_handle(struct xfd_ctx *ctx, const char *body, size_t len, struct xfd
     json_decref(call.result);
     json_decref(call.error);
 out:
-    xfd_json_request_done(&req);
+    request_done(&req);
     return r;
 }

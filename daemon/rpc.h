@@ -46,9 +46,19 @@ struct xfd_ctx {
     struct xf_engine *engine;
     struct xfd_info info;
     uint64_t (*now_ns)(void); /* the clock the reservations' times use */
-    bool sim_methods;         /* offer xenfit.sim_* (the simulator backend) */
+    /* How far xenfit.sim_advance_time has moved the daemon's clocks (the
+     * reservations' and the event loop's) ahead of now_ns: always 0 but with
+     * the simulator backend, whose tests use it instead of sleeping. */
+    uint64_t clock_skew_ns;
+    bool sim_methods; /* offer xenfit.sim_* (the simulator backend) */
     uint64_t requests, failures;
 };
+
+/* The daemon's time in ns: what TTLs, expiry and sweeps compare with. */
+static inline uint64_t xfd_ctx_now_ns(const struct xfd_ctx *ctx)
+{
+    return ctx->now_ns() + ctx->clock_skew_ns;
+}
 
 /* One call being served: the handler sets result or error (new references). */
 struct xfd_call {

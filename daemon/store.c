@@ -19,6 +19,24 @@
 
 #define SCHEMA_VERSION 1
 
+/* Every statement the store runs, prepared once at open (STMT_SQL). */
+enum stmt {
+    ST_RESV_INSERT,
+    ST_RESV_UPDATE,
+    ST_RESV_DELETE,
+    ST_RESV_ALL,
+    ST_CALIB_PUT,
+    ST_CALIB_ALL,
+    ST_CALIB_RESET,
+    ST_GENERATION,
+    ST_META_GET,
+    ST_META_SET,
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    NR_STMTS
+};
+
 struct xfd_store {
     sqlite3 *db;
     int lock_fd;
@@ -28,8 +46,7 @@ struct xfd_store {
     char last_err[256];
     int mark_fd;         /* xenfitd.mark: the generation last committed */
     uint64_t generation; /* commits so far (meta "generation") */
-    sqlite3_stmt *gen;
-    sqlite3_stmt *put, *update, *del, *calib, *calib_reset, *begin, *commit, *rollback;
+    sqlite3_stmt *st[NR_STMTS];
 };
 
 static const char SCHEMA[] =
@@ -53,11 +70,53 @@ static int fail(struct xfd_store *s, int r, char *err, size_t errlen, const char
     return r;
 }
 
-static int prepare(struct xfd_store *s, const char *sql, sqlite3_stmt **ret)
+/* The SQL of each statement; a reservation's columns are ?1 .. ?17 in the
+ * table's order (bind_resv, row_to_resv). */
+static const char *const STMT_SQL[] = {
+    [ST_RESV_INSERT] = "INSERT OR REPLACE INTO reservations VALUES"
+                       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_RESV_UPDATE] = "UPDATE reservations SET owner = ?2, kind = ?3, state = ?4, domid = ?5,"
+                       " kib = ?6, total_pages = ?7, node_mask = ?8, node_pages = ?9,"
+                       " claim_kind = ?10, claim_node = ?11, claim_pages = ?12,"
+                       " claim_global_pages = ?13, created_ns = ?14, expires_ns = ?15,"
+                       " transferred_ns = ?16, domain_seen = ?17 WHERE id = ?1",
+    [ST_RESV_DELETE] = "DELETE FROM reservations WHERE id = ?",
+    [ST_RESV_ALL] = "SELECT * FROM reservations ORDER BY id",
+    [ST_CALIB_PUT] = "INSERT OR REPLACE INTO calibration VALUES(?,?,?)",
+    [ST_CALIB_ALL] = "SELECT type, vcpus, needed_pages FROM calibration",
+    [ST_CALIB_RESET] = "DELETE FROM calibration WHERE ?1 = -1 OR type = ?1",
+    [ST_GENERATION] = "INSERT OR REPLACE INTO meta VALUES('generation', ?)",
+    [ST_META_GET] = "SELECT value FROM meta WHERE key = ?",
+    [ST_META_SET] = "INSERT OR REPLACE INTO meta VALUES(?, ?)",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+};
+_Static_assert(sizeof(STMT_SQL) / sizeof(STMT_SQL[0]) == NR_STMTS, "one SQL text per statement");
+
+/* Prepares every statement of STMT_SQL (kept for the store's life). */
+static int prepare_all(struct xfd_store *s, char *err, size_t errlen)
 {
-    return sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, ret, NULL) == SQLITE_OK
-               ? 0
-               : -EIO;
+    for (size_t i = 0; i < NR_STMTS; i++)
+        if (sqlite3_prepare_v3(s->db, STMT_SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+                               NULL) != SQLITE_OK)
+            return fail(s, -EIO, err, errlen, "preparing statements");
+    return 0;
+}
+
+/* Makes a statement ready for its next use. */
+static void reset(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Runs a statement that returns no rows. 0 or -EIO. */
+static int step_reset(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    reset(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 static int check_schema(struct xfd_store *s, char *err, size_t errlen)
@@ -256,7 +315,7 @@ int xfd_store_open(const char *dir, enum xfd_sync sync, struct xfd_store **ret, 
     s->lock_fd = s->mark_fd = -1;
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         r = -errno;
-        snprintf(err, errlen, "cannot create the state directory '%s': %s", dir, strerror(errno));
+        snprintf(err, errlen, "cannot create the state directory '%s': %s", dir, strerror(-r));
         goto fail;
     }
     snprintf(path, sizeof(path), "%s/xenfitd.lock", dir);
@@ -295,28 +354,8 @@ int xfd_store_open(const char *dir, enum xfd_sync sync, struct xfd_store **ret, 
         r = fail(s, -EIO, err, errlen, "setting up the database");
         goto fail;
     }
-    if ((r = prepare(s,
-                     "INSERT OR REPLACE INTO reservations VALUES"
-                     "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                     &s->put)) < 0 ||
-        (r = prepare(s,
-                     "UPDATE reservations SET owner = ?2, kind = ?3, state = ?4, domid = ?5,"
-                     " kib = ?6, total_pages = ?7, node_mask = ?8, node_pages = ?9,"
-                     " claim_kind = ?10, claim_node = ?11, claim_pages = ?12,"
-                     " claim_global_pages = ?13, created_ns = ?14, expires_ns = ?15,"
-                     " transferred_ns = ?16, domain_seen = ?17 WHERE id = ?1",
-                     &s->update)) < 0 ||
-        (r = prepare(s, "DELETE FROM reservations WHERE id = ?", &s->del)) < 0 ||
-        (r = prepare(s, "INSERT OR REPLACE INTO calibration VALUES(?,?,?)", &s->calib)) < 0 ||
-        (r = prepare(s, "DELETE FROM calibration WHERE ?1 = -1 OR type = ?1", &s->calib_reset)) <
-            0 ||
-        (r = prepare(s, "BEGIN IMMEDIATE", &s->begin)) < 0 ||
-        (r = prepare(s, "COMMIT", &s->commit)) < 0 ||
-        (r = prepare(s, "ROLLBACK", &s->rollback)) < 0 ||
-        (r = prepare(s, "INSERT OR REPLACE INTO meta VALUES('generation', ?)", &s->gen)) < 0) {
-        r = fail(s, r, err, errlen, "preparing statements");
+    if ((r = prepare_all(s, err, errlen)) < 0)
         goto fail;
-    }
     if ((r = check_schema(s, err, errlen)) < 0 || (r = check_generation(s, dir, err, errlen)) < 0)
         goto fail;
     if ((r = limit_pages(s, err, errlen)) < 0)
@@ -332,15 +371,8 @@ void xfd_store_close(struct xfd_store *s)
 {
     if (!s)
         return;
-    sqlite3_finalize(s->put);
-    sqlite3_finalize(s->update);
-    sqlite3_finalize(s->del);
-    sqlite3_finalize(s->calib);
-    sqlite3_finalize(s->calib_reset);
-    sqlite3_finalize(s->begin);
-    sqlite3_finalize(s->commit);
-    sqlite3_finalize(s->rollback);
-    sqlite3_finalize(s->gen);
+    for (size_t i = 0; i < NR_STMTS; i++)
+        sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
     if (s->mark_fd >= 0)
         close(s->mark_fd);
@@ -396,11 +428,9 @@ const char *xfd_store_errmsg(const struct xfd_store *s)
 
 int xfd_store_meta_get(struct xfd_store *s, const char *key, char *buf, size_t len)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = s->st[ST_META_GET];
     int r = -ENOENT;
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) !=
-        SQLITE_OK)
-        return -EIO;
+
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     switch (sqlite3_step(st)) {
     case SQLITE_ROW:
@@ -412,22 +442,16 @@ int xfd_store_meta_get(struct xfd_store *s, const char *key, char *buf, size_t l
     default:
         r = -EIO;
     }
-    sqlite3_finalize(st);
+    reset(st);
     return r;
 }
 
 int xfd_store_meta_set(struct xfd_store *s, const char *key, const char *value)
 {
-    sqlite3_stmt *st;
-    int r;
-    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES(?, ?)", -1, &st, NULL) !=
-        SQLITE_OK)
-        return -EIO;
+    sqlite3_stmt *st = s->st[ST_META_SET];
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-    r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-    sqlite3_finalize(st);
-    return r;
+    return step_reset(st);
 }
 
 bool xfd_store_in_txn(const struct xfd_store *s)
@@ -435,20 +459,12 @@ bool xfd_store_in_txn(const struct xfd_store *s)
     return s->in_txn;
 }
 
-static int step_reset(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : -EIO;
-}
-
 int xfd_store_begin(struct xfd_store *s)
 {
     if (s->in_txn)
         return 0;
     s->last_err[0] = '\0';
-    if (note(s, step_reset(s->begin)) < 0)
+    if (note(s, step_reset(s->st[ST_BEGIN])) < 0)
         return -EIO;
     s->in_txn = true;
     return 0;
@@ -460,8 +476,9 @@ int xfd_store_commit(struct xfd_store *s)
     if (!s->in_txn)
         return 0;
     snprintf(gen, sizeof(gen), "%llu", (unsigned long long)(s->generation + 1));
-    sqlite3_bind_text(s->gen, 1, gen, -1, SQLITE_TRANSIENT);
-    if (note(s, step_reset(s->gen)) < 0 || note(s, step_reset(s->commit)) < 0) {
+    sqlite3_bind_text(s->st[ST_GENERATION], 1, gen, -1, SQLITE_TRANSIENT);
+    if (note(s, step_reset(s->st[ST_GENERATION])) < 0 ||
+        note(s, step_reset(s->st[ST_COMMIT])) < 0) {
         xfd_store_rollback(s);
         return -EIO;
     }
@@ -481,7 +498,7 @@ void xfd_store_rollback(struct xfd_store *s)
      * transaction back itself: a ROLLBACK then only fails with "no
      * transaction is active" and hides the cause. */
     if (!sqlite3_get_autocommit(s->db))
-        (void)step_reset(s->rollback);
+        (void)step_reset(s->st[ST_ROLLBACK]);
     s->in_txn = false;
 }
 
@@ -530,14 +547,14 @@ static void bind_resv(sqlite3_stmt *st, const struct xf_engine_resv *r)
 static int put_resv(struct xfd_store *s, const struct xf_engine_resv *r, bool fresh)
 {
     if (!fresh) {
-        bind_resv(s->update, r);
-        if (step_reset(s->update) < 0)
+        bind_resv(s->st[ST_RESV_UPDATE], r);
+        if (step_reset(s->st[ST_RESV_UPDATE]) < 0)
             return -EIO;
         if (sqlite3_changes(s->db) == 1)
             return 0;
     }
-    bind_resv(s->put, r);
-    return step_reset(s->put);
+    bind_resv(s->st[ST_RESV_INSERT], r);
+    return step_reset(s->st[ST_RESV_INSERT]);
 }
 
 static int apply(struct xfd_store *s, const struct xf_engine_change *c);
@@ -554,17 +571,19 @@ static int apply(struct xfd_store *s, const struct xf_engine_change *c)
     case XF_CHANGE_RESV_PUT:
         return put_resv(s, c->resv, c->fresh);
     case XF_CHANGE_RESV_DEL:
-        sqlite3_bind_int64(s->del, 1, i64(c->id));
-        return step_reset(s->del);
-    case XF_CHANGE_CALIB:
-        sqlite3_bind_int(s->calib, 1, (int)c->obs.type);
-        sqlite3_bind_int64(s->calib, 2, (int64_t)c->obs.vcpus);
-        sqlite3_bind_int64(s->calib, 3, i64(c->obs.needed_pages));
-        return step_reset(s->calib);
+        sqlite3_bind_int64(s->st[ST_RESV_DELETE], 1, i64(c->id));
+        return step_reset(s->st[ST_RESV_DELETE]);
+    case XF_CHANGE_CALIB: {
+        sqlite3_stmt *st = s->st[ST_CALIB_PUT];
+        sqlite3_bind_int(st, 1, (int)c->obs.type);
+        sqlite3_bind_int64(st, 2, (int64_t)c->obs.vcpus);
+        sqlite3_bind_int64(st, 3, i64(c->obs.needed_pages));
+        return step_reset(st);
+    }
     case XF_CHANGE_CALIB_RESET:
         /* type -1 matches every row: the reset of every type. */
-        sqlite3_bind_int(s->calib_reset, 1, c->calib_all ? -1 : (int)c->obs.type);
-        return step_reset(s->calib_reset);
+        sqlite3_bind_int(s->st[ST_CALIB_RESET], 1, c->calib_all ? -1 : (int)c->obs.type);
+        return step_reset(s->st[ST_CALIB_RESET]);
     }
     return -EINVAL;
 }
@@ -603,13 +622,10 @@ static int row_to_resv(sqlite3_stmt *st, struct xf_engine_resv *r)
 int xfd_store_load(struct xfd_store *s, struct xf_engine *e, size_t *ret_resv, size_t *ret_calib,
                    char *err, size_t errlen)
 {
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = s->st[ST_RESV_ALL];
     size_t nr = 0, nc = 0;
     int r = 0, rc;
 
-    if (sqlite3_prepare_v2(s->db, "SELECT * FROM reservations ORDER BY id", -1, &st, NULL) !=
-        SQLITE_OK)
-        return fail(s, -EIO, err, errlen, "reading reservations");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct xf_engine_resv res;
         if ((r = row_to_resv(st, &res)) < 0 || (r = xf_engine_restore(e, &res)) < 0) {
@@ -623,13 +639,8 @@ int xfd_store_load(struct xfd_store *s, struct xf_engine *e, size_t *ret_resv, s
         r = fail(s, -EIO, err, errlen, "reading reservations");
         goto out;
     }
-    sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(s->db, "SELECT type, vcpus, needed_pages FROM calibration", -1, &st,
-                           NULL) != SQLITE_OK) {
-        st = NULL;
-        r = fail(s, -EIO, err, errlen, "reading calibration");
-        goto out;
-    }
+    reset(st);
+    st = s->st[ST_CALIB_ALL];
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct xf_calib_observation o = {
             .type = (enum xf_domain_type)sqlite3_column_int(st, 0),
@@ -651,6 +662,6 @@ int xfd_store_load(struct xfd_store *s, struct xf_engine *e, size_t *ret_resv, s
     *ret_calib = nc;
     r = 0;
 out:
-    sqlite3_finalize(st);
+    reset(st);
     return r;
 }

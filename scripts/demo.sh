@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-only
 # Installs what xenfit needs, builds it, and runs its main job: every shipped
-# scenario (scenarios/*.json) under the three policies -- xapi before PR 6869,
-# xapi after it, and xenfit -- on the simulated Xen host each one names, then a
-# summary of the false admits, refusals and single-node placements.
+# scenario (scenarios/*.json) under the four policies -- xen-api before PR
+# 6869, at its merge, as of February 2026, and xenfit -- on the simulated Xen
+# host each one names, then one table of what happened, every column defined
+# under it (scripts/demo-table.sh). scripts/readme-table.sh copies that table
+# into README.md.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${XF_BUILD_DIR:-$top/build}
@@ -18,21 +20,12 @@ echo
 echo "== xenfit calibrate: the tightest line over PR 6869's measurements"
 "$xf" calibrate "$top/tests/data/vcpu-overhead-pages.csv"
 
-summary=$(mktemp)
-trap 'rm -f "$summary"' EXIT
 for s in "$top"/scenarios/*.json; do
   echo
   echo "== xenfit sim run scenarios/$(basename "$s")"
   "$xf" sim run "$s" | sed -n '1p;/^policy /,$p'
-  "$xf" sim run "$s" --json |
-    jq -r '.scenario as $s | .runs[] | [$s, .policy, .totals.admitted, .totals.booted,
-           .totals.refused, .totals.false_admits,
-           "\(.totals.single_node)/\(.totals.fit_one_node)", .totals.drift_alarms] | @tsv' \
-    >>"$summary"
 done
+
 echo
-echo "== summary (false_admits: said yes, then the build failed)"
-{
-  printf 'scenario\tpolicy\tadmitted\tbooted\trefused\tfalse_admits\tsingle_node\tdrift\n'
-  cat "$summary"
-} | column -t -s $'\t'
+echo "== summary"
+"$top/scripts/demo-table.sh" "$xf"

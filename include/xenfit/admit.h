@@ -5,12 +5,15 @@
  * (needed, available, where) -- xapi's HOST_NOT_ENOUGH_FREE_MEMORY, never an
  * internal error.
  *
- * The three policies of include/xenfit/claims.h differ here too:
+ * The four policies of include/xenfit/claims.h differ here too:
  *  - xapi-pre-6869: the model without the per-vCPU term (256 pages per vCPU,
- *    all in the paging pool) against free memory less a 1 MiB reserve; no
+ *    all in the paging pool) against free memory less a 9 MiB reserve; no
  *    placement at admission (xenopsd places at build time, on live memfree).
- *  - xapi-6869: xen-api's model (38 extra pages per vCPU) against free memory
- *    less outstanding claims and the 64 MiB reserve; placement at build time.
+ *  - xapi-6869, xapi-2026.02: xen-api's model (38 extra pages per vCPU)
+ *    against free memory less the 72 MiB reserve; placement at build time.
+ *  - The xapi policies do not subtract outstanding claims, and size an
+ *    incoming or resumed VM as the larger of xapi's start check and
+ *    squeezed's reservation (memory_limit + overhead).
  *  - xenfit: the calibrated model (never below xen-api's) against the same
  *    host figure and against per-node free memory from the ledger, with the
  *    NUMA plan made here, reserved with the VM, and its claim decided here.
@@ -27,13 +30,24 @@
 #include "xenfit/model.h"
 #include "xenfit/planner.h"
 
-/* The low-memory reserve xapi counted before PR 6869: 1 MiB. */
-#define XF_PRE6869_RESERVE_PAGES 256u
+/*
+ * What xapi holds back from host free memory: squeezed's
+ * target_host_free_mem_kib = low_mem_emergency_pool + extra_mem_to_keep
+ * (squeeze_xen.ml), which memory_server.ml get_host_reserved_memory returns and
+ * dbsync_slave.ml adds to the host's memory_overhead. extra_mem_to_keep is
+ * 8 MiB; the pool was 1 MiB before PR 6869 (87178fcaebf9d4f9fcfe14c053fea9460e651c93)
+ * and 64 MiB, Xen's low_mem_virq_limit, since (1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7,
+ * CA-423173): 9 MiB before, 72 MiB after.
+ */
+#define XF_PRE6869_RESERVE_PAGES  (UINT64_C(9) * 256)
+#define XF_XAPI6869_RESERVE_PAGES (UINT64_C(72) * 256)
 
 struct xf_admit_request {
     struct xf_vm_memory vm;
     bool migration;            /* incoming migration or resume */
-    uint64_t source_total_kib; /* with migration: memory_total_source */
+    bool resume;               /* with migration: a resume from suspend */
+    uint64_t source_total_kib; /* with migration: memory_total_source (resume:
+                                  the stored suspend memory size) */
     bool hard_affinity;        /* the VM pins its vCPUs: no NUMA placement */
 };
 
@@ -68,7 +82,8 @@ struct xf_admission {
 int xf_admit(const struct xf_admit_params *params, const struct xf_admit_request *req,
              const struct xf_host_free *free, struct xf_planner *planner, struct xf_admission *ret);
 
-/* The host accounting parameters a policy uses (its low-memory reserve). */
+/* The host accounting parameters a policy uses: its reserve (above), and for
+ * the xapi policies, outstanding claims left in (host.h). */
 void xf_admit_host_params(enum xf_policy policy, struct xf_host_params *ret);
 
 /* The model coefficients a policy starts from: {0,0} before PR 6869, else xen-api's. */

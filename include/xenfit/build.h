@@ -4,7 +4,9 @@
  * the order xenopsd and xenguest do (ocaml/xenopsd/xc/domain.ml: make,
  * build_pre; xenguest's populate): create, max vCPUs, max pages = xen_max,
  * paging pool = shadow, place and claim, populate in 2 MiB extents, cancel
- * the claim, run. A build is a small state machine so that a scheduler
+ * the claim, run. For the xen-api policies the placement step follows
+ * numa_placement exactly: claim first, then soft affinity only where that
+ * version set it (xf_claim_sets_affinity). A build is a small state machine so that a scheduler
  * (xf_sim_sched) can interleave many of them; xf_build_run() runs one to the
  * end. Each failure is reported with the phase it happened in and the errno
  * the hypervisor returned; a failed build destroys its domain, as xenopsd
@@ -19,10 +21,12 @@
 #include "xenfit/claims.h"
 #include "xenfit/hv.h"
 #include "xenfit/model.h"
+#include "xenfit/wait.h"
 
 enum xf_build_phase {
     XF_BUILD_CREATE,
-    XF_BUILD_AFFINITY, /* only with affinity_first: before anything is allocated */
+    XF_BUILD_AFFINITY,   /* only with affinity_first: before anything is allocated */
+    XF_BUILD_FREE_CHECK, /* only with free_check_pages: xen-api's build_pre check */
     XF_BUILD_MAX_VCPUS,
     XF_BUILD_MAX_PAGES,
     XF_BUILD_PAGING_POOL,
@@ -66,6 +70,18 @@ struct xf_build_spec {
      * per-vCPU structures and the paging pool are allocated on the planned
      * node(s) too (xenfit); xenopsd sets it only after the paging pool. */
     bool affinity_first;
+    /* xen-api's build_pre opens with wait_xen_free_mem (domain.ml, at
+     * 87178fca... and 1c354a4...): physinfo free_pages, claims not
+     * subtracted, must cover required_host_free_mib, else Not_enough_memory
+     * (XF_ENOFIT here) with nothing allocated but the domain. 0: no check. */
+    uint64_t free_check_pages;
+    /* xen-api built for a Xen without node claims: its claim binding
+     * (xenctrlext_stubs.c stub_xenctrlext_domain_claim_pages, compiled
+     * without XEN_DOMCTL_NUMA_OP_GET_NODE_PAGES) raises ENOSYS for every
+     * claim, node or global, without reaching Xen. */
+    bool claims_enosys;
+    xf_wait_log_fn log; /* may be NULL: the free check's log lines */
+    void *log_ctx;
 };
 
 struct xf_build_result {
@@ -75,7 +91,7 @@ struct xf_build_result {
     enum xf_claim_kind claimed; /* the claim that held during populate */
     int node_claim_err;         /* the node claim's errno, if one was tried */
     uint64_t populated_pages;
-    uint64_t node_mask;      /* affinity set */
+    uint64_t node_mask;      /* affinity set (xen-api: soft affinity, see claims.h) */
     uint64_t pages_off_plan; /* pages that landed outside node_mask (0 if none set) */
     /* Host pages the create, max-vCPUs and paging-pool steps took (physinfo
      * free before and after each: hidden hypervisor pages plus the pool),
@@ -84,6 +100,7 @@ struct xf_build_result {
      * activity can. */
     uint64_t overhead_pages;
     bool overhead_known;
+    uint64_t free_found_pages; /* XF_BUILD_FREE_CHECK: physinfo free at the last check */
 };
 
 struct xf_build;

@@ -58,6 +58,12 @@ struct xf_host_snapshot {
 struct xf_host_params {
     uint64_t low_mem_reserve_pages; /* XF_LOW_MEM_RESERVE_PAGES_DEFAULT */
     uint64_t dma_zone_pages;        /* Xen's DMA zone on node 0 (0: not counted) */
+    /* xen-api's view: host free memory is physinfo free_pages less the
+     * reserve, outstanding claims not subtracted (squeezed's make_host sums
+     * free_pages and scrub_pages, nothing in xapi, squeezed or xenopsd reads
+     * outstanding_pages, at 87178fca..., 1c354a4... and 7fb8485a73...); a
+     * pending reservation then counts all its domain has not allocated. */
+    bool ignore_outstanding_claims;
 };
 
 struct xf_host_free {

@@ -90,6 +90,17 @@ int xf_vm_footprint(const struct xf_vm_memory *vm, const struct xf_overhead_coef
                     struct xf_memory_config *ret);
 
 /*
+ * The VM as xenopsd reserves and builds it: a type other than HVM gets shadow
+ * multiplier 1.0 (xenops_server_xen.ml, VM.create_exn "| _ -> 1." for
+ * squeezed's reservation, VM.build_domain_exn "shadow_multiplier= 1." for
+ * PVH and pv_in_pvh, at xen-api 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7).
+ * xapi's own admission (memory_check.ml, vm_compute_required_memory) still
+ * uses the VM's multiplier for hvm, pvh and pv_in_pvh: xf_vm_footprint()
+ * models memory.ml, which takes whatever multiplier it is given.
+ */
+struct xf_vm_memory xf_vm_as_xenopsd_builds(const struct xf_vm_memory *vm);
+
+/*
  * The claim for an incoming migration or a resume: exactly the memory the
  * domain had on the source (xenopsd, domain.ml: pages_of_kib_used of
  * memory_total_source). Returns 0, or XF_EBADSIZE for 0 or more than

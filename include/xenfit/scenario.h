@@ -2,8 +2,9 @@
 /*
  * Scenarios: a simulated host, a set of VMs and a sequence of steps (boot
  * sequentially or in parallel, fill the host, shut down, reboot in parallel,
- * migrate in with the source's exact memory, destroy, wait), run under one of
- * the three policies of include/xenfit/claims.h against the simulator. The
+ * migrate in with the source's exact memory, resume from a suspend image,
+ * destroy, wait), run under one of the four policies of
+ * include/xenfit/claims.h against the simulator. The
  * runner plays the toolstack: admission, reservation, placement, claims and
  * the build (include/xenfit/build.h), interleaved by the simulator's seeded
  * scheduler. It reports each VM's outcome and totals: false admits (said yes,
@@ -32,6 +33,8 @@ struct xf_scn_vm_def {
     struct xf_vm_memory vm;
     bool migration;
     uint64_t source_total_kib; /* memory_total_source for migrate_in */
+    uint64_t suspend_kib;      /* suspend_memory for resume (xenopsd's
+                                  suspend_memory_bytes) */
     bool hard_affinity;
     bool is_template; /* count 0: only instantiated by fill */
 };
@@ -42,6 +45,7 @@ enum xf_scn_step_kind {
     XF_SCN_SHUTDOWN,
     XF_SCN_REBOOT,
     XF_SCN_MIGRATE_IN,
+    XF_SCN_RESUME,
     XF_SCN_WAIT,
 };
 
@@ -91,6 +95,11 @@ enum xf_scn_outcome {
 
 const char *xf_scn_outcome_name(enum xf_scn_outcome o);
 
+/* A node set as people read it: "0,2,3", or "-" for none. Writes at most
+ * len bytes (XF_NODE_LIST_MAX holds any set of 64 nodes), always terminated. */
+#define XF_NODE_LIST_MAX 192
+void xf_node_list(uint64_t mask, char *buf, size_t len);
+
 struct xf_scn_vm_result {
     char name[XF_SCN_NAME_MAX];
     enum xf_scn_outcome outcome; /* the last one */
@@ -107,6 +116,11 @@ struct xf_scn_vm_result {
 };
 
 struct xf_scn_totals {
+    /* Admission requests (a start, reboot, migration, resume or fill VM),
+     * counted once each however long it waited: the same for every policy
+     * unless a fill stops at a different VM. */
+    uint32_t requested;
+    uint32_t requested_fit_one_node; /* ... of VMs that fit one node */
     uint32_t admitted;
     uint32_t booted;
     uint32_t refused;

@@ -2,10 +2,19 @@
 /*
  * Waiting for freed memory. After a domain is destroyed Xen returns its
  * memory gradually (and dom0 may hold the last pages a while), so a build
- * that needs that memory polls with backoff up to a bound: xen-api waits up
- * to 64 s (xenopsd wait_xen_free_mem), always logging the first check and
- * then at exponentially spaced checks (1st, 2nd, 4th, 8th, ...), and fails
- * with the numbers. Time is the backend's: simulated for the simulator.
+ * that needs that memory polls with backoff up to a bound, and fails with the
+ * numbers. Time is the backend's: simulated for the simulator.
+ *
+ * Two schedules:
+ *  - xenfit's own: back-off from 100 ms to 4 s steps, up to 64 s, logging
+ *    the 1st, 2nd, 4th, 8th ... check. It waits whenever the caller says
+ *    memory is still being returned (dying domains), whatever scrub_pages says.
+ *  - xen-api's (xapi_schedule), domain.ml wait_xen_free_mem: one check a
+ *    second up to 64 s, logged when the seconds waited are a power of two
+ *    (1, 2, 4 ... 64) and, since PR 6869 (1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7),
+ *    also at 0 s on every call; it gives up at once when physinfo
+ *    scrub_pages is 0, which on Xen it always is ("We'll never have enough
+ *    memory"), so in practice it never waits.
  *
  * A wait is a small state machine (xf_wait_step) so a scheduler can
  * interleave it with builds; xf_wait_free_memory() runs one to the end.
@@ -37,7 +46,13 @@ struct xf_wait_params {
     void *available_ctx;
     xf_wait_log_fn log; /* may be NULL */
     void *log_ctx;
+    bool xapi_schedule;    /* xen-api's wait_xen_free_mem (see above) */
+    bool xapi_log_at_zero; /* with xapi_schedule: PR 6869's log at 0 s */
 };
+
+/* xen-api's wait_xen_free_mem: whether the check after `seconds` is logged
+ * (memory.ml is_power_of_2, and 0 since PR 6869 when log_at_zero). */
+bool xf_wait_xapi_logs(bool log_at_zero, uint64_t seconds);
 
 struct xf_wait {
     struct xf_wait_params p;

@@ -12,8 +12,11 @@
 void xf_admit_host_params(enum xf_policy policy, struct xf_host_params *ret)
 {
     xf_host_params_init(ret);
-    if (policy == XF_POLICY_PRE6869)
-        ret->low_mem_reserve_pages = XF_PRE6869_RESERVE_PAGES;
+    if (!xf_policy_is_xapi(policy))
+        return;
+    ret->ignore_outstanding_claims = true;
+    ret->low_mem_reserve_pages =
+        policy == XF_POLICY_PRE6869 ? XF_PRE6869_RESERVE_PAGES : XF_XAPI6869_RESERVE_PAGES;
 }
 
 struct xf_overhead_coeffs xf_admit_default_coeffs(enum xf_policy policy)
@@ -54,9 +57,14 @@ int xf_admit(const struct xf_admit_params *params, const struct xf_admit_request
     memset(&a, 0, sizeof(a));
     a.node = -1;
     /* xapi sizes a starting VM from dynamic_min, a pv_in_pvh one from its
-     * static max (ocaml/xapi/xapi_vm_helpers.ml, assert_enough_memory_available). */
+     * static max (ocaml/xapi/xapi_vm_helpers.ml, assert_enough_memory_available),
+     * with the VM's shadow multiplier for hvm, pvh and pv_in_pvh
+     * (memory_check.ml vm_compute_required_memory); xenfit does the same but
+     * takes the multiplier xenopsd builds with (1.0 but for HVM). */
     if (vm.type == XF_DOMAIN_PV_IN_PVH && xf_vm_memory_check(&vm) == 0)
         vm.target_bytes = vm.static_max_bytes;
+    if (!xf_policy_is_xapi(params->policy))
+        vm = xf_vm_as_xenopsd_builds(&vm);
     r = xf_vm_footprint(&vm, &params->coeffs, &a.mc);
     if (r < 0)
         return r;
@@ -65,12 +73,38 @@ int xf_admit(const struct xf_admit_params *params, const struct xf_admit_request
         r = xf_migration_claim_pages(req->source_total_kib, &source_pages);
         if (r < 0)
             return r;
-        /* xapi checks an incoming VM like a starting one (from dynamic_min),
-         * though it will hold what it really had on the source. xenfit
-         * reserves that, plus the overhead around the guest's own pages. */
         uint64_t with_overhead = source_pages + xf_pages_of_mib(a.mc.overhead_mib);
-        if (params->policy == XF_POLICY_XENFIT && with_overhead > a.footprint_pages)
+        if (xf_policy_is_xapi(params->policy)) {
+            /* squeezed reserves memory_limit + overhead for an incoming VM
+             * (xenops_server_xen.ml VM.create_exn: min = max = the
+             * memory_upper_bound; the overhead from compute_overhead, with
+             * multiplier 1.0 but for HVM), before and after PR 6869. On a
+             * migration memory_limit is max(memory_actual, maxmem - offset)
+             * on the source (VM.get_state), and squeezed keeps maxmem at the
+             * target (squeeze_xen.ml make_host): max(source, target). A
+             * resume uses the stored suspend_memory_bytes. Failing,
+             * Cannot_free_this_much_memory is HOST_NOT_ENOUGH_FREE_MEMORY
+             * (xapi_xenops.ml). Before that xapi checks the VM as a start
+             * (xapi_vm_migrate.ml assert_can_boot_here; a resume's host is
+             * chosen by message_forwarding.ml forward_to_suitable_host):
+             * the larger of the two decides. */
+            struct xf_vm_memory built = xf_vm_as_xenopsd_builds(&req->vm);
+            struct xf_memory_config sq;
+            r = xf_vm_footprint(&built, &params->coeffs, &sq);
+            if (r < 0)
+                return r;
+            uint64_t limit = source_pages;
+            uint64_t target_pages = xf_pages_of_bytes_used(req->vm.target_bytes);
+            if (!req->resume && target_pages > limit)
+                limit = target_pages;
+            uint64_t reserved = limit + xf_pages_of_mib(sq.overhead_mib);
+            if (reserved > a.footprint_pages)
+                a.footprint_pages = reserved;
+        } else if (with_overhead > a.footprint_pages) {
+            /* xenfit reserves what the VM holds on its source (or held when
+             * suspended), plus the overhead around the guest's own pages. */
             a.footprint_pages = with_overhead;
+        }
     }
     host_free_mib = xf_mib_of_pages_free(free->host_free_pages);
 

@@ -13,6 +13,7 @@
 static const char *const policy_names[] = {
     [XF_POLICY_PRE6869] = "xapi-pre-6869",
     [XF_POLICY_XAPI6869] = "xapi-6869",
+    [XF_POLICY_XAPI202602] = "xapi-2026.02",
     [XF_POLICY_XENFIT] = "xenfit",
 };
 
@@ -32,6 +33,11 @@ int xf_policy_parse(const char *name, enum xf_policy *ret)
         }
     }
     return XF_EINVAL;
+}
+
+bool xf_policy_is_xapi(enum xf_policy p)
+{
+    return p != XF_POLICY_XENFIT;
 }
 
 const char *xf_claim_kind_name(enum xf_claim_kind k)
@@ -88,8 +94,11 @@ int xf_claim_plan_for(const struct xf_claim_input *in, struct xf_claim_plan *ret
 
     switch (in->policy) {
     case XF_POLICY_PRE6869:
-        /* Before PR 6869 the claim was xen_max_mib (domain.ml build_pre), and
-         * only for a single-node plan. */
+        /* Before PR 6869 the claim was xen_max_mib, and only for a single-node
+         * plan (domain.ml build_pre and numa_placement at
+         * 87178fcaebf9d4f9fcfe14c053fea9460e651c93: numa_placement is given
+         * "~memory:(Int64.mul memory.xen_max_mib 1048576L)"); there was no
+         * memory_total_source, so a migration claimed the same. */
         if (in->numa_placement_on && in->plan_nodes == 1) {
             p.kind = XF_CLAIM_NODE;
             p.node = in->plan_first_node;
@@ -97,8 +106,12 @@ int xf_claim_plan_for(const struct xf_claim_input *in, struct xf_claim_plan *ret
         }
         break;
     case XF_POLICY_XAPI6869:
+    case XF_POLICY_XAPI202602:
+        /* domain.ml build_pre at 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7:
+         * placement "any" or hard affinity: no claims at all; otherwise the
+         * node claim of numa_placement, or the global claim. */
         if (!in->numa_placement_on)
-            break; /* placement "any": no claims at all */
+            break;
         p = node_or_global(in, pages);
         break;
     case XF_POLICY_XENFIT:
@@ -134,11 +147,21 @@ enum xf_claim_next xf_claim_classify(enum xf_policy policy, enum xf_claim_kind k
     if (kind == XF_CLAIM_NODE) {
         switch (policy) {
         case XF_POLICY_PRE6869:
-            /* Any error: "won't be hosted in a single NUMA node", unclaimed. */
+            /* domain.ml numa_placement at 87178fcaebf9d4f9fcfe14c053fea9460e651c93:
+             * "Unix_error (errno, _) -> ... won't be hosted in a single NUMA
+             * node": None, and build_pre builds unclaimed. */
             return XF_CLAIM_NEXT_UNCLAIMED;
         case XF_POLICY_XAPI6869:
-            /* numa_placement returns None on every error; build_pre then
-             * makes the global claim. */
+            /* domain.ml numa_placement at 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7
+             * catches only "Unix_error ((Unix.ENOMEM as errno), _)"; anything
+             * else (ENOSYS when xen-api is built for a Xen without node
+             * claims) escapes to build_pre's log_reraise "NUMA placement":
+             * Domain_build_pre_failed. */
+            return err == -ENOMEM ? XF_CLAIM_NEXT_GLOBAL : XF_CLAIM_NEXT_FAIL;
+        case XF_POLICY_XAPI202602:
+            /* numa_placement at 7fb8485a7322e1a2123beb2658cb3e51d2246cbb:
+             * "Error (Unix.ENOMEM, _) -> None" and "Error (err, fn) -> ...
+             * None": both go on to build_pre's global claim. */
             return XF_CLAIM_NEXT_GLOBAL;
         case XF_POLICY_XENFIT:
         default:
@@ -148,11 +171,47 @@ enum xf_claim_next xf_claim_classify(enum xf_policy policy, enum xf_claim_kind k
         }
     }
     if (kind == XF_CLAIM_GLOBAL) {
-        /* ENOMEM: unlikely to succeed later, a hard failure; anything else
-         * (ENOSYS, EINVAL, ...) continues as if NUMA placement were off. */
-        if (err == -ENOMEM)
+        /* At 1c354a4 build_pre calls the global claim inside log_reraise:
+         * any error is Domain_build_pre_failed ("A failure here is a hard
+         * failure"). */
+        if (policy == XF_POLICY_XAPI6869 || err == -ENOMEM)
             return XF_CLAIM_NEXT_FAIL;
+        /* 7fb8485a73 (and xenfit): ENOMEM is unlikely to succeed later, a
+         * hard failure; anything else (ENOSYS, EINVAL, ...) continues "as if
+         * NUMA placement was disabled". */
         return XF_CLAIM_NEXT_UNCLAIMED;
     }
     return XF_CLAIM_NEXT_UNCLAIMED;
+}
+
+bool xf_claim_sets_affinity(enum xf_policy policy, int err)
+{
+    switch (policy) {
+    case XF_POLICY_PRE6869:
+    case XF_POLICY_XAPI6869:
+        /* numa_placement (87178fca..., 1c354a4...): set_vcpu_affinity runs
+         * after a successful domain_claim_pages only; the Not_available
+         * branch that also sets it is dead code (xenctrlext_stubs.c never
+         * raises Not_available: it raises Unix_error ENOSYS). */
+        return err == 0;
+    case XF_POLICY_XAPI202602:
+        /* numa_placement at 7fb8485a73: "Ok () -> set_vcpu_affinity" and
+         * "Error (err, fn) -> ... set_vcpu_affinity" for any err but ENOMEM. */
+        return err != -ENOMEM;
+    case XF_POLICY_XENFIT:
+    default:
+        return true;
+    }
+}
+
+uint64_t xf_xapi_node_free_pages(enum xf_policy policy, uint64_t memfree_pages,
+                                 uint64_t claimed_pages)
+{
+    /* PR 6867 (6a2e5ac13d2bb59a11de464e6b3b9cdf6e2fcf5e), domain.ml
+     * node_mem_claimable_for_new_vm: "Int64.sub m.free m.claimed". At
+     * 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7 and before, numa_placement
+     * used "(numainfo xcext).memory" memfree as it is. */
+    if (policy != XF_POLICY_XAPI202602)
+        return memfree_pages;
+    return memfree_pages > claimed_pages ? memfree_pages - claimed_pages : 0;
 }

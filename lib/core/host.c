@@ -50,6 +50,16 @@ static uint64_t node_unseen(const struct xf_host_snapshot *s, const struct xf_re
     return want;
 }
 
+/* The unseen part when the host figure leaves outstanding claims in: what the
+ * domain has not allocated yet, its claim included. */
+static uint64_t unseen_claims_in(const struct xf_reservation *r,
+                                 const struct xf_host_domain_state *dom)
+{
+    if (!dom)
+        return r->total_pages;
+    return sub0(r->total_pages, dom->tot_pages + dom->paging_pool_pages);
+}
+
 int xf_host_free_for_new_vm(const struct xf_host_snapshot *s, const struct xf_ledger *ledger,
                             const struct xf_host_params *p, struct xf_host_free *ret)
 {
@@ -60,7 +70,7 @@ int xf_host_free_for_new_vm(const struct xf_host_snapshot *s, const struct xf_le
         return XF_EINVAL;
     memset(&f, 0, sizeof(f));
     f.reserve_pages = p->low_mem_reserve_pages;
-    f.outstanding_pages = s->outstanding_pages;
+    f.outstanding_pages = p->ignore_outstanding_claims ? 0 : s->outstanding_pages;
 
     /* Reservations with no domain yet are unseen in full: the ledger keeps
      * their sums. Only those tied to a domain are looked at one by one. */
@@ -69,14 +79,15 @@ int xf_host_free_for_new_vm(const struct xf_host_snapshot *s, const struct xf_le
     for (size_t i = 0; i < ndom; i++) {
         const struct xf_reservation *r = xf_ledger_at(ledger, i);
         const struct xf_host_domain_state *dom = find_domain(s, r->domid);
-        f.pending_pages += xf_host_reservation_unseen(r, dom);
+        f.pending_pages += p->ignore_outstanding_claims ? unseen_claims_in(r, dom)
+                                                        : xf_host_reservation_unseen(r, dom);
         for (unsigned n = 0; n < s->nr_nodes; n++)
             if (r->node_mask & (UINT64_C(1) << n))
                 f.node_pending_pages[n] += node_unseen(s, r, dom, n);
     }
 
     f.host_free_pages =
-        sub0(sub0(sub0(s->free_pages, s->outstanding_pages), f.reserve_pages), f.pending_pages);
+        sub0(sub0(sub0(s->free_pages, f.outstanding_pages), f.reserve_pages), f.pending_pages);
     for (unsigned n = 0; n < s->nr_nodes; n++) {
         uint64_t avail = sub0(s->nodes[n].memfree_pages, s->nodes[n].claimed_pages);
         uint64_t dma = s->nodes[n].dma_free_pages; /* exact, where the backend says */

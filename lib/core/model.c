@@ -145,6 +145,14 @@ int xf_vm_footprint(const struct xf_vm_memory *vm, const struct xf_overhead_coef
     return 0;
 }
 
+struct xf_vm_memory xf_vm_as_xenopsd_builds(const struct xf_vm_memory *vm)
+{
+    struct xf_vm_memory b = *vm;
+    if (b.type != XF_DOMAIN_HVM)
+        b.shadow_multiplier = XF_SHADOW_MULT_DEFAULT;
+    return b;
+}
+
 int xf_migration_claim_pages(uint64_t memory_total_source_kib, uint64_t *ret_pages)
 {
     if (memory_total_source_kib == 0 ||

@@ -50,7 +50,8 @@ static int build_topology(struct xf__scn_run *run)
     return xf_topology_read(run->hv, &run->topo, &run->node_capacity_pages);
 }
 
-static int run_tasks(struct xf__scn_run *run, size_t *vms, size_t n, bool parallel, bool migration)
+static int run_tasks(struct xf__scn_run *run, size_t *vms, size_t n, bool parallel,
+                     enum xf__scn_arrival arrival)
 {
     struct xf__scn_task *tasks = xf__calloc(n ? n : 1, sizeof(*tasks));
     struct xf_sim_sched *sched = NULL;
@@ -61,7 +62,8 @@ static int run_tasks(struct xf__scn_run *run, size_t *vms, size_t n, bool parall
     for (size_t i = 0; i < n; i++) {
         tasks[i].run = run;
         tasks[i].vm = vms[i];
-        tasks[i].migration = migration;
+        tasks[i].arrival = arrival;
+        tasks[i].migration = arrival != XF__SCN_START;
         tasks[i].phase = XF__SCN_ADMIT;
     }
     /* A sequential group is a series of one-task runs; a parallel one is
@@ -151,7 +153,7 @@ static int brim_mib(struct xf__scn_run *run, const struct xf_scn_vm_def *tmpl, u
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo + 1) / 2;
         d.vm.static_max_bytes = d.vm.target_bytes = xf_bytes_of_mib(mid);
-        r = xf__scn_admit_against(run, &d, false, &f, &adm);
+        r = xf__scn_admit_against(run, &d, XF__SCN_START, &f, &adm);
         if (r < 0)
             return r;
         if (adm.admitted)
@@ -173,7 +175,7 @@ static int fill(struct xf__scn_run *run, const struct xf_scn_step *st)
     for (uint32_t k = 1; k <= st->fill_max; k++) {
         snprintf(name, sizeof(name), "%.36s-%u", base, k);
         if ((r = new_instance(run, &run->defs[st->fill_template], name, &vm)) < 0 ||
-            (r = run_tasks(run, &vm, 1, false, false)) < 0)
+            (r = run_tasks(run, &vm, 1, false, XF__SCN_START)) < 0)
             return r;
         enum xf_scn_outcome o = run->rep->vms[vm].outcome;
         if (o == XF_SCN_FAILED)
@@ -192,7 +194,7 @@ static int fill(struct xf__scn_run *run, const struct xf_scn_step *st)
         d.vm.video_mib = 0;
         snprintf(name, sizeof(name), "%.36s-brim", base);
         if ((r = new_instance(run, &d, name, &vm)) < 0 ||
-            (r = run_tasks(run, &vm, 1, false, false)) < 0)
+            (r = run_tasks(run, &vm, 1, false, XF__SCN_START)) < 0)
             return r;
     }
     return 0;
@@ -218,9 +220,11 @@ static int run_step_on(struct xf__scn_run *run, const struct xf_scn_step *st, si
 {
     switch (st->kind) {
     case XF_SCN_BOOT:
-        return run_tasks(run, vms, st->nr_vms, st->parallel, false);
+        return run_tasks(run, vms, st->nr_vms, st->parallel, XF__SCN_START);
     case XF_SCN_MIGRATE_IN:
-        return run_tasks(run, vms, st->nr_vms, st->parallel, true);
+        return run_tasks(run, vms, st->nr_vms, st->parallel, XF__SCN_MIGRATE);
+    case XF_SCN_RESUME:
+        return run_tasks(run, vms, st->nr_vms, st->parallel, XF__SCN_RESUME);
     case XF_SCN_FILL:
         return fill(run, st);
     case XF_SCN_SHUTDOWN:
@@ -234,7 +238,7 @@ static int run_step_on(struct xf__scn_run *run, const struct xf_scn_step *st, si
                 shutdown_vm(run, vms[i]);
                 vms[n++] = vms[i];
             }
-        return run_tasks(run, vms, n, st->parallel, false);
+        return run_tasks(run, vms, n, st->parallel, XF__SCN_START);
     }
     case XF_SCN_WAIT:
         return xf_hv_sleep_ns(run->hv, st->wait_ns);

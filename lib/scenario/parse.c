@@ -106,6 +106,7 @@ static int parse_vm(json_t *o, const char *path, struct xf_scn_vm_def *d, uint64
                                        "video",
                                        "shadow_multiplier",
                                        "memory_total_source",
+                                       "suspend_memory",
                                        "hard_affinity",
                                        NULL};
     char p[96];
@@ -171,6 +172,14 @@ static int parse_vm(json_t *o, const char *path, struct xf_scn_vm_def *d, uint64
             return r;
         d->source_total_kib = xf_kib_of_bytes_used(sz);
         if (d->source_total_kib == 0)
+            return fail(err, "%s: must not be 0", p);
+    }
+    if ((v = json_object_get(o, "suspend_memory"))) {
+        snprintf(p, sizeof(p), "%s.suspend_memory", path);
+        if ((r = get_size(v, p, &sz, err)))
+            return r;
+        d->suspend_kib = xf_kib_of_bytes_used(sz);
+        if (d->suspend_kib == 0)
             return fail(err, "%s: must not be 0", p);
     }
     if ((v = json_object_get(o, "hard_affinity"))) {
@@ -297,10 +306,10 @@ static int parse_step(json_t *o, size_t idx, struct xf_scenario *s, struct xf_sc
     } kinds[] = {{"boot", XF_SCN_BOOT},         {"fill", XF_SCN_FILL},
                  {"shutdown", XF_SCN_SHUTDOWN}, {"destroy", XF_SCN_SHUTDOWN},
                  {"reboot", XF_SCN_REBOOT},     {"migrate_in", XF_SCN_MIGRATE_IN},
-                 {"wait", XF_SCN_WAIT}};
-    static const char *const keys[] = {"boot",   "fill",       "shutdown", "destroy",
-                                       "reboot", "migrate_in", "wait",     "parallel",
-                                       "max",    "brim",       NULL};
+                 {"resume", XF_SCN_RESUME},     {"wait", XF_SCN_WAIT}};
+    static const char *const keys[] = {"boot",   "fill",   "shutdown",   "destroy",
+                                       "reboot", "resume", "wait",       "parallel",
+                                       "max",    "brim",   "migrate_in", NULL};
     char path[64];
     const char *key = NULL;
     json_t *v, *par;
@@ -322,7 +331,9 @@ static int parse_step(json_t *o, size_t idx, struct xf_scenario *s, struct xf_sc
         st->kind = kinds[i].kind;
     }
     if (!key)
-        return fail(err, "%s: no action (boot, fill, shutdown, destroy, reboot, migrate_in, wait)",
+        return fail(err,
+                    "%s: no action (boot, fill, shutdown, destroy, reboot, migrate_in, resume, "
+                    "wait)",
                     path);
     v = json_object_get(o, key);
     snprintf(path, sizeof(path), "steps[%zu].%s", idx, key);
@@ -365,6 +376,11 @@ static int parse_step(json_t *o, size_t idx, struct xf_scenario *s, struct xf_sc
             for (size_t j = 0; j < st->nr_vms; j++)
                 if (!s->vms[st->vms[j]].source_total_kib)
                     return fail(err, "%s: VM '%s' has no memory_total_source", path,
+                                s->vms[st->vms[j]].name);
+        if (r == 0 && st->kind == XF_SCN_RESUME)
+            for (size_t j = 0; j < st->nr_vms; j++)
+                if (!s->vms[st->vms[j]].suspend_kib)
+                    return fail(err, "%s: VM '%s' has no suspend_memory", path,
                                 s->vms[st->vms[j]].name);
         return r;
     }

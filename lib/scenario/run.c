@@ -38,6 +38,25 @@ const char *xf_scn_outcome_name(enum xf_scn_outcome o)
     return "?";
 }
 
+void xf_node_list(uint64_t mask, char *buf, size_t len)
+{
+    size_t off = 0;
+    if (!len)
+        return;
+    buf[0] = '\0';
+    if (!mask) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    for (unsigned n = 0; n < 64 && off < len; n++)
+        if (mask & (UINT64_C(1) << n)) {
+            int k = snprintf(buf + off, len - off, "%s%u", off ? "," : "", n);
+            if (k < 0)
+                return;
+            off += (size_t)k;
+        }
+}
+
 void xf__scn_log(struct xf__scn_run *run, const char *fmt, ...)
 {
     char msg[400];
@@ -96,23 +115,22 @@ static int wait_available(void *ctx, struct xf_hv *hv, uint64_t *ret_pages)
 }
 
 /*
- * Starts (or resumes) waiting for memory that dying domains still hold, up to
- * xen-api's 64 s from the first wait. Returns false when there is nothing to
- * wait for or the bound has passed.
+ * Starts (or resumes) waiting for memory that dying domains still hold.
+ * xenfit waits up to xen-api's 64 s from the first wait, with its own
+ * back-off. The xapi policies follow xen-api's wait_xen_free_mem (domain.ml;
+ * include/xenfit/wait.h): it gives up at once when physinfo scrub_pages is 0,
+ * which on Xen (and in the simulator) it always is. Returns false when there
+ * is nothing to wait for or the bound has passed.
  */
 static bool start_wait(struct xf__scn_task *t, struct xf_hv *hv, bool for_node)
 {
     uint64_t now = xf_hv_now_ns(hv), spent;
+    bool xapi = xf_policy_is_xapi(t->run->o.policy);
 
     /* run->nr_dying is from the admission that just refused. */
     if (!t->run->nr_dying)
         return false;
-    if (!t->waited) {
-        t->waited = true;
-        t->wait_start_ns = now;
-        t->run->rep->totals.waits++;
-    }
-    spent = now - t->wait_start_ns;
+    spent = t->waited ? now - t->wait_start_ns : 0;
     if (spent >= XF_WAIT_TIMEOUT_NS_DEFAULT)
         return false;
     struct xf_wait_params wp = {.needed_pages = t->adm.footprint_pages,
@@ -120,20 +138,35 @@ static bool start_wait(struct xf__scn_task *t, struct xf_hv *hv, bool for_node)
                                 .available = wait_available,
                                 .available_ctx = t,
                                 .log = wait_log,
-                                .log_ctx = t};
+                                .log_ctx = t,
+                                .xapi_schedule = xapi,
+                                .xapi_log_at_zero = t->run->o.policy != XF_POLICY_PRE6869};
     t->wait_for_node = for_node;
     xf_wait_init(&t->wait, &wp);
+    if (xapi) {
+        /* The first check now: it returns at once unless Xen is scrubbing. */
+        uint64_t sleep_ns = 0;
+        if (xf_wait_step(&t->wait, hv, &sleep_ns) != 1)
+            return false;
+    }
+    if (!t->waited) {
+        t->waited = true;
+        t->wait_start_ns = now;
+        t->run->rep->totals.waits++;
+    }
     t->phase = XF__SCN_WAIT;
     return true;
 }
 
-int xf__scn_admit_against(struct xf__scn_run *run, const struct xf_scn_vm_def *d, bool migration,
-                          const struct xf_host_free *f, struct xf_admission *ret)
+int xf__scn_admit_against(struct xf__scn_run *run, const struct xf_scn_vm_def *d,
+                          enum xf__scn_arrival arrival, const struct xf_host_free *f,
+                          struct xf_admission *ret)
 {
     struct xf_admit_params p = {.policy = run->o.policy, .numa_policy = run->s->numa_policy};
     struct xf_admit_request req = {.vm = d->vm,
-                                   .migration = migration,
-                                   .source_total_kib = d->source_total_kib,
+                                   .migration = arrival != XF__SCN_START,
+                                   .resume = arrival == XF__SCN_RESUME,
+                                   .source_total_kib = xf__scn_source_kib(d, arrival),
                                    .hard_affinity = d->hard_affinity};
     p.coeffs = run->o.policy == XF_POLICY_XENFIT
                    ? xf_calib_online_coeffs(run->calib, d->vm.type, d->vm.vcpus)
@@ -146,14 +179,14 @@ int xf__scn_account(struct xf__scn_run *run, struct xf_host_free *ret)
     return account(run, ret);
 }
 
-int xf__scn_admit_check(struct xf__scn_run *run, const struct xf_scn_vm_def *d, bool migration,
-                        struct xf_admission *ret)
+int xf__scn_admit_check(struct xf__scn_run *run, const struct xf_scn_vm_def *d,
+                        enum xf__scn_arrival arrival, struct xf_admission *ret)
 {
     struct xf_host_free f;
     int r = account(run, &f);
     if (r < 0)
         return r;
-    return xf__scn_admit_against(run, d, migration, &f, ret);
+    return xf__scn_admit_against(run, d, arrival, &f, ret);
 }
 
 /* Whether one node could hold the VM once dying domains are gone: its memory
@@ -176,7 +209,7 @@ static bool node_could_hold(const struct xf__scn_task *t)
 
 static int admit_now(struct xf__scn_task *t)
 {
-    return xf__scn_admit_check(t->run, xf__scn_def(t->run, t->vm), t->migration, &t->adm);
+    return xf__scn_admit_check(t->run, xf__scn_def(t->run, t->vm), t->arrival, &t->adm);
 }
 
 static void refuse(struct xf__scn_task *t)
@@ -225,7 +258,8 @@ static int reserve(struct xf__scn_task *t)
 }
 
 /* xenopsd's placement and claim at build time (domain.ml numa_placement,
- * build_pre), for the xapi policies: on live numainfo, no ledger. */
+ * build_pre), for the xapi policies: on live numainfo, no ledger. The build
+ * (lib/hv/build.c) then claims and sets soft affinity as that version did. */
 static int xapi_place(void *ctx, struct xf_hv *hv, xf_domid_t domid, struct xf_build_placement *ret)
 {
     struct xf__scn_task *t = ctx;
@@ -246,16 +280,15 @@ static int xapi_place(void *ctx, struct xf_hv *hv, xf_domid_t domid, struct xf_b
         return r;
     ci.policy = run->o.policy;
     ci.numa_placement_on = numa_on;
-    ci.mc = &t->adm.mc;
+    ci.mc = &t->build_mc;
     ci.migration = t->migration;
     if (t->migration)
-        (void)xf_migration_claim_pages(d->source_total_kib, &ci.source_total_pages);
+        (void)xf_migration_claim_pages(xf__scn_source_kib(d, t->arrival), &ci.source_total_pages);
     if (numa_on) {
         for (uint32_t n = 0; n < nr && n < xf_topology_nr_nodes(run->topo); n++) {
-            uint64_t avail = nodes[n].memfree_pages;
-            /* PR 6869: node_mem_claimable_for_new_vm = free - claimed. */
-            if (run->o.policy == XF_POLICY_XAPI6869)
-                avail = avail > nodes[n].claimed_pages ? avail - nodes[n].claimed_pages : 0;
+            /* PR 6867 in 2026.02 only (claims.h). */
+            uint64_t avail = xf_xapi_node_free_pages(run->o.policy, nodes[n].memfree_pages,
+                                                     nodes[n].claimed_pages);
             (void)xf_planner_set_node_free(run->xo, n, xf_mib_of_pages_free(avail));
         }
         struct xf_numa_request req = {
@@ -263,21 +296,32 @@ static int xapi_place(void *ctx, struct xf_hv *hv, xf_domid_t domid, struct xf_b
             .cores = XF_CORES_FROM_POLICY,
             .policy = run->s->numa_policy,
         };
-        /* Before 6869 the request was xen_max_mib; since, the build claim. */
+        /* Before 6869 the request was xen_max_mib; since, the build claim
+         * (build_claim_pages, or memory_total_source's pages on arrival). */
         req.memory_mib = run->o.policy == XF_POLICY_PRE6869
-                             ? t->adm.mc.xen_max_mib
+                             ? t->build_mc.xen_max_mib
                              : xf_mib_of_pages_used(t->migration ? ci.source_total_pages
-                                                                 : t->adm.mc.build_claim_pages);
+                                                                 : t->build_mc.build_claim_pages);
         r = xf_planner_plan(run->xo, &req, &plan);
         if (r == 0 && plan.outcome == XF_PLAN_NODES) {
             (void)xf_planner_commit(run->xo, &plan); /* xenopsd's counters */
-            ret->node_mask = plan.nodes;
             ci.plan_nodes = plan.nr_nodes;
             ci.plan_first_node = (uint32_t)__builtin_ctzll(plan.nodes);
             run->vs[t->vm].planned_nodes = plan.nodes;
+            /* "Xen only allows a single node when using memory claims, or
+             * none at all": a multi-node plan gets neither claim nor
+             * affinity (numa_placement, every version). */
+            if (plan.nr_nodes == 1)
+                ret->node_mask = plan.nodes;
         }
     }
     return xf_claim_plan_for(&ci, &ret->claim);
+}
+
+static void build_log(void *ctx, const char *msg)
+{
+    struct xf__scn_task *t = ctx;
+    xf__scn_log(t->run, "%s: build: %s", t->run->rep->vms[t->vm].name, msg);
 }
 
 static int start_build(struct xf__scn_task *t)
@@ -287,25 +331,42 @@ static int start_build(struct xf__scn_task *t)
     struct xf_build_spec bs;
     struct xf_sim_truth truth;
     uint64_t source_pages = 0;
+    bool xapi = xf_policy_is_xapi(run->o.policy);
 
+    /* What the builder is given: xenopsd builds from the VM's real target
+     * (domain.ml build: memory_target), though xapi admitted a pv_in_pvh VM
+     * from its static max, and with shadow multiplier 1.0 for every type but
+     * HVM (xf_vm_as_xenopsd_builds). Same coefficients as the admission. */
+    {
+        struct xf_vm_memory built = xf_vm_as_xenopsd_builds(&d->vm);
+        struct xf_overhead_coeffs k =
+            run->o.policy == XF_POLICY_XENFIT
+                ? xf_calib_online_coeffs(run->calib, d->vm.type, d->vm.vcpus)
+                : xf_admit_default_coeffs(run->o.policy);
+        int r = xf_vm_footprint(&built, &k, &t->build_mc);
+        if (r < 0)
+            return r;
+    }
     memset(&bs, 0, sizeof(bs));
     bs.type = d->vm.type;
     bs.vcpus = d->vm.vcpus;
-    bs.max_pages = xf_pages_of_mib(t->adm.mc.xen_max_mib);
-    bs.paging_pool_pages = xf_pages_of_mib(t->adm.mc.shadow_mib);
+    bs.max_pages = xf_pages_of_mib(t->build_mc.xen_max_mib);
+    bs.paging_pool_pages = xf_pages_of_mib(t->build_mc.shadow_mib);
     if (t->migration) {
-        (void)xf_migration_claim_pages(d->source_total_kib, &source_pages);
+        (void)xf_migration_claim_pages(xf__scn_source_kib(d, t->arrival), &source_pages);
         bs.populate_pages = source_pages;
         if (source_pages > bs.max_pages)
             bs.max_pages = source_pages;
     } else {
         /* xenguest populates the build start plus what firmware and video
          * need on this Xen: the simulator's truth, as a real builder's. */
-        bs.populate_pages = xf_pages_of_mib(t->adm.mc.build_start_mib);
+        bs.populate_pages = xf_pages_of_mib(t->build_mc.build_start_mib);
         if (xf_sim_truth(run->hv, d->vm.type, &truth) == 0)
             bs.populate_pages += truth.extra_guest_pages;
     }
     bs.policy = run->o.policy;
+    bs.log = build_log;
+    bs.log_ctx = t;
     if (run->o.policy == XF_POLICY_XENFIT) {
         bs.placement.node_mask = t->adm.placed ? t->adm.plan.nodes : 0;
         bs.placement.claim = t->adm.claim;
@@ -314,6 +375,12 @@ static int start_build(struct xf__scn_task *t)
     } else {
         bs.place = xapi_place;
         bs.place_ctx = t;
+    }
+    if (xapi) {
+        /* build_pre's wait_xen_free_mem for required_host_free_mib. */
+        bs.free_check_pages = xf_pages_of_mib(t->build_mc.required_host_free_mib);
+        /* xen-api built for a Xen without node claims (build.h). */
+        bs.claims_enosys = !run->s->spec->node_claims;
     }
     t->populate_pages = bs.populate_pages;
     return xf_build_new(run->hv, &bs, &t->build);
@@ -432,14 +499,33 @@ static void finish_build(struct xf__scn_task *t, int err)
             if (__builtin_popcountll(mask) == 1)
                 run->rep->totals.single_node++;
         }
-        xf__scn_log(run,
-                    "%s: booted as domain %u on nodes 0x%llx (planned 0x%llx, %s claim%s%s), "
-                    "took %llu MiB",
-                    res->name, br->domid, (unsigned long long)mask,
-                    (unsigned long long)vs->planned_nodes, xf_claim_kind_name(br->claimed),
-                    br->node_claim_err ? ", node claim refused: " : "",
-                    br->node_claim_err ? xf_err_name(br->node_claim_err) : "",
-                    (unsigned long long)res->taken_mib);
+        if (run->o.log) {
+            char on[XF_NODE_LIST_MAX], planned[XF_NODE_LIST_MAX];
+            xf_node_list(mask, on, sizeof(on));
+            xf_node_list(vs->planned_nodes, planned, sizeof(planned));
+            xf__scn_log(run,
+                        "%s: booted as domain %u on nodes %s (planned %s, %s claim%s%s), "
+                        "took %llu MiB",
+                        res->name, br->domid, on, planned, xf_claim_kind_name(br->claimed),
+                        br->node_claim_err ? ", node claim refused: " : "",
+                        br->node_claim_err ? xf_err_name(br->node_claim_err) : "",
+                        (unsigned long long)res->taken_mib);
+        }
+    } else if (xf_policy_is_xapi(run->o.policy) && err == XF_ENOFIT &&
+               br->phase == XF_BUILD_FREE_CHECK) {
+        /* xen-api: build_pre's wait_xen_free_mem found less than the VM's
+         * footprint free: Not_enough_memory, which xapi reports as
+         * HOST_NOT_ENOUGH_FREE_MEMORY (xapi_xenops.ml), nothing populated. */
+        res->outcome = XF_SCN_REFUSED;
+        res->refusals++;
+        run->rep->totals.refused++;
+        run->rep->totals.late_refusals++;
+        snprintf(res->reason, sizeof(res->reason),
+                 "HOST_NOT_ENOUGH_FREE_MEMORY at build (Not_enough_memory): needs %llu MiB, "
+                 "Xen has %llu MiB free",
+                 (unsigned long long)t->build_mc.required_host_free_mib,
+                 (unsigned long long)xf_mib_of_pages_free(br->free_found_pages));
+        xf__scn_log(run, "%s: refused late: %s", res->name, res->reason);
     } else if (run->o.policy == XF_POLICY_XENFIT && err == XF_ENOMEM &&
                br->phase <= XF_BUILD_PLACE_CLAIM && br->populated_pages == 0) {
         /* xenfit claims everything it populates, before populating: a build
@@ -490,6 +576,12 @@ int xf__scn_boot_step(void *ctx, struct xf_hv *hv, uint64_t *ret_sleep_ns)
 
     switch (t->phase) {
     case XF__SCN_ADMIT:
+        if (!t->counted) {
+            t->counted = true;
+            t->run->rep->totals.requested++;
+            if (t->run->rep->vms[t->vm].fits_one_node)
+                t->run->rep->totals.requested_fit_one_node++;
+        }
         if (t->run->o.policy == XF_POLICY_XENFIT) {
             /* A size never seen on this host is admitted one at a time until
              * the first one's overhead is measured: a parallel group of a new

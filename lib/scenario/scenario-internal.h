@@ -51,12 +51,17 @@ struct xf__scn_run {
 
 enum { XF__SCN_ADMIT, XF__SCN_WAIT, XF__SCN_BUILD, XF__SCN_DONE };
 
+/* How a VM arrives: started, migrated in, or resumed from a suspend image. */
+enum xf__scn_arrival { XF__SCN_START, XF__SCN_MIGRATE, XF__SCN_RESUME };
+
 struct xf__scn_task {
     struct xf__scn_run *run;
     size_t vm; /* index into rep->vms / vs */
-    bool migration;
+    enum xf__scn_arrival arrival;
+    bool migration; /* arrival is XF__SCN_MIGRATE or XF__SCN_RESUME */
     int phase;
     struct xf_admission adm;
+    struct xf_memory_config build_mc; /* what the builder is given (pv_in_pvh: its target) */
     uint64_t res_id;
     bool has_res;
     bool waited;
@@ -69,6 +74,7 @@ struct xf__scn_task {
     bool overhead_seen;
     bool claim_recorded;
     bool probing; /* counted in run->probing until its overhead is measured */
+    bool counted; /* in totals.requested */
 };
 
 static inline const struct xf_scn_vm_def *xf__scn_def(const struct xf__scn_run *run, size_t vm)
@@ -79,10 +85,21 @@ static inline const struct xf_scn_vm_def *xf__scn_def(const struct xf__scn_run *
 /* Admission for a VM definition against the run's state now (no side effects
  * but the planner's node free memory). */
 int xf__scn_account(struct xf__scn_run *run, struct xf_host_free *ret);
-int xf__scn_admit_against(struct xf__scn_run *run, const struct xf_scn_vm_def *d, bool migration,
-                          const struct xf_host_free *f, struct xf_admission *ret);
-int xf__scn_admit_check(struct xf__scn_run *run, const struct xf_scn_vm_def *d, bool migration,
-                        struct xf_admission *ret);
+int xf__scn_admit_against(struct xf__scn_run *run, const struct xf_scn_vm_def *d,
+                          enum xf__scn_arrival arrival, const struct xf_host_free *f,
+                          struct xf_admission *ret);
+int xf__scn_admit_check(struct xf__scn_run *run, const struct xf_scn_vm_def *d,
+                        enum xf__scn_arrival arrival, struct xf_admission *ret);
+
+/* What an arriving VM holds on its source (migration) or in its suspend
+ * image (resume), KiB; 0 for a start. */
+static inline uint64_t xf__scn_source_kib(const struct xf_scn_vm_def *d,
+                                          enum xf__scn_arrival arrival)
+{
+    return arrival == XF__SCN_MIGRATE  ? d->source_total_kib
+           : arrival == XF__SCN_RESUME ? d->suspend_kib
+                                       : 0;
+}
 
 int xf__scn_boot_step(void *ctx, struct xf_hv *hv, uint64_t *ret_sleep_ns);
 void xf__scn_log(struct xf__scn_run *run, const char *fmt, ...)

@@ -2,6 +2,7 @@
 /*
  * The toolstack emulator (include/xenfit/build.h).
  */
+#include <errno.h>
 #include <string.h>
 
 #include "internal.h"
@@ -19,14 +20,22 @@ struct xf_build {
     bool claimed;    /* a claim is active and must be cancelled */
     bool measure_ok; /* every overhead measurement so far worked */
     uint32_t claim_node;
+    struct xf_wait free_wait; /* XF_BUILD_FREE_CHECK */
+    bool free_wait_started;
 };
 
 static const char *const phase_names[] = {
-    [XF_BUILD_CREATE] = "create",           [XF_BUILD_AFFINITY] = "affinity",
-    [XF_BUILD_MAX_VCPUS] = "max_vcpus",     [XF_BUILD_MAX_PAGES] = "max_pages",
-    [XF_BUILD_PAGING_POOL] = "paging_pool", [XF_BUILD_PLACE_CLAIM] = "place_claim",
-    [XF_BUILD_POPULATE] = "populate",       [XF_BUILD_CANCEL_CLAIM] = "cancel_claim",
-    [XF_BUILD_UNPAUSE] = "unpause",         [XF_BUILD_DONE] = "done",
+    [XF_BUILD_CREATE] = "create",
+    [XF_BUILD_AFFINITY] = "affinity",
+    [XF_BUILD_FREE_CHECK] = "free_check",
+    [XF_BUILD_MAX_VCPUS] = "max_vcpus",
+    [XF_BUILD_MAX_PAGES] = "max_pages",
+    [XF_BUILD_PAGING_POOL] = "paging_pool",
+    [XF_BUILD_PLACE_CLAIM] = "place_claim",
+    [XF_BUILD_POPULATE] = "populate",
+    [XF_BUILD_CANCEL_CLAIM] = "cancel_claim",
+    [XF_BUILD_UNPAUSE] = "unpause",
+    [XF_BUILD_DONE] = "done",
 };
 
 const char *xf_build_phase_name(enum xf_build_phase p)
@@ -75,10 +84,27 @@ static int fail(struct xf_build *b, int err)
     return err;
 }
 
+static int set_affinity(struct xf_build *b, uint64_t mask)
+{
+    int r = xf_hv_set_node_affinity(b->hv, b->res.domid, mask);
+    if (r == 0)
+        b->res.node_mask = mask;
+    return r;
+}
+
+static int claim(struct xf_build *b, uint32_t node, uint64_t pages)
+{
+    /* xen-api without node claims never reaches Xen (build.h claims_enosys). */
+    if (b->spec.claims_enosys)
+        return -ENOSYS;
+    return xf_hv_claim(b->hv, b->res.domid, node, pages);
+}
+
 static int place_and_claim(struct xf_build *b)
 {
     struct xf_build_placement pl = b->spec.placement;
     xf_domid_t d = b->res.domid;
+    bool xapi = xf_policy_is_xapi(b->spec.policy);
     int r;
 
     if (b->spec.place) {
@@ -86,11 +112,12 @@ static int place_and_claim(struct xf_build *b)
         if (r < 0)
             return r;
     }
-    if (pl.node_mask && !(b->spec.affinity_first && pl.node_mask == b->res.node_mask)) {
-        r = xf_hv_set_node_affinity(b->hv, d, pl.node_mask);
+    /* xenfit sets its affinity before claiming (or already did, right after
+     * create); xen-api decides after the node claim (below). */
+    if (!xapi && pl.node_mask && !(b->spec.affinity_first && pl.node_mask == b->res.node_mask)) {
+        r = set_affinity(b, pl.node_mask);
         if (r < 0)
             return r;
-        b->res.node_mask = pl.node_mask;
     }
     if (pl.claim.kind == XF_CLAIM_NONE)
         return 0;
@@ -99,9 +126,17 @@ static int place_and_claim(struct xf_build *b)
     uint64_t pages = pl.claim.pages;
     uint32_t node = kind == XF_CLAIM_NODE ? pl.claim.node : XF_NODE_ANY;
     for (;;) {
-        r = xf_hv_claim(b->hv, d, node, pages);
-        if (kind == XF_CLAIM_NODE)
+        r = claim(b, node, pages);
+        if (kind == XF_CLAIM_NODE) {
             b->res.node_claim_err = r;
+            /* domain.ml numa_placement: set_vcpu_affinity after the node
+             * claim, only where that version does (claims.h). */
+            if (xapi && pl.node_mask && xf_claim_sets_affinity(b->spec.policy, r)) {
+                int ar = set_affinity(b, pl.node_mask);
+                if (ar < 0)
+                    return ar;
+            }
+        }
         switch (xf_claim_classify(b->spec.policy, kind, r)) {
         case XF_CLAIM_NEXT_DONE:
             b->claimed = true;
@@ -122,6 +157,37 @@ static int place_and_claim(struct xf_build *b)
             return r < 0 ? r : XF_ECLAIM;
         }
     }
+}
+
+/* xen-api's wait_xen_free_mem compares physinfo free_pages alone. */
+static int physinfo_free(void *ctx, struct xf_hv *hv, uint64_t *ret_pages)
+{
+    struct xf_hv_physinfo pi;
+    int r = xf_hv_physinfo(hv, &pi);
+    (void)ctx;
+    if (r < 0)
+        return r;
+    *ret_pages = pi.free_pages;
+    return 0;
+}
+
+/* XF_BUILD_FREE_CHECK: 0 when enough is free, 1 to sleep and check again,
+ * XF_ENOFIT (Not_enough_memory) or a backend error. */
+static int free_check(struct xf_build *b, uint64_t *ret_sleep_ns)
+{
+    if (!b->free_wait_started) {
+        struct xf_wait_params wp = {.needed_pages = b->spec.free_check_pages,
+                                    .available = physinfo_free,
+                                    .log = b->spec.log,
+                                    .log_ctx = b->spec.log_ctx,
+                                    .xapi_schedule = true,
+                                    .xapi_log_at_zero = b->spec.policy != XF_POLICY_PRE6869};
+        xf_wait_init(&b->free_wait, &wp);
+        b->free_wait_started = true;
+    }
+    int r = xf_wait_step(&b->free_wait, b->hv, ret_sleep_ns);
+    b->res.free_found_pages = b->free_wait.last_available_pages;
+    return r;
 }
 
 static int populate_some(struct xf_build *b)
@@ -187,7 +253,6 @@ int xf_build_step(void *build, struct xf_hv *hv, uint64_t *ret_sleep_ns)
     int r = 0;
 
     (void)hv;
-    (void)ret_sleep_ns;
     if (measures(b->res.phase))
         before = free_pages(b->hv, &ok);
     switch (b->res.phase) {
@@ -199,10 +264,19 @@ int xf_build_step(void *build, struct xf_hv *hv, uint64_t *ret_sleep_ns)
             b->res.domid = UINT32_MAX;
         break;
     case XF_BUILD_AFFINITY:
-        if (s->affinity_first && !s->place && s->placement.node_mask) {
+        /* xenfit only: xenopsd sets affinity after the pool (claims.h). */
+        if (s->affinity_first && !s->place && s->placement.node_mask &&
+            !xf_policy_is_xapi(s->policy)) {
             r = xf_hv_set_node_affinity(b->hv, b->res.domid, s->placement.node_mask);
             if (r == 0)
                 b->res.node_mask = s->placement.node_mask;
+        }
+        break;
+    case XF_BUILD_FREE_CHECK:
+        if (s->free_check_pages) {
+            r = free_check(b, ret_sleep_ns);
+            if (r == 1)
+                return 1; /* xen-api polls once a second */
         }
         break;
     case XF_BUILD_MAX_VCPUS:
@@ -265,6 +339,11 @@ int xf_build_run(struct xf_build *b)
     do {
         uint64_t sleep_ns = 0;
         r = xf_build_step(b, b->hv, &sleep_ns);
+        if (r == 1 && sleep_ns) {
+            int sr = xf_hv_sleep_ns(b->hv, sleep_ns);
+            if (sr < 0)
+                return sr;
+        }
     } while (r == 1);
     return r;
 }

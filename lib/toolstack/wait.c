@@ -48,6 +48,38 @@ static void log_check(struct xf_wait *w, const char *what)
     w->logs++;
 }
 
+bool xf_wait_xapi_logs(bool log_at_zero, uint64_t seconds)
+{
+    if (seconds == 0)
+        return log_at_zero;
+    return (seconds & (seconds - 1)) == 0;
+}
+
+#define NS_PER_S UINT64_C(1000000000)
+
+/* domain.ml wait_xen_free_mem (87178fcaebf9d4f9fcfe14c053fea9460e651c93 and
+ * 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7): check, log on the schedule,
+ * then: enough -> true; scrub_pages = 0 -> false at once; waited the maximum
+ * -> false; else sleep one second and check again. */
+static int xapi_step(struct xf_wait *w, struct xf_hv *hv, uint64_t avail, uint64_t *ret_sleep_ns)
+{
+    struct xf_hv_physinfo pi;
+    uint64_t seconds = w->waited_ns / NS_PER_S;
+    int r = xf_hv_physinfo(hv, &pi);
+    if (r < 0)
+        return r;
+    if (xf_wait_xapi_logs(w->p.xapi_log_at_zero, seconds))
+        log_check(w, avail >= w->p.needed_pages ? "enough" : "waiting");
+    if (avail >= w->p.needed_pages)
+        return 0;
+    if (pi.scrub_pages == 0)
+        return XF_ENOFIT;
+    if (w->waited_ns >= w->p.timeout_ns)
+        return XF_ENOFIT;
+    *ret_sleep_ns = NS_PER_S;
+    return 1;
+}
+
 int xf_wait_step(struct xf_wait *w, struct xf_hv *hv, uint64_t *ret_sleep_ns)
 {
     uint64_t now = xf_hv_now_ns(hv), avail;
@@ -64,6 +96,8 @@ int xf_wait_step(struct xf_wait *w, struct xf_hv *hv, uint64_t *ret_sleep_ns)
         return r;
     w->last_available_pages = avail;
     w->checks++;
+    if (w->p.xapi_schedule)
+        return xapi_step(w, hv, avail, ret_sleep_ns);
     if (avail >= w->p.needed_pages) {
         if (w->checks > 1)
             log_check(w, "enough");

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -13,11 +14,14 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
+
+extern char **environ;
 
 int td_init(struct td *d)
 {
@@ -28,6 +32,7 @@ int td_init(struct td *d)
     snprintf(d->sock, sizeof(d->sock), "%s/xenfitd.sock", d->dir);
     snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
     snprintf(d->log, sizeof(d->log), "%s/xenfitd.log", d->dir);
+    snprintf(d->notify, sizeof(d->notify), "%s/notify", d->dir);
     d->pid = 0;
     return 0;
 }
@@ -44,18 +49,56 @@ static void print_log(const struct td *d)
     fclose(f);
 }
 
-static void sleep_ms(long ms)
+/* The sd_notify(3) socket the daemon reports to ($NOTIFY_SOCKET): a Unix
+ * datagram socket, as systemd makes for a Type=notify service. */
+static int notify_socket(const struct td *d)
 {
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->notify);
+    (void)unlink(d->notify);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The environment with NOTIFY_SOCKET set to `assignment` (made before fork:
+ * the child only execs). */
+static char **notify_env(char *assignment)
+{
+    size_t n = 0, k = 0;
+    char **env;
+    while (environ[n])
+        n++;
+    if (!(env = calloc(n + 2, sizeof(*env))))
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0)
+            env[k++] = environ[i];
+    env[k] = assignment;
+    return env;
+}
+
+/* Whether a notification datagram carries READY=1 (newline-separated
+ * assignments, sd_notify(3)). */
+static bool says_ready(const char *msg)
+{
+    for (const char *p = msg; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, "READY=1", 7) == 0 && (p[7] == '\n' || p[7] == '\0'))
+            return true;
+    return false;
 }
 
 int td_start(struct td *d, char *const *extra)
 {
-    char *argv[40];
+    char *argv[40], assignment[160], **env;
     size_t n = 0;
     pid_t pid;
+    int nfd;
 
     argv[n++] = XFD_BINARY;
     argv[n++] = "--backend";
@@ -69,9 +112,19 @@ int td_start(struct td *d, char *const *extra)
     for (size_t i = 0; extra && extra[i] && n < 38; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
-    pid = fork();
-    if (pid < 0)
+    snprintf(assignment, sizeof(assignment), "NOTIFY_SOCKET=%s", d->notify);
+    if ((nfd = notify_socket(d)) < 0)
         return -1;
+    if (!(env = notify_env(assignment))) {
+        close(nfd);
+        return -1;
+    }
+    pid = fork();
+    if (pid < 0) {
+        close(nfd);
+        free(env);
+        return -1;
+    }
     if (pid == 0) {
         int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         /* A failed assertion ends the test without its teardown: the daemon
@@ -87,26 +140,38 @@ int td_start(struct td *d, char *const *extra)
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
-        execv(argv[0], argv);
+        execve(argv[0], argv, env);
         _exit(127);
     }
+    free(env);
     d->pid = pid;
-    for (int i = 0; i < 1000; i++) {
-        struct xfd_client *c;
+    /* Ready when it says so (READY=1 once it listens), as systemd waits for
+     * a Type=notify service: no polling of the socket file. */
+    for (int i = 0; i < 100; i++) {
+        struct pollfd pfd = {.fd = nfd, .events = POLLIN};
+        char msg[256];
+        ssize_t len;
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             d->pid = 0;
+            close(nfd);
             fprintf(stderr, "xenfitd exited at start (status 0x%x)\n", status);
             print_log(d);
             return -1;
         }
-        if (xfd_client_connect(d->sock, 1000, &c) == 0) {
-            xfd_client_close(c);
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        len = recv(nfd, msg, sizeof(msg) - 1, 0);
+        if (len < 0)
+            continue;
+        msg[len] = '\0';
+        if (says_ready(msg)) {
+            close(nfd);
             return 0;
         }
-        sleep_ms(10);
     }
-    fprintf(stderr, "xenfitd did not listen within 10 s\n");
+    close(nfd);
+    fprintf(stderr, "xenfitd did not send READY=1 within 10 s\n");
     print_log(d);
     td_signal(d, SIGKILL);
     return -1;
@@ -190,6 +255,14 @@ int td_raw(const struct td *d, const void *data, size_t len, char **ret_body)
     r = xfd_client_raw(c, data, len, &status, ret_body, &blen);
     xfd_client_close(c);
     return r < 0 ? r : status;
+}
+
+int td_advance(struct xfd_client *c, long ms)
+{
+    json_t *r = NULL;
+    int rc = td_call(c, &r, "xenfit.sim_advance_time", "[sI]", "t", (json_int_t)ms);
+    json_decref(r);
+    return rc == 0 ? 0 : rc < 0 ? rc : -EINVAL;
 }
 
 char *td_text(const json_t *v)

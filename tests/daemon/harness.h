@@ -32,6 +32,7 @@ struct td {
     char sock[128];
     char state[128];
     char log[128];
+    char notify[96]; /* the sd_notify socket ($NOTIFY_SOCKET) */
     pid_t pid;
     unsigned long nofile; /* when set, the daemon's open-files limit (soft and hard) */
 };
@@ -40,7 +41,8 @@ struct td {
 int td_init(struct td *d);
 
 /* Starts xenfitd (extra: NULL-terminated flags, may be NULL) and waits up to
- * 10 s for its socket. Returns 0, or -1 (the log is printed). */
+ * 10 s for its READY=1 on a notify socket of the test's (sd_notify(3),
+ * $NOTIFY_SOCKET). Returns 0, or -1 (the log is printed). */
 int td_start(struct td *d, char *const *extra);
 
 /* Sends a signal and reaps the daemon. Returns its wait status. */
@@ -60,6 +62,12 @@ int td_call(struct xfd_client *c, json_t **ret, const char *method, const char *
 /* Sends raw bytes on a fresh connection and reads one response.
  * Returns the HTTP status (body in *ret_body, free it) or -errno. */
 int td_raw(const struct td *d, const void *data, size_t len, char **ret_body);
+
+/* Moves the daemon's clocks `ms` ahead (xenfit.sim_advance_time): the
+ * time a TTL or a timeout needs passes at once. The connection itself ages
+ * too: one idle for longer than --idle-timeout is then closed. Returns 0 or
+ * a negative error. */
+int td_advance(struct xfd_client *c, long ms);
 
 /* The compact JSON text of a value (free it). */
 char *td_text(const json_t *v);

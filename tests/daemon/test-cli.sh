@@ -4,18 +4,25 @@
 # simulated test host (tests/data/hosts/daemon-2node.json: 15597568 KiB free
 # for new VMs; an hvm VM of 4096 MiB with 2 vCPUs has a 4133 MiB footprint,
 # placed on node 0 with a node claim of 1048832 pages).
-# Usage: test-cli.sh XENFIT XENFITD
+# Usage: test-cli.sh XENFIT XENFITD NOTIFY_RUN
 set -u
 XENFIT=$1
 XENFITD=$2
+NOTIFY_RUN=$3
 . "$(dirname "$0")/../cli/lib.sh"
 
 dir=$(mktemp -d /tmp/xfd-cli-XXXXXX)
-"$XENFITD" --host "$XF_TEST_DATA/hosts/daemon-2node.json" --state-dir "$dir/state" \
-  --socket "$dir/s" 2>"$dir/log" &
+# Up when it says READY=1 (notify-run passes it on through the FIFO).
+mkfifo "$dir/ready"
+"$NOTIFY_RUN" "$dir/notify" "$XENFITD" --host "$XF_TEST_DATA/hosts/daemon-2node.json" \
+  --state-dir "$dir/state" --socket "$dir/s" 2>"$dir/log" >"$dir/ready" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 100); do [ -S "$dir/s" ] && break; sleep 0.05; done
+if ! read -r -t 10 ready <"$dir/ready" || [ "$ready" != READY=1 ]; then
+  echo "xenfitd did not get ready:" >&2
+  cat "$dir/log" >&2
+  exit 1
+fi
 export XENFITD_SOCKET=$dir/s
 
 out=$("$XENFIT" status)
@@ -50,5 +57,22 @@ expect_fail "bad kib" 2 "--kib '-1'" "$XENFIT" reserve --kib -1
 expect_fail "half a MiB" 2 "--static-max '1536K': must be a whole number of MiB" \
   "$XENFIT" reserve --type hvm --static-max 1536K --vcpus 1
 expect_fail "kib with vm" 2 "no VM flags" "$XENFIT" reserve --kib 4 --vcpus 2
+# The VM flags are footprint's and admit's (cli/vmspec.c): the same checks.
+expect_fail "half a MiB target" 2 "--target '1536K': must be a whole number of MiB" \
+  "$XENFIT" reserve --type hvm --static-max 4G --target 1536K --vcpus 1
+expect_fail "target above max" 2 "--target '8G' is above --static-max '4G'" \
+  "$XENFIT" reserve --type hvm --static-max 4G --target 8G --vcpus 1
+expect_fail "multiplier range" 2 "--shadow-multiplier '0.5': expected a number in 1.0..1000.0" \
+  "$XENFIT" reserve --type hvm --static-max 4G --vcpus 1 --shadow-multiplier 0.5
+expect_fail "source zero" 2 "--memory-total-source '0': must be between 1 KiB and 16 TiB" \
+  "$XENFIT" reserve --type hvm --static-max 4G --vcpus 1 --memory-total-source 0
+# The daemon's own start-up errors name the cause and exit 1 (bad input: 2).
+"$XENFITD" --host "$dir/missing.json" --state-dir "$dir/state2" --socket "$dir/s2" 2>"$dir/err"
+expect_eq "missing host spec status" "$?" 1
+expect_match "missing host spec message" "$(cat "$dir/err")" \
+  "--host '$dir/missing.json': No such file or directory"
+"$XENFITD" --host "$XF_TEST_DATA/hosts/daemon-2node.json" --log-level loud 2>"$dir/err"
+expect_eq "bad log level status" "$?" 2
+expect_match "bad log level message" "$(cat "$dir/err")" "loud.*expected error, warning, info or debug"
 expect_fail "no daemon" 1 "cannot reach xenfitd at '$dir/none'" "$XENFIT" status --socket "$dir/none"
 finish

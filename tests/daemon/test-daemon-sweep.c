@@ -7,7 +7,9 @@
  * that session's pending reservations; after a restart the ledger is
  * reconciled with the (simulated, hence rebooted) host. Domains are made in
  * the simulator with xenfit.sim_domain_create; sweeps are run on demand
- * (xenfit.sweep) except in the test of the periodic sweep.
+ * (xenfit.sweep) except in the test of the periodic sweep. Time passes by
+ * xenfit.sim_advance_time (td_advance), never by sleeping: the periodic
+ * sweep's interval (30 s) and the TTLs are far beyond the tests' real time.
  *
  * Numbers (harness.h): 15597568 KiB free for new VMs. A simulated domain of
  * 262144 KiB (65536 pages) is a PVH domain, which the simulator's truth
@@ -24,18 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #include <cmocka.h>
 
 #include "harness.h"
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
 
 struct fx {
     struct td d;
@@ -65,7 +59,7 @@ static int setup_restart(void **state)
 
 static int setup_periodic(void **state)
 {
-    static char *const extra[] = {"--reservation-ttl", "1", "--sweep-interval", "100", NULL};
+    static char *const extra[] = {"--reservation-ttl", "1", "--sweep-interval", "30000", NULL};
     return start(state, extra);
 }
 
@@ -156,7 +150,10 @@ static void test_daemon_sweep_ttl_and_never_seen_domains(void **state)
     char *orphan = reserve(f->c, "xenopsd", 8192);
     transfer(f->c, "xenopsd", orphan, 4000); /* no such domain */
     sweep(f->c, 0, 0, 0);
-    sleep_ms(2200);
+    /* Half the TTL (2 s): both are kept. */
+    assert_int_equal(td_advance(f->c, 1000), 0);
+    sweep(f->c, 0, 0, 0);
+    assert_int_equal(td_advance(f->c, 1200), 0);
     /* Past the TTL: the pending one expired, the orphan's domain never came. */
     sweep(f->c, 1, 1, 0);
     assert_string_equal(state_of(f->c, pending, buf, sizeof(buf)), "gone");
@@ -183,7 +180,7 @@ static void test_daemon_sweep_settles_and_drops_dead_domains(void **state)
     assert_string_equal(state_of(f->c, a, buf, sizeof(buf)), "transferred");
     assert_string_equal(state_of(f->c, b, buf, sizeof(buf)), "settled");
     /* Past the TTL neither goes: their domains exist. */
-    sleep_ms(2200);
+    assert_int_equal(td_advance(f->c, 2200), 0);
     sweep(f->c, 0, 0, 0);
     /* Only A's unseen part is pending: 131072 pages less its domain's 65536
      * and 256 of pool = 65280 pages = 261120 KiB; the domains hold 2 x 263232
@@ -248,11 +245,13 @@ static void test_daemon_periodic_sweep_expires(void **state)
     struct fx *f = *state;
     char buf[32];
     char *id = reserve(f->c, "xenopsd", 4096);
-    /* TTL 1 s, a sweep every 100 ms: gone within 1.5 s (allow 3 s on a
-     * loaded machine). */
-    for (int i = 0; i < 30 && strcmp(state_of(f->c, id, buf, sizeof(buf)), "gone") != 0; i++)
-        sleep_ms(100);
-    assert_string_equal(buf, "gone");
+    /* TTL 1 s, a sweep every 30 s. Past the TTL it stays until a sweep
+     * runs; the daemon runs one by itself once 30 s have passed, before it
+     * serves the next request. */
+    assert_int_equal(td_advance(f->c, 20000), 0);
+    assert_string_equal(state_of(f->c, id, buf, sizeof(buf)), "pending");
+    assert_int_equal(td_advance(f->c, 10000), 0);
+    assert_string_equal(state_of(f->c, id, buf, sizeof(buf)), "gone");
     json_t *e = NULL;
     char want[128];
     assert_int_equal(
@@ -263,6 +262,37 @@ static void test_daemon_periodic_sweep_expires(void **state)
     free(t);
     json_decref(e);
     free(id);
+}
+
+static void test_daemon_sim_advance_time_only_forward(void **state)
+{
+    struct fx *f = *state;
+    json_t *r = NULL;
+    char *t;
+
+    /* The total so far comes back; going back is refused, changing nothing. */
+    assert_int_equal(td_call(f->c, &r, "xenfit.sim_advance_time", "[si]", "t", 2200), 0);
+    assert_int_equal(json_integer_value(r), 2200);
+    json_decref(r);
+    assert_int_equal(td_call(f->c, &r, "xenfit.sim_advance_time", "[si]", "t", -1), 1);
+    t = td_text(r);
+    assert_string_equal(t, "[\"Invalid_argument\",\"xenfit.sim_advance_time: parameter 2 (ms) "
+                           "must be 0 or more, up to 100 years in all; time does not go back\"]");
+    free(t);
+    json_decref(r);
+    assert_int_equal(td_call(f->c, &r, "xenfit.sim_advance_time", "[ss]", "t", "800"), 0);
+    assert_int_equal(json_integer_value(r), 3000);
+    json_decref(r);
+    /* 100 years in all at most (36600 days of 86400000 ms). */
+    assert_int_equal(
+        td_call(f->c, &r, "xenfit.sim_advance_time", "[sI]", "t", (json_int_t)3162240000000 - 2999),
+        1);
+    json_decref(r);
+    assert_int_equal(
+        td_call(f->c, &r, "xenfit.sim_advance_time", "[sI]", "t", (json_int_t)3162240000000 - 3000),
+        0);
+    assert_int_equal(json_integer_value(r), 3162240000000);
+    json_decref(r);
 }
 
 int main(void)
@@ -277,6 +307,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_daemon_restart_reconciles_with_the_host, setup_restart,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_daemon_periodic_sweep_expires, setup_periodic,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_daemon_sim_advance_time_only_forward, setup_on_demand,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * far from xen-api's numbers), VM mixes, sequential and parallel groups,
  * shutdowns, parallel reboots, migrations and fills to the brim. The xenfit
  * policy must never have a false admit (said yes, then the build failed);
- * the xapi policies, on the same runs, must show that the runs are hard.
+ * the three xapi policies, on the same runs, must show that the runs are
+ * hard. All four are reported side by side.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -134,20 +135,23 @@ static void generate(struct buf *b, uint64_t seed)
 
 static void test_scenarios_random_xenfit_never_false_admits(void **state)
 {
-    uint32_t xapi_false = 0, pre_false = 0, boots = 0, refusals = 0, late = 0, drift = 0;
+    /* Per policy, summed over the runs: the same requests for everyone. */
+    uint32_t requested[XF_NR_POLICIES] = {0}, booted[XF_NR_POLICIES] = {0},
+             refused[XF_NR_POLICIES] = {0}, late[XF_NR_POLICIES] = {0},
+             false_admits[XF_NR_POLICIES] = {0}, waits[XF_NR_POLICIES] = {0}, drift = 0;
     const uint64_t nruns = runs();
     (void)state;
     for (uint64_t seed = 1; seed <= nruns; seed++) {
         struct buf b = {.n = 0};
+        struct xf_scn_report *rep[XF_NR_POLICIES];
         generate(&b, seed);
         struct xf_scenario *s = scn_test_parse_text(b.s);
         assert_non_null(s);
-        struct xf_scn_report *x = scn_test_run(s, XF_POLICY_XENFIT, seed);
-        struct xf_scn_report *o = scn_test_run(s, XF_POLICY_XAPI6869, seed);
-        struct xf_scn_report *p = scn_test_run(s, XF_POLICY_PRE6869, seed);
-        assert_non_null(x);
-        assert_non_null(o);
-        assert_non_null(p);
+        for (int p = 0; p < XF_NR_POLICIES; p++) {
+            rep[p] = scn_test_run(s, (enum xf_policy)p, seed);
+            assert_non_null(rep[p]);
+        }
+        const struct xf_scn_report *x = rep[XF_POLICY_XENFIT];
         if (x->totals.false_admits != 0) {
             for (size_t i = 0; i < x->nr_vms; i++)
                 if (x->vms[i].outcome == XF_SCN_FAILED)
@@ -155,24 +159,31 @@ static void test_scenarios_random_xenfit_never_false_admits(void **state)
             fail_msg("seed %llu: xenfit had %u false admits\n%s", (unsigned long long)seed,
                      x->totals.false_admits, b.s);
         }
-        boots += x->totals.booted;
-        refusals += x->totals.refused;
-        late += x->totals.late_refusals;
         drift += x->totals.drift_alarms;
-        xapi_false += o->totals.false_admits;
-        pre_false += p->totals.false_admits;
-        xf_scn_report_free(x);
-        xf_scn_report_free(o);
-        xf_scn_report_free(p);
+        for (int p = 0; p < XF_NR_POLICIES; p++) {
+            requested[p] += rep[p]->totals.requested;
+            booted[p] += rep[p]->totals.booted;
+            refused[p] += rep[p]->totals.refused;
+            late[p] += rep[p]->totals.late_refusals;
+            false_admits[p] += rep[p]->totals.false_admits;
+            waits[p] += rep[p]->totals.waits;
+            xf_scn_report_free(rep[p]);
+        }
         xf_scenario_free(s);
     }
-    print_message("%llu runs: xenfit %u boots, %u refusals (%u late), %u drift alarms, 0 false "
-                  "admits; xapi-6869 %u false admits, xapi-pre-6869 %u\n",
-                  (unsigned long long)nruns, boots, refusals, late, drift, xapi_false, pre_false);
-    /* The runs are hard enough to trip the fixed models. */
-    assert_true(xapi_false > 0);
-    assert_true(pre_false > xapi_false);
-    assert_true(boots > 10 * nruns);
+    print_message("%llu runs (%u drift alarms for xenfit):\n", (unsigned long long)nruns, drift);
+    print_message("%-14s %9s %7s %7s %5s %12s %5s\n", "policy", "requested", "booted", "refused",
+                  "late", "false_admits", "waits");
+    for (int p = 0; p < XF_NR_POLICIES; p++)
+        print_message("%-14s %9u %7u %7u %5u %12u %5u\n", xf_policy_name((enum xf_policy)p),
+                      requested[p], booted[p], refused[p], late[p], false_admits[p], waits[p]);
+    /* The runs are hard enough to trip the model before PR 6869, and the
+     * merge's ENOSYS on hosts without node claims. xapi-2026.02 is only
+     * reported: on these runs it has had none (500 seeds: 0). */
+    assert_int_equal(false_admits[XF_POLICY_XENFIT], 0);
+    assert_true(false_admits[XF_POLICY_XAPI6869] > 0);
+    assert_true(false_admits[XF_POLICY_PRE6869] > 0);
+    assert_true(booted[XF_POLICY_XENFIT] > 10 * nruns);
     assert_true(drift > 0);
 }
 

@@ -77,12 +77,24 @@ static void test_admit_policy_reserves(void **state)
 {
     struct xf_host_params hp;
     (void)state;
+    /* squeeze_xen.ml target_host_free_mem_kib = low_mem_emergency_pool +
+     * extra_mem_to_keep (8 MiB), held back by xapi through memory_server.ml
+     * get_host_reserved_memory and dbsync_slave.ml's host memory_overhead:
+     * 1 + 8 MiB at 87178fcaebf9d4f9fcfe14c053fea9460e651c93, 64 + 8 MiB at
+     * 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7. */
     xf_admit_host_params(XF_POLICY_PRE6869, &hp);
-    assert_int_equal(hp.low_mem_reserve_pages, 256); /* 1 MiB */
+    assert_int_equal(hp.low_mem_reserve_pages, 9 * 256);
+    assert_true(hp.ignore_outstanding_claims);
     xf_admit_host_params(XF_POLICY_XAPI6869, &hp);
-    assert_int_equal(hp.low_mem_reserve_pages, 64 * 256);
+    assert_int_equal(hp.low_mem_reserve_pages, 72 * 256);
+    assert_true(hp.ignore_outstanding_claims);
+    xf_admit_host_params(XF_POLICY_XAPI202602, &hp);
+    assert_int_equal(hp.low_mem_reserve_pages, 72 * 256);
+    assert_true(hp.ignore_outstanding_claims);
+    /* xenfit: Xen's low_mem_virq_limit, and outstanding claims subtracted. */
     xf_admit_host_params(XF_POLICY_XENFIT, &hp);
     assert_int_equal(hp.low_mem_reserve_pages, 64 * 256);
+    assert_false(hp.ignore_outstanding_claims);
     assert_int_equal(xf_admit_default_coeffs(XF_POLICY_PRE6869).per_vcpu_pages, 0);
     assert_int_equal(xf_admit_default_coeffs(XF_POLICY_XAPI6869).per_vcpu_pages, 38);
 }
@@ -142,7 +154,10 @@ static void test_admit_migration_uses_source_memory(void **state)
     /* hvm, static max 8 GiB, target 2 GiB, 2 vCPUs: xen-api footprint =
      * 2048 + 1 + 1 + ceil((512 + 16384)/256) = 66 + ceil(76/256) = 1 -> 2117 MiB.
      * The source really holds 3584 MiB = 3670016 KiB: xenfit reserves
-     * 3584 + overhead 69 = 3653 MiB; xapi checks 2117. */
+     * 3584 + overhead 69 = 3653 MiB. So does xapi: squeezed reserves
+     * memory_limit + overhead, memory_limit = max(memory_actual, target)
+     * (xenops_server_xen.ml VM.create_exn and VM.get_state at
+     * 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7). */
     struct xf_admit_request mig = {
         .vm = {XF_DOMAIN_HVM, MIB(8192), MIB(2048), 0, 2, 1.0},
         .migration = true,
@@ -152,9 +167,32 @@ static void test_admit_migration_uses_source_memory(void **state)
     struct xf_host_free f = host_with(3000, 0, 0);
     struct xf_admission a;
     (void)state;
-    assert_int_equal(xf_admit(&p, &mig, &f, NULL, &a), 0);
-    assert_true(a.admitted);
-    assert_int_equal(a.footprint_pages, 2117 * 256);
+    for (enum xf_policy x = XF_POLICY_PRE6869; x <= XF_POLICY_XAPI202602; x++) {
+        p.policy = x;
+        p.coeffs = xf_admit_default_coeffs(x);
+        assert_int_equal(xf_admit(&p, &mig, &f, NULL, &a), 0);
+        assert_false(a.admitted);
+        /* pre-6869's model has no 38-page term: its overhead is 68 MiB. */
+        assert_int_equal(a.needed_mib, x == XF_POLICY_PRE6869 ? 3652 : 3653);
+    }
+    p.policy = XF_POLICY_XAPI6869;
+    p.coeffs = xf_xapi_coeffs;
+    /* A source that holds less than the target: memory_limit is the target. */
+    struct xf_admit_request small = mig;
+    small.source_total_kib = 1024 * 1024;
+    f = host_with(100000, 0, 0);
+    assert_int_equal(xf_admit(&p, &small, &f, NULL, &a), 0);
+    assert_int_equal(a.footprint_pages, (2048 + 69) * 256);
+    /* A resume: squeezed reserves the stored suspend_memory_bytes (VM.create_exn,
+     * "using stored suspend_memory_bytes"), 1024 + 69, but xapi's start check
+     * of the VM (dynamic_min 2048 + 69) is the larger. A 3584 MiB image wins. */
+    small.resume = true;
+    assert_int_equal(xf_admit(&p, &small, &f, NULL, &a), 0);
+    assert_int_equal(a.footprint_pages, (2048 + 69) * 256);
+    small.source_total_kib = 3584 * 1024;
+    assert_int_equal(xf_admit(&p, &small, &f, NULL, &a), 0);
+    assert_int_equal(a.footprint_pages, (3584 + 69) * 256);
+    f = host_with(3000, 0, 0);
     p.policy = XF_POLICY_XENFIT;
     assert_int_equal(xf_admit(&p, &mig, &f, NULL, &a), 0);
     assert_false(a.admitted);
@@ -188,6 +226,26 @@ static void test_admit_pv_in_pvh_from_static_max(void **state)
     assert_int_equal(a.footprint_pages, 1046 * 256);
 }
 
+/* xapi admits a PVH VM with its shadow multiplier (memory_check.ml
+ * vm_compute_required_memory at 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7),
+ * though xenopsd builds it with 1.0 (xenops_server_xen.ml VM.build_domain_exn);
+ * xenfit sizes what will be built. pvh 4 GiB, 4 vCPUs, multiplier 2.0:
+ * pool 36 MiB * 2 = 72; xapi 4096 + 1 + 1 + 72 + 1 = 4171, xenfit 4135. */
+static void test_admit_pvh_multiplier(void **state)
+{
+    struct xf_admit_request r = {.vm = {XF_DOMAIN_PVH, MIB(4096), MIB(4096), 0, 4, 2.0}};
+    struct xf_admit_params p = {XF_POLICY_XAPI6869, xf_xapi_coeffs, XF_NUMA_POLICY_ANY};
+    struct xf_host_free f = host_with(100000, 0, 0);
+    struct xf_admission a;
+    (void)state;
+    assert_int_equal(xf_admit(&p, &r, &f, NULL, &a), 0);
+    assert_int_equal(a.footprint_pages, 4171 * 256);
+    p.policy = XF_POLICY_XENFIT;
+    assert_int_equal(xf_admit(&p, &r, &f, NULL, &a), 0);
+    assert_int_equal(a.footprint_pages, 4135 * 256);
+    assert_int_equal(a.mc.shadow_mib, 36);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_admit_xenfit_places_and_claims),
         cmocka_unit_test(test_admit_migration_uses_source_memory),
         cmocka_unit_test(test_admit_pv_in_pvh_from_static_max),
+        cmocka_unit_test(test_admit_pvh_multiplier),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

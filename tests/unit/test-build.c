@@ -133,11 +133,12 @@ static void test_build_claim_fallbacks(void **state)
         enum xf_policy policy;
         enum xf_claim_kind claimed;
     } cases[] = {
-        {XF_POLICY_XENFIT, XF_CLAIM_GLOBAL},   /* ENOMEM on a node: try globally */
-        {XF_POLICY_XAPI6869, XF_CLAIM_GLOBAL}, /* any error: globally */
-        {XF_POLICY_PRE6869, XF_CLAIM_NONE},    /* any error: unclaimed */
+        {XF_POLICY_XENFIT, XF_CLAIM_GLOBAL},     /* ENOMEM on a node: try globally */
+        {XF_POLICY_XAPI6869, XF_CLAIM_GLOBAL},   /* ENOMEM: globally */
+        {XF_POLICY_XAPI202602, XF_CLAIM_GLOBAL}, /* any error: globally */
+        {XF_POLICY_PRE6869, XF_CLAIM_NONE},      /* any error: unclaimed */
     };
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct xf_hv *hv = sim();
         struct xf_build_spec s = spec(cases[i].policy, big, 1);
         struct xf_build *b;
@@ -147,6 +148,10 @@ static void test_build_claim_fallbacks(void **state)
         assert_int_equal(xf_build_run(b), 0);
         assert_int_equal(xf_build_result(b)->node_claim_err, -ENOMEM);
         assert_int_equal(xf_build_result(b)->claimed, cases[i].claimed);
+        /* xen-api sets no soft affinity after a node-claim ENOMEM (every
+         * version's numa_placement); xenfit set its affinity first. */
+        assert_int_equal(xf_build_result(b)->node_mask,
+                         cases[i].policy == XF_POLICY_XENFIT ? 1 : 0);
         xf_build_free(b);
         xf_hv_free(hv);
     }
@@ -161,6 +166,109 @@ static void test_build_claim_fallbacks(void **state)
     assert_int_equal(xf_build_result(b)->phase, XF_BUILD_PLACE_CLAIM);
     xf_build_free(b);
     xf_hv_free(hv);
+}
+
+/*
+ * xen-api built for a Xen without node claims: its claim binding raises ENOSYS
+ * for every claim (xenctrlext_stubs.c stub_xenctrlext_domain_claim_pages,
+ * without XEN_DOMCTL_NUMA_OP_GET_NODE_PAGES). What each version does then.
+ */
+static void test_build_xapi_without_node_claims(void **state)
+{
+    struct xf_claim_plan node = {XF_CLAIM_NODE, 0, 1024 * 256, 1024 * 256};
+    struct xf_claim_plan global = {XF_CLAIM_GLOBAL, 0, 1024 * 256, 0};
+    struct {
+        enum xf_policy policy;
+        struct xf_claim_plan claim;
+        int err;
+        uint64_t mask;
+    } cases[] = {
+        /* 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7: numa_placement lets the
+         * ENOSYS escape to build_pre's log_reraise: the build fails, and no
+         * affinity was set. */
+        {XF_POLICY_XAPI6869, node, -ENOSYS, 0},
+        /* ...and the global claim fails the build the same way. */
+        {XF_POLICY_XAPI6869, global, -ENOSYS, 0},
+        /* 7fb8485a7322e1a2123beb2658cb3e51d2246cbb: soft affinity on the
+         * planned node, then the global claim's ENOSYS builds unclaimed. */
+        {XF_POLICY_XAPI202602, node, 0, 1},
+        {XF_POLICY_XAPI202602, global, 0, 0},
+        /* 87178fcaebf9d4f9fcfe14c053fea9460e651c93: unclaimed, no affinity. */
+        {XF_POLICY_PRE6869, node, 0, 0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct xf_hv *hv = sim();
+        struct xf_build_spec s = spec(cases[i].policy, cases[i].claim, 1);
+        struct xf_build *b;
+        s.affinity_first = false;
+        s.claims_enosys = true;
+        assert_int_equal(xf_build_new(hv, &s, &b), 0);
+        assert_int_equal(xf_build_run(b), cases[i].err);
+        assert_int_equal(xf_build_result(b)->claimed, XF_CLAIM_NONE);
+        assert_int_equal(xf_build_result(b)->node_mask, cases[i].mask);
+        if (cases[i].err)
+            assert_int_equal(xf_build_result(b)->phase, XF_BUILD_PLACE_CLAIM);
+        xf_build_free(b);
+        xf_hv_free(hv);
+    }
+    /* With node claims, a successful node claim sets the affinity (all
+     * versions) and the populate is node-exact. */
+    struct xf_hv *hv = sim();
+    struct xf_build_spec s = spec(XF_POLICY_XAPI6869, node, 1);
+    struct xf_build *b;
+    s.affinity_first = false;
+    assert_int_equal(xf_build_new(hv, &s, &b), 0);
+    assert_int_equal(xf_build_run(b), 0);
+    assert_int_equal(xf_build_result(b)->claimed, XF_CLAIM_NODE);
+    assert_int_equal(xf_build_result(b)->node_mask, 1);
+    assert_int_equal(xf_build_result(b)->pages_off_plan, 0);
+    xf_build_free(b);
+    xf_hv_free(hv);
+}
+
+static int build_logs;
+static void count_log(void *ctx, const char *msg)
+{
+    (void)ctx;
+    (void)msg;
+    build_logs++;
+}
+
+/* build_pre's wait_xen_free_mem (domain.ml, 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7):
+ * physinfo free_pages must cover required_host_free_mib, else
+ * Not_enough_memory before anything but the domain is allocated. */
+static void test_build_xapi_free_check(void **state)
+{
+    (void)state;
+    for (enum xf_policy p = XF_POLICY_PRE6869; p <= XF_POLICY_XAPI6869; p++) {
+        struct xf_hv *hv = sim();
+        struct xf_hv_physinfo pi;
+        struct xf_build_spec s = spec(p, (struct xf_claim_plan){0}, 0);
+        struct xf_build *b;
+        assert_int_equal(xf_hv_physinfo(hv, &pi), 0);
+        s.affinity_first = false;
+        s.free_check_pages = pi.free_pages + 1;
+        s.log = count_log;
+        build_logs = 0;
+        assert_int_equal(xf_build_new(hv, &s, &b), 0);
+        assert_int_equal(xf_build_run(b), XF_ENOFIT);
+        assert_int_equal(xf_build_result(b)->phase, XF_BUILD_FREE_CHECK);
+        assert_int_equal(xf_build_result(b)->populated_pages, 0);
+        /* free_found_pages is what the check saw: less the domain's own pages. */
+        assert_true(xf_build_result(b)->free_found_pages < pi.free_pages);
+        /* One line at 0 s since PR 6869; none before it. */
+        assert_int_equal(build_logs, p == XF_POLICY_PRE6869 ? 0 : 1);
+        xf_build_free(b);
+        /* What is free once the domain exists (its 30 hidden pages and the
+         * 256-page initial pool of this host's truth) passes. */
+        assert_int_equal(xf_hv_physinfo(hv, &pi), 0);
+        s.free_check_pages = pi.free_pages - 30 - 256;
+        assert_int_equal(xf_build_new(hv, &s, &b), 0);
+        assert_int_equal(xf_build_run(b), 0);
+        xf_build_free(b);
+        xf_hv_free(hv);
+    }
 }
 
 static void test_build_bad_spec(void **state)
@@ -182,6 +290,8 @@ int main(void)
         cmocka_unit_test(test_build_success_on_one_node),
         cmocka_unit_test(test_build_failure_phase_and_errno),
         cmocka_unit_test(test_build_claim_fallbacks),
+        cmocka_unit_test(test_build_xapi_without_node_claims),
+        cmocka_unit_test(test_build_xapi_free_check),
         cmocka_unit_test(test_build_bad_spec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -170,6 +170,31 @@ static void test_model_rejects_bad_input(void **state)
     assert_int_equal(xf_vm_footprint(&cases[0].vm, &huge, &out), XF_EOVERFLOW);
 }
 
+/* xenopsd reserves and builds every type but HVM with multiplier 1.0
+ * (xenops_server_xen.ml VM.create_exn, VM.build_domain_exn, at
+ * 1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7); xapi admits with the VM's. */
+static void test_model_as_xenopsd_builds(void **state)
+{
+    struct xf_vm_memory pvh = {XF_DOMAIN_PVH, MIB(4096), MIB(4096), 0, 4, 2.0};
+    struct xf_vm_memory pip = {XF_DOMAIN_PV_IN_PVH, MIB(1000), MIB(1000), 0, 2, 1.5};
+    struct xf_vm_memory hvm = {XF_DOMAIN_HVM, MIB(4096), MIB(4096), 0, 4, 2.0};
+    struct xf_memory_config c;
+    (void)state;
+    assert_true(xf_vm_as_xenopsd_builds(&pvh).shadow_multiplier == 1.0);
+    assert_true(xf_vm_as_xenopsd_builds(&pip).shadow_multiplier == 1.0);
+    assert_true(xf_vm_as_xenopsd_builds(&hvm).shadow_multiplier == 2.0);
+    /* pvh 4 GiB, 4 vCPUs: 36 MiB of pool at 1.0 (72 at 2.0 is what xapi admits). */
+    struct xf_vm_memory b = xf_vm_as_xenopsd_builds(&pvh);
+    assert_int_equal(xf_vm_footprint(&b, NULL, &c), 0);
+    assert_int_equal(c.shadow_mib, 36);
+    assert_int_equal(xf_vm_footprint(&pvh, NULL, &c), 0);
+    assert_int_equal(c.shadow_mib, 72);
+    /* pv_in_pvh 1000 MiB, 2 vCPUs: 10 MiB at 1.0 (15 at 1.5, the case above). */
+    b = xf_vm_as_xenopsd_builds(&pip);
+    assert_int_equal(xf_vm_footprint(&b, NULL, &c), 0);
+    assert_int_equal(c.shadow_mib, 10);
+}
+
 static void test_model_migration_claim(void **state)
 {
     uint64_t p = 0;
@@ -295,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_model_null_coeffs_are_xapi),
         cmocka_unit_test(test_model_rejects_bad_input),
         cmocka_unit_test(test_model_migration_claim),
+        cmocka_unit_test(test_model_as_xenopsd_builds),
         cmocka_unit_test(test_model_type_names),
         cmocka_unit_test(test_model_properties),
     };

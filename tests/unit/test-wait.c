@@ -133,9 +133,56 @@ static void test_wait_reserve_counts(void **state)
     xf_hv_free(hv);
 }
 
+/* xen-api's wait_xen_free_mem (domain.ml): one check a second, logged at
+ * 1, 2, 4 ... 64 s, and at 0 s on every call since PR 6869
+ * (1c354a4bb05b2b3b3b9dd50bcdc756ed89127eb7; the parent,
+ * 87178fcaebf9d4f9fcfe14c053fea9460e651c93, logged only at powers of two);
+ * it returns false at once when physinfo scrub_pages is 0. */
+static void test_wait_xapi_schedule(void **state)
+{
+    struct xf_hv *hv = sim();
+    struct xf_wait w;
+    uint64_t sleep_ns = 0;
+    (void)state;
+    assert_true(xf_wait_xapi_logs(true, 0));
+    assert_false(xf_wait_xapi_logs(false, 0));
+    assert_true(xf_wait_xapi_logs(false, 1));
+    assert_true(xf_wait_xapi_logs(false, 2));
+    assert_false(xf_wait_xapi_logs(true, 3));
+    assert_true(xf_wait_xapi_logs(true, 64));
+    assert_false(xf_wait_xapi_logs(true, 63));
+    /* A domain is returning 2 GiB at 128 MiB/s, but scrub_pages is 0 (as on
+     * Xen): xen-api gives up on the first check, without sleeping. xenfit's
+     * own schedule (test_wait_until_released) waits for it. */
+    xf_domid_t d = big_domain(hv, 2048 * 256);
+    uint64_t before = free_pages(hv);
+    assert_int_equal(xf_hv_destroy(hv, d), 0);
+    struct xf_wait_params p = {.needed_pages = before + 1024 * 256,
+                               .log = log_fn,
+                               .xapi_schedule = true,
+                               .xapi_log_at_zero = true};
+    logs = 0;
+    xf_wait_init(&w, &p);
+    uint64_t t0 = xf_hv_now_ns(hv);
+    assert_int_equal(xf_wait_step(&w, hv, &sleep_ns), XF_ENOFIT);
+    assert_int_equal(sleep_ns, 0);
+    assert_int_equal(w.checks, 1);
+    assert_int_equal(logs, 1); /* the 0 s line */
+    assert_non_null(strstr(last_log, "check 1 after 0 ms"));
+    /* Pre-6869: not even that line. */
+    p.xapi_log_at_zero = false;
+    logs = 0;
+    xf_wait_init(&w, &p);
+    assert_int_equal(xf_wait_free_memory(hv, &w), XF_ENOFIT);
+    assert_int_equal(logs, 0);
+    assert_true(xf_hv_now_ns(hv) - t0 < 1000000000u);
+    xf_hv_free(hv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wait_xapi_schedule),
         cmocka_unit_test(test_wait_until_released),
         cmocka_unit_test(test_wait_gives_up_with_numbers),
         cmocka_unit_test(test_wait_reserve_counts),
