@@ -71,8 +71,11 @@ struct xfd_conn {
 
 uint64_t xfd_now_ns(void)
 {
+    /* Not CLOCK_REALTIME: an NTP step of 11 minutes expired a reservation
+     * 1.5 s old. CLOCK_BOOTTIME only moves forward, counts a suspend too,
+     * and restarts with the machine (the store rebases on a new boot). */
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_BOOTTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 

@@ -131,11 +131,62 @@ int xfd_server_load(struct xfd_server *srv)
     return 0;
 }
 
+/* This machine's boot id (/proc/sys/kernel/random/boot_id), "" if unknown. */
+static void read_boot_id(char *buf, size_t len)
+{
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    buf[0] = '\0';
+    if (!f)
+        return;
+    if (!fgets(buf, (int)len, f))
+        buf[0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    fclose(f);
+}
+
+/*
+ * The reservations' times are CLOCK_BOOTTIME nanoseconds (xfd_now_ns): an NTP
+ * step cannot age them, but they mean something only within one boot of
+ * this machine. A state written in another boot -- or by a xenfitd that kept
+ * wall-clock times -- has its times rebased to now: pending reservations get
+ * a whole TTL again, transfers a TTL to see their domain (the sweep then
+ * drops those of domains that are gone). Recorded in meta "clock".
+ */
+static int rebase_clock(struct xfd_server *srv, bool *ret_rebased)
+{
+    char boot[64], want[96], have[96] = "";
+    size_t n;
+    int r;
+
+    read_boot_id(boot, sizeof(boot));
+    snprintf(want, sizeof(want), "boottime:%s", boot);
+    *ret_rebased = false;
+    r = xfd_store_meta_get(srv->store, "clock", have, sizeof(have));
+    if (r < 0 && r != -ENOENT)
+        return r;
+    if (boot[0] && strcmp(have, want) == 0)
+        return 0;
+    if ((r = xf_engine_rebase_times(srv->ctx.engine, xfd_ctx_now_ns(&srv->ctx), &n)) < 0)
+        return r;
+    if (n)
+        xfd_log(XFD_LOG_INFO,
+                "state: %zu reservation%s from another boot or clock ('%s'): times rebased to now",
+                n, n == 1 ? "" : "s", have[0] ? have : "wall clock");
+    *ret_rebased = true;
+    return 0;
+}
+
 /* After a restart: drop what died, settle what was built, expire the old. */
 static int reconcile(struct xfd_server *srv)
 {
     struct xf_engine_swept sw;
-    int r = xf_engine_sweep(srv->ctx.engine, xfd_ctx_now_ns(&srv->ctx), &sw);
+    bool rebased = false;
+    int r = rebase_clock(srv, &rebased);
+    if (r < 0) {
+        xfd_log(XFD_LOG_ERROR, "rebasing the state's times: %s", xf_strerror(r));
+        return r;
+    }
+    r = xf_engine_sweep(srv->ctx.engine, xfd_ctx_now_ns(&srv->ctx), &sw);
     if (r < 0) {
         xfd_log(XFD_LOG_ERROR, "reconciling with the hypervisor: %s", xf_strerror(r));
         return r;
@@ -146,6 +197,15 @@ static int reconcile(struct xfd_server *srv)
         xfd_log(XFD_LOG_ERROR, "writing the state: %s", xfd_store_errmsg(srv->store));
         xfd_store_rollback(srv->store);
         return r;
+    }
+    if (rebased) {
+        char boot[64], want[96];
+        read_boot_id(boot, sizeof(boot));
+        snprintf(want, sizeof(want), "boottime:%s", boot);
+        if ((r = xfd_store_meta_set(srv->store, "clock", want)) < 0) {
+            xfd_log(XFD_LOG_ERROR, "writing the state: %s", xfd_store_errmsg(srv->store));
+            return r;
+        }
     }
     xfd_log(XFD_LOG_INFO,
             "reconciled with the hypervisor: %zu expired, %zu of dead domains dropped, %zu "
@@ -161,16 +221,10 @@ static int initial_free(struct xfd_server *srv)
 {
     struct xf_engine_status st;
     char boot[64] = "", key[96], text[32];
-    FILE *f;
     int r;
 
-    if (strcmp(srv->cfg.backend, "xen") == 0 &&
-        (f = fopen("/proc/sys/kernel/random/boot_id", "r"))) {
-        if (!fgets(boot, sizeof(boot), f))
-            boot[0] = '\0';
-        boot[strcspn(boot, "\n")] = '\0';
-        fclose(f);
-    }
+    if (strcmp(srv->cfg.backend, "xen") == 0)
+        read_boot_id(boot, sizeof(boot));
     snprintf(key, sizeof(key), "initial_free_bytes:%s", boot);
     if (boot[0] && xfd_store_meta_get(srv->store, key, text, sizeof(text)) == 0 &&
         xf_parse_u64(text, &srv->ctx.info.initial_free_bytes) == 0)

@@ -100,7 +100,8 @@ int xfd_server_load(struct xfd_server *srv);
  * error if the loop itself fails. */
 int xfd_serve(struct xfd_server *srv);
 
-/* The clocks: wall time in ns (the reservations' times), monotonic ms. */
+/* The clocks: CLOCK_BOOTTIME in ns (the reservations' times: ages that no
+ * wall-clock step can change), monotonic ms (the loop's timeouts). */
 uint64_t xfd_now_ns(void);
 uint64_t xfd_mono_ms(void);
 

@@ -16,6 +16,8 @@ packages=(
   jq bsdextrautils
   # a daemon test sends raw JSON-RPC over the Unix socket with curl
   curl
+  # a daemon test steps the wall clock under xenfitd (an NTP step)
+  libfaketime
   # the real-Xen backend (libxenctrl) and its test tier: Xen 4.17 booted under
   # QEMU from a dom0 initramfs made of Debian packages (tests/xen/)
   libxen-dev qemu-system-x86 cpio xz-utils binutils

@@ -111,7 +111,6 @@ struct xf_engine_params {
 #define XF_ENGINE_MAX_PENDING_PER_OWNER_DEFAULT 10000u
 #define XF_ENGINE_MAX_PENDING_DEFAULT           100000u
 
-
 /*
  * Defaults for a backend: best_effort placement, XF_ENGINE_TTL_NS_DEFAULT,
  * the XF_ENGINE_MAX_PENDING_*_DEFAULT limits,
@@ -131,6 +130,14 @@ struct xf_engine;
  */
 int xf_engine_new(struct xf_hv *hv, const struct xf_engine_params *p, struct xf_engine **ret);
 void xf_engine_free(struct xf_engine *e);
+
+/*
+ * Rebases every reservation's times to `now_ns` (the caller's clock changed:
+ * a new boot, or another clock): created and transferred now, a pending
+ * one expiring a whole TTL from now. Journalled. Returns 0 and the number of
+ * reservations, or XF_ENOMEM.
+ */
+int xf_engine_rebase_times(struct xf_engine *e, uint64_t now_ns, size_t *ret_n);
 
 /* Pending reservations held by `owner` (NULL: by all). */
 size_t xf_engine_pending_count(const struct xf_engine *e, const char *owner);

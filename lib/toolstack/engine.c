@@ -655,3 +655,23 @@ struct xf_overhead_coeffs xf_engine_coeffs(const struct xf_engine *e, enum xf_do
 {
     return xf_calib_online_coeffs(e->calib, type, vcpus);
 }
+
+int xf_engine_rebase_times(struct xf_engine *e, uint64_t now_ns, size_t *ret_n)
+{
+    uint64_t ttl = e->p.ttl_ns;
+    int r = xf__eng_journal_room(e, e->n);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < e->n; i++) {
+        struct xf_engine_resv *res = &e->recs[i].r;
+        res->created_ns = now_ns;
+        if (res->state == XF_RESV_PENDING)
+            res->expires_ns = !ttl ? 0 : now_ns + ttl < now_ns ? UINT64_MAX : now_ns + ttl;
+        else
+            res->transferred_ns = now_ns;
+        xf__eng_touch(e, res->id);
+    }
+    e->next_expiry_ns = ttl && e->n ? now_ns : 0; /* the next sweep looks again */
+    *ret_n = e->n;
+    return 0;
+}

@@ -667,6 +667,50 @@ static void test_faults_pending_caps(void **state)
     td_done(&d);
 }
 
+/* Reservation times are CLOCK_BOOTTIME: a state from another boot (here: a
+ * "clock" mark naming another boot) is rebased at start, so a pending
+ * reservation gets its whole TTL again rather than ages from the old boot. */
+static void test_faults_times_rebased_on_new_boot(void **state)
+{
+    static char *const ttl[] = {"--reservation-ttl", "600", NULL};
+    struct td d;
+    struct xfd_client *c;
+    json_t *v = NULL;
+    char path[200], *log;
+    sqlite3 *db;
+    (void)state;
+    assert_int_equal(td_init(&d), 0);
+    assert_int_equal(td_start(&d, ttl), 0);
+    assert_non_null(c = td_connect(&d));
+    assert_int_equal(td_call(c, &v, "reserve_memory", "[ssI]", "t", "s", (json_int_t)1024), 0);
+    json_decref(v);
+    xfd_client_close(c);
+    assert_int_equal(td_signal(&d, SIGTERM), 0);
+    snprintf(path, sizeof(path), "%s/xenfitd.db", d.state);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    /* As if written in another boot, where BOOTTIME was far ahead. */
+    assert_int_equal(sqlite3_exec(db,
+                                  "UPDATE meta SET value = 'boottime:another-boot' WHERE key = "
+                                  "'clock'; UPDATE reservations SET created_ns = created_ns + "
+                                  "1000000000000000, expires_ns = expires_ns + 1000000000000000",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(td_start(&d, ttl), 0);
+    assert_non_null(c = td_connect(&d));
+    assert_int_equal(td_call(c, &v, "xenfit.list_reservations", "[s]", "t"), 0);
+    assert_int_equal(json_array_size(v), 1);
+    json_int_t left = json_integer_value(json_object_get(json_array_get(v, 0), "expires_in_s"));
+    assert_true(left >= 590 && left <= 600);
+    json_decref(v);
+    xfd_client_close(c);
+    log = slurp(d.log);
+    assert_non_null(strstr(log, "1 reservation from another boot or clock "
+                                "('boottime:another-boot'): times rebased to now"));
+    free(log);
+    td_done(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -683,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_faults_state_wal_torn),
         cmocka_unit_test(test_faults_state_healthy_restarts),
         cmocka_unit_test(test_faults_pending_caps),
+        cmocka_unit_test(test_faults_times_rebased_on_new_boot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
