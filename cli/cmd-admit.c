@@ -94,7 +94,7 @@ static int report(const struct xf_admission *a, const struct xf_host_free *f, ui
                             json_integer((json_int_t)xf_mib_of_pages_free(f->host_free_pages)));
         json_object_set_new(o, "node_free_mib", nf);
         json_object_set_new(o, "placed", json_boolean(a->placed));
-        json_object_set_new(o, "nodes", nodes_json(a->placed ? a->plan.nodes : 0));
+        json_object_set_new(o, "nodes", nodes_json(a->placed ? a->plan.node_mask : 0));
         json_object_set_new(o, "memory_mib_per_node", per);
         json_object_set_new(o, "claim",
                             json_pack("{sssIsIsI}", "kind", xf_claim_kind_name(a->claim.kind),

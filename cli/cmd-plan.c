@@ -181,13 +181,13 @@ static json_t *json_plan(size_t index, const struct xf_plan *plan)
     json_t *per_node = json_object();
     for (uint32_t i = 0; per_node && i < XF_MAX_NODES; i++) {
         char key[12];
-        if (!(plan->nodes >> i & 1u))
+        if (!(plan->node_mask >> i & 1u))
             continue;
         snprintf(key, sizeof(key), "%u", i);
         json_object_set_new(per_node, key, json_integer((json_int_t)plan->memory_mib_per_node[i]));
     }
     json_object_set_new(o, "affinity", json_string(xf_affinity_name(plan->affinity)));
-    json_object_set_new(o, "nodes", json_nodes(plan->nodes));
+    json_object_set_new(o, "nodes", json_nodes(plan->node_mask));
     json_object_set_new(o, "cpus", json_cpus(plan));
     json_object_set_new(o, "memory_mib_per_node", per_node);
     json_object_set_new(o, "max_distance",
@@ -234,7 +234,7 @@ static void print_table(const struct xf_planner *planner, const struct xf_plan *
             continue;
         }
         for (uint32_t k = 0; k < XF_MAX_NODES && at < sizeof(split); k++)
-            if (p->nodes >> k & 1u)
+            if (p->node_mask >> k & 1u)
                 at += (size_t)snprintf(split + at, sizeof(split) - at, "%s%u:%llu", at ? "," : "",
                                        k, (unsigned long long)p->memory_mib_per_node[k]);
         format_cpus(p, cpus, sizeof(cpus));

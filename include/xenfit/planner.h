@@ -60,7 +60,7 @@ struct xf_numa_request {
 };
 
 enum xf_plan_outcome {
-    XF_PLAN_NODES = 0,  /* placed on plan.nodes */
+    XF_PLAN_NODES = 0,  /* placed on plan.node_mask */
     XF_PLAN_INTERLEAVE, /* policy any: no affinity, memory over every node */
     XF_PLAN_NO_FIT,     /* nothing fits: see plan.nofit and plan.reason */
     XF_PLAN_NUMA_OFF,   /* the topology does not allow placement: plan.reason */
@@ -103,8 +103,8 @@ struct xf_plan {
     enum xf_affinity affinity; /* how the vCPUs should be pinned to cpus */
     uint64_t memory_mib;       /* the request's */
     uint32_t vcpus;
-    uint32_t cores; /* the cores requirement actually applied */
-    uint64_t nodes; /* bit per node */
+    uint32_t cores;     /* the cores requirement actually applied */
+    uint64_t node_mask; /* bit per node */
     uint32_t nr_nodes;
     /* Per node, sums to memory_mib and is <= that node's free memory. */
     uint64_t memory_mib_per_node[XF_MAX_NODES];

@@ -114,7 +114,7 @@ int xf_admit(const struct xf_admit_params *params, const struct xf_admit_request
     ci.policy = params->policy;
     ci.numa_placement_on = a.placed;
     ci.plan_nodes = a.placed ? a.plan.nr_nodes : 0;
-    ci.plan_first_node = a.placed ? (uint32_t)__builtin_ctzll(a.plan.nodes) : 0;
+    ci.plan_first_node = a.placed ? (uint32_t)__builtin_ctzll(a.plan.node_mask) : 0;
     ci.mc = &a.mc;
     ci.migration = req->migration;
     ci.source_total_pages = source_pages;

@@ -157,7 +157,7 @@ static void fill_nodes(const struct xf_planner *p, struct xf_plan *plan, uint64_
     uint32_t max = 0;
     bool reachable = true;
 
-    plan->nodes = nodes;
+    plan->node_mask = nodes;
     plan->nr_nodes = xf__popcount64(nodes);
     xf__split(p->free_mib, nodes, plan->memory_mib, plan->memory_mib_per_node);
     for (uint64_t m = nodes; m; m &= m - 1) {
@@ -331,9 +331,9 @@ static int check_plan(const struct xf_planner *p, const struct xf_plan *plan)
     uint64_t sum = 0;
 
     if (!plan->fits || (plan->outcome != XF_PLAN_NODES && plan->outcome != XF_PLAN_INTERLEAVE) ||
-        plan->nodes == 0 || (plan->nodes & ~all))
+        plan->node_mask == 0 || (plan->node_mask & ~all))
         return XF_EINVAL;
-    for (uint64_t m = plan->nodes; m; m &= m - 1)
+    for (uint64_t m = plan->node_mask; m; m &= m - 1)
         sum += plan->memory_mib_per_node[xf__ctz64(m)];
     return sum == plan->memory_mib ? 0 : XF_EINVAL;
 }
@@ -347,12 +347,12 @@ int xf_planner_commit(struct xf_planner *planner, const struct xf_plan *plan)
     r = check_plan(planner, plan);
     if (r < 0)
         return r;
-    for (uint64_t m = plan->nodes; m; m &= m - 1) {
+    for (uint64_t m = plan->node_mask; m; m &= m - 1) {
         unsigned i = xf__ctz64(m);
         if (plan->memory_mib_per_node[i] > planner->free_mib[i])
             return XF_ENOFIT;
     }
-    for (uint64_t m = plan->nodes; m; m &= m - 1) {
+    for (uint64_t m = plan->node_mask; m; m &= m - 1) {
         unsigned i = xf__ctz64(m);
         set_free(planner, i, planner->free_mib[i] - plan->memory_mib_per_node[i]);
         if (plan->outcome == XF_PLAN_NODES) {
@@ -372,14 +372,14 @@ int xf_planner_release(struct xf_planner *planner, const struct xf_plan *plan)
     r = check_plan(planner, plan);
     if (r < 0)
         return r;
-    for (uint64_t m = plan->nodes; m; m &= m - 1) {
+    for (uint64_t m = plan->node_mask; m; m &= m - 1) {
         unsigned i = xf__ctz64(m);
         if (plan->outcome == XF_PLAN_NODES && planner->live[i] == 0)
             return XF_EINVAL; /* never committed */
         if (plan->memory_mib_per_node[i] > XF_NODE_FREE_MIB_MAX - planner->free_mib[i])
             return XF_EOVERFLOW;
     }
-    for (uint64_t m = plan->nodes; m; m &= m - 1) {
+    for (uint64_t m = plan->node_mask; m; m &= m - 1) {
         unsigned i = xf__ctz64(m);
         set_free(planner, i, planner->free_mib[i] + plan->memory_mib_per_node[i]);
         if (plan->outcome == XF_PLAN_NODES)

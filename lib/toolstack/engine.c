@@ -210,7 +210,7 @@ static void plan_of(const struct xf_engine_resv *r, struct xf_plan *ret)
     memset(ret, 0, sizeof(*ret));
     ret->outcome = XF_PLAN_NODES;
     ret->fits = true;
-    ret->nodes = r->node_mask;
+    ret->node_mask = r->node_mask;
     for (uint64_t m = r->node_mask; m; m &= m - 1) {
         unsigned i = (unsigned)__builtin_ctzll(m);
         ret->memory_mib_per_node[i] = xf_mib_of_pages_free(r->node_pages[i]);
@@ -227,7 +227,7 @@ static void planner_release(struct xf_engine *e, struct xf__eng_rec *rec)
     plan_of(&rec->r, &plan);
     /* The nodes' free memory is set afresh before every plan: only the live
      * placement counts matter here, so release from 0 (no overflow). */
-    for (uint64_t m = plan.nodes; m; m &= m - 1)
+    for (uint64_t m = plan.node_mask; m; m &= m - 1)
         (void)xf_planner_set_node_free(e->planner, (uint32_t)__builtin_ctzll(m), 0);
     (void)xf_planner_release(e->planner, &plan);
     rec->committed = false;
@@ -283,7 +283,7 @@ int xf__eng_add(struct xf_engine *e, const struct xf_engine_resv *r)
             plan_of(r, &plan);
             /* Commit against room enough: the planner's free memory is set
              * from the accounting before each plan anyway. */
-            for (uint64_t m = plan.nodes; m; m &= m - 1)
+            for (uint64_t m = plan.node_mask; m; m &= m - 1)
                 (void)xf_planner_set_node_free(e->planner, (uint32_t)__builtin_ctzll(m),
                                                XF_NODE_FREE_MIB_MAX);
             rec.committed = xf_planner_commit(e->planner, &plan) == 0;

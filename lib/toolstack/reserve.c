@@ -131,7 +131,7 @@ int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf
     r.kind = req->migration ? XF_RESV_MIGRATION : XF_RESV_VM;
     r.claim = o.adm.claim;
     if (o.adm.placed) {
-        r.node_mask = o.adm.plan.nodes;
+        r.node_mask = o.adm.plan.node_mask;
         for (uint64_t m = r.node_mask; m; m &= m - 1) {
             unsigned n = (unsigned)__builtin_ctzll(m);
             r.node_pages[n] = xf_pages_of_mib(o.adm.plan.memory_mib_per_node[n]);

@@ -100,7 +100,7 @@ static void test_admit_xenfit_places_and_claims(void **state)
     assert_true(a.admitted);
     assert_true(a.placed);
     /* Both nodes fit 4135 MiB; xenfit balances on memory left: node 1. */
-    assert_int_equal(a.plan.nodes, 2);
+    assert_int_equal(a.plan.node_mask, 2);
     assert_int_equal(a.plan.memory_mib_per_node[1], 4135);
     /* A single-node plan: a node claim of the build start plus the 1 MiB of
      * firmware room (4096 * 256 + 256), falling back to the same globally. */
@@ -116,7 +116,7 @@ static void test_admit_xenfit_places_and_claims(void **state)
     f = host_with(20000, 3000, 3000);
     assert_int_equal(xf_admit(&p, &hvm4g, &f, pl, &a), 0);
     assert_true(a.admitted);
-    assert_int_equal(a.plan.nodes, 3);
+    assert_int_equal(a.plan.node_mask, 3);
     assert_int_equal(a.plan.memory_mib_per_node[0] + a.plan.memory_mib_per_node[1], 4135);
     assert_int_equal(a.claim.kind, XF_CLAIM_GLOBAL);
 
