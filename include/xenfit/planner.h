@@ -181,6 +181,9 @@ uint64_t xf_planner_node_live_placements(const struct xf_planner *planner, uint3
  * "prio_mem_only"; "xenfit", "xenopsd"; "soft", "hard", "none". Parsers
  * return 0 or XF_EINVAL. */
 const char *xf_numa_policy_name(enum xf_numa_policy policy);
+/* Whether `policy` is one of enum xf_numa_policy (xf_numa_policy_name gives
+ * "unknown", never NULL, for any other value). */
+bool xf_numa_policy_valid(enum xf_numa_policy policy);
 int xf_numa_policy_parse(const char *s, enum xf_numa_policy *ret);
 const char *xf_planner_mode_name(enum xf_planner_mode mode);
 int xf_planner_mode_parse(const char *s, enum xf_planner_mode *ret);

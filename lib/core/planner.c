@@ -448,6 +448,11 @@ const char *xf_numa_policy_name(enum xf_numa_policy policy)
     return (unsigned)policy < XF_ARRAY_SIZE(policy_names) ? policy_names[policy] : "unknown";
 }
 
+bool xf_numa_policy_valid(enum xf_numa_policy policy)
+{
+    return (unsigned)policy < XF_ARRAY_SIZE(policy_names);
+}
+
 int xf_numa_policy_parse(const char *s, enum xf_numa_policy *ret)
 {
     int i = name_index(policy_names, XF_ARRAY_SIZE(policy_names), s);

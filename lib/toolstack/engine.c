@@ -68,7 +68,7 @@ int xf_engine_new(struct xf_hv *hv, const struct xf_engine_params *p, struct xf_
     struct xf_engine *e;
     int r;
 
-    if (!hv || !p || !xf_numa_policy_name(p->numa_policy))
+    if (!hv || !p || !xf_numa_policy_valid(p->numa_policy))
         return XF_EINVAL;
     e = xf__calloc(1, sizeof(*e));
     if (!e)

@@ -295,6 +295,10 @@ static void test_planner_bad_requests(void **state)
     assert_int_equal(xf_planner_mode_parse("xenopsd", &mode), 0);
     assert_int_equal(mode, XF_PLANNER_XENOPSD);
     assert_string_equal(xf_numa_policy_name(XF_NUMA_POLICY_PRIO_MEM_ONLY), "prio_mem_only");
+    assert_true(xf_numa_policy_valid(XF_NUMA_POLICY_ANY));
+    assert_true(xf_numa_policy_valid(XF_NUMA_POLICY_PRIO_MEM_ONLY));
+    assert_false(xf_numa_policy_valid((enum xf_numa_policy)(XF_NUMA_POLICY_PRIO_MEM_ONLY + 1)));
+    assert_string_equal(xf_numa_policy_name((enum xf_numa_policy)9), "unknown");
     assert_string_equal(xf_affinity_name(XF_AFFINITY_HARD), "hard");
     /* The one allocation of a planner failing. */
     q = (struct xf_planner *)0x1;
