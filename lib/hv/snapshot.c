@@ -31,6 +31,7 @@ int xf_host_snapshot_read(struct xf_hv *hv, struct xf_host_snapshot *ret)
     s.outstanding_pages = pi.outstanding_pages;
     s.nr_nodes = nr_nodes;
     s.node_claimed_info = (xf_hv_caps(hv) & XF_HV_CAP_NODE_CLAIMED_INFO) != 0;
+    s.node_dma_info = (xf_hv_caps(hv) & XF_HV_CAP_NODE_DMA_INFO) != 0;
 
     /* The list reports the full count: ask for it first, then read them all
      * (a domain created in between is simply not in this snapshot). */
