@@ -12,7 +12,6 @@
 #include "engine-internal.h"
 #include "internal.h"
 #include "xenfit/error.h"
-#include "xenfit/sim.h"
 #include "xenfit/units.h"
 
 const char *xf_resv_kind_name(enum xf_resv_kind k)
@@ -47,13 +46,14 @@ void xf_engine_params_init(struct xf_engine_params *p, struct xf_hv *hv)
     p->numa_policy = XF_NUMA_POLICY_BEST_EFFORT;
     p->ttl_ns = XF_ENGINE_TTL_NS_DEFAULT;
     xf_admit_host_params(XF_POLICY_XENFIT, &p->host);
-    if (hv && xf_sim_is(hv)) {
-        /* As the scenario runner's xenfit policy: the host's configured
-         * limit rather than Xen's default, and its DMA zone. */
-        const struct xf_sim_spec *spec = xf_sim_spec(hv);
-        if (!spec->low_mem_virq_default)
-            p->host.low_mem_reserve_pages = spec->low_mem_virq_limit_pages;
-        p->host.dma_zone_pages = spec->nodes[0].dma_pages;
+    /* The host's own low-memory limit and DMA zone (xf_hv_host_params);
+     * should the backend fail to say, xenfit's defaults stay, as this
+     * initialiser cannot fail (both backends answer from what they read
+     * when opened). */
+    if (hv) {
+        struct xf_host_params hp;
+        if (xf_host_params_read(hv, &hp) == 0)
+            p->host = hp;
     }
 }
 
