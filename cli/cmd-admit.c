@@ -208,8 +208,12 @@ int xf_cmd_admit(int argc, char **argv)
 
     if ((status = xf_cli_open_backend(CMD, backend, host, &hv)))
         return status;
+    /* xapi's policies hold back their own constant reserve; xenfit's, the
+     * host's low-memory limit and DMA zone, as xenfitd does. */
     xf_admit_host_params(params.policy, &hp);
-    r = xf_host_snapshot_read(hv, &snap);
+    r = params.policy == XF_POLICY_XENFIT ? xf_host_params_read(hv, &hp) : 0;
+    if (r == 0)
+        r = xf_host_snapshot_read(hv, &snap);
     if (r == 0) {
         if (params.policy != XF_POLICY_XENFIT)
             for (uint32_t n = 0; n < snap.nr_nodes; n++)
