@@ -11,9 +11,12 @@
  * visible in the hypervisor (commit / release), splits a multi-node VM's
  * memory per node, and finds multi-node plans above 16 nodes.
  *
- * A planner is the mutable per-host state: the memory each node has free for
- * new VMs and, per node, the number of placements made. Planning is a pure
- * query (const planner, no allocation); committing a plan subtracts its
+ * Planning is a pure function of (topology, node free memory, placements per
+ * node, request): xf_plan_numa. A struct xf_planner is a convenience that
+ * keeps that state for a caller placing VMs one after another (the scenario
+ * runner, `xenfit plan`): the memory each node has free for new VMs and, per
+ * node, the number of placements made. Planning with it is a pure query
+ * (const planner, no allocation); committing a plan subtracts its
  * memory and counts it, releasing it gives both back. Callers serialise access
  * to one planner (the admission module keeps one per host under its lock).
  * docs/topology.md describes the policies, modes, the split rule and limits.
@@ -119,6 +122,29 @@ struct xf_plan {
     char reason[XF_PLAN_REASON_LEN]; /* outcome NO_FIT or NUMA_OFF: a sentence */
 };
 
+/* The placements per node a plan balances on, besides free memory. Whoever
+ * makes placements owns them (the host engine; a struct xf_planner keeps its
+ * own). */
+struct xf_placement_counts {
+    uint64_t total[XF_MAX_NODES]; /* every placement (xenopsd's NUMA.node_usage, only grows) */
+    uint64_t live[XF_MAX_NODES];  /* committed and not released: xenfit's mode */
+};
+
+/*
+ * The planner as a pure function: plans one VM on `topo` given each node's
+ * memory free for new VMs (node_free_mib[0 .. nr_nodes), MiB) and its
+ * placements (`counts`; NULL for none). Changes nothing, allocates nothing.
+ * Returns 0 and the plan, whether or not it fits (ret_plan->outcome);
+ * XF_EINVAL for a request out of range (as xf_planner_plan), a bad mode or a
+ * NULL argument; XF_ERANGE for a node's free memory above
+ * XF_NODE_FREE_MIB_MAX. xf_planner_plan gives the same plan for a planner in
+ * the same state.
+ */
+int xf_plan_numa(const struct xf_topology *topo, enum xf_planner_mode mode,
+                 const uint64_t node_free_mib[XF_MAX_NODES],
+                 const struct xf_placement_counts *counts, const struct xf_numa_request *req,
+                 struct xf_plan *ret_plan);
+
 struct xf_planner;
 
 /*
@@ -169,6 +195,9 @@ int xf_planner_place(struct xf_planner *planner, const struct xf_numa_request *r
  * above XF_NODE_FREE_MIB_MAX.
  */
 int xf_planner_set_node_free(struct xf_planner *planner, uint32_t node, uint64_t free_mib);
+
+/* The planner's placement counters (valid while the planner lives). */
+const struct xf_placement_counts *xf_planner_counts(const struct xf_planner *planner);
 
 /* A node's free memory, and its placement counters: every placement ever
  * committed (xenopsd's NUMA.node_usage) and those not yet released. 0 for a

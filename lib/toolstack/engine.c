@@ -2,7 +2,7 @@
 /*
  * The host engine (include/xenfit/engine.h): its lifecycle, the topology it
  * reads from the backend once, reservation ids, the records and their place
- * in the ledger and the planner, the change journal and restoring. Records
+ * in the ledger and the placement counts, the change journal and restoring. Records
  * are an array scanned linearly: a host holds at most a few hundred live
  * reservations, and a scan keeps every invariant obvious.
  */
@@ -77,8 +77,7 @@ int xf_engine_new(struct xf_hv *hv, const struct xf_engine_params *p, struct xf_
     e->p = *p;
     e->next_id = 1;
     if ((r = xf_ledger_new(&e->ledger)) < 0 || (r = xf_calib_online_new(&e->calib)) < 0 ||
-        (r = build_topology(hv, &e->topo)) < 0 ||
-        (r = xf_planner_new(e->topo, XF_PLANNER_XENFIT, &e->planner)) < 0)
+        (r = build_topology(hv, &e->topo)) < 0)
         goto fail;
     *ret = e;
     return 0;
@@ -91,7 +90,6 @@ void xf_engine_free(struct xf_engine *e)
 {
     if (!e)
         return;
-    xf_planner_free(e->planner);
     xf_topology_free(e->topo);
     xf_calib_online_free(e->calib);
     xf_ledger_free(e->ledger);
@@ -203,34 +201,29 @@ struct xf__eng_rec *xf__eng_rec(struct xf_engine *e, uint64_t id)
     return NULL;
 }
 
-/* The committed plan a placement stands for (the planner needs the nodes and
- * the MiB per node; node_pages are whole MiB by construction). */
-static void plan_of(const struct xf_engine_resv *r, struct xf_plan *ret)
+/* The engine owns the placement counters the planner balances on: a placed
+ * reservation counts once on each of its nodes while it is pending or
+ * transferred. The nodes' free memory is not kept here: every reserve reads
+ * it afresh from the host and the ledger (xf_host_free_for_new_vm). */
+static void count_placement(struct xf_engine *e, struct xf__eng_rec *rec)
 {
-    memset(ret, 0, sizeof(*ret));
-    ret->outcome = XF_PLAN_NODES;
-    ret->fits = true;
-    ret->node_mask = r->node_mask;
-    for (uint64_t m = r->node_mask; m; m &= m - 1) {
+    for (uint64_t m = rec->r.node_mask; m; m &= m - 1) {
         unsigned i = (unsigned)__builtin_ctzll(m);
-        ret->memory_mib_per_node[i] = xf_mib_of_pages_free(r->node_pages[i]);
-        ret->memory_mib += ret->memory_mib_per_node[i];
-        ret->nr_nodes++;
+        e->counts.live[i]++;
+        e->counts.total[i]++;
     }
+    rec->counted = true;
 }
 
-static void planner_release(struct xf_engine *e, struct xf__eng_rec *rec)
+static void uncount_placement(struct xf_engine *e, struct xf__eng_rec *rec)
 {
-    struct xf_plan plan;
-    if (!rec->committed)
+    if (!rec->counted)
         return;
-    plan_of(&rec->r, &plan);
-    /* The nodes' free memory is set afresh before every plan: only the live
-     * placement counts matter here, so release from 0 (no overflow). */
-    for (uint64_t m = plan.node_mask; m; m &= m - 1)
-        (void)xf_planner_set_node_free(e->planner, (uint32_t)__builtin_ctzll(m), 0);
-    (void)xf_planner_release(e->planner, &plan);
-    rec->committed = false;
+    /* Counted on exactly these nodes when added (node_mask never changes),
+     * so every live count here is at least 1. */
+    for (uint64_t m = rec->r.node_mask; m; m &= m - 1)
+        e->counts.live[__builtin_ctzll(m)]--;
+    rec->counted = false;
 }
 
 static void ledger_record(const struct xf_engine_resv *r, struct xf_reservation *ret)
@@ -278,18 +271,10 @@ int xf__eng_add(struct xf_engine *e, const struct xf_engine_resv *r)
         if (err < 0)
             return err;
         rec.in_ledger = true;
-        if (r->node_mask) {
-            struct xf_plan plan;
-            plan_of(r, &plan);
-            /* Commit against room enough: the planner's free memory is set
-             * from the accounting before each plan anyway. */
-            for (uint64_t m = plan.node_mask; m; m &= m - 1)
-                (void)xf_planner_set_node_free(e->planner, (uint32_t)__builtin_ctzll(m),
-                                               XF_NODE_FREE_MIB_MAX);
-            rec.committed = xf_planner_commit(e->planner, &plan) == 0;
-        }
     }
     e->recs[e->n++] = rec;
+    if (r->state != XF_RESV_SETTLED && r->node_mask)
+        count_placement(e, &e->recs[e->n - 1]);
     if (r->id >= e->next_id)
         e->next_id = r->id + 1;
     return 0;
@@ -300,7 +285,7 @@ void xf__eng_settle(struct xf_engine *e, struct xf__eng_rec *rec)
     if (rec->in_ledger)
         (void)xf_ledger_delete(e->ledger, rec->r.id);
     rec->in_ledger = false;
-    planner_release(e, rec);
+    uncount_placement(e, rec);
     rec->r.state = XF_RESV_SETTLED;
     rec->r.expires_ns = 0;
     xf__eng_touch(e, rec->r.id);
@@ -311,7 +296,7 @@ void xf__eng_remove(struct xf_engine *e, struct xf__eng_rec *rec)
     size_t i = (size_t)(rec - e->recs);
     if (rec->in_ledger)
         (void)xf_ledger_delete(e->ledger, rec->r.id);
-    planner_release(e, rec);
+    uncount_placement(e, rec);
     xf__eng_touch(e, rec->r.id);
     e->recs[i] = e->recs[e->n - 1];
     e->n--;

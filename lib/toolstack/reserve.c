@@ -116,7 +116,7 @@ int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf
     ap.policy = XF_POLICY_XENFIT;
     ap.coeffs = xf_calib_online_coeffs(e->calib, req->vm.type, req->vm.vcpus);
     ap.numa_policy = e->p.numa_policy;
-    if ((err = xf_admit(&ap, req, &f, e->planner, &o.adm)) < 0)
+    if ((err = xf_admit_on_topology(&ap, req, &f, e->topo, &e->counts, &o.adm)) < 0)
         return err;
     if (!o.adm.admitted) {
         o.granted = false;

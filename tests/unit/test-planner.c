@@ -376,6 +376,53 @@ static void test_planner_nofit_numbers(void **state)
     xf_topology_free(t);
 }
 
+/* The pure planner: the same plan as a planner holding the same state, the
+ * live placements (not the memory) breaking a tie, nothing changed. */
+static void test_planner_pure_function_of_state(void **state)
+{
+    struct xf_topology *t = make_topology(3, NULL, 4, 4, NULL, 10000);
+    struct xf_placement_counts counts;
+    struct xf_numa_request req = {4000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT};
+    uint64_t free_mib[XF_MAX_NODES] = {8000, 8000, 8000};
+    struct xf_plan a, b;
+    (void)state;
+    memset(&counts, 0, sizeof(counts));
+    /* Equal memory, no placements: the lowest node. */
+    assert_int_equal(xf_plan_numa(t, XF_PLANNER_XENFIT, free_mib, NULL, &req, &a), 0);
+    assert_int_equal(a.node_mask, BIT(0));
+    /* One live placement on 0 and on 2: node 1 (the fewest live). */
+    counts.live[0] = counts.live[2] = 1;
+    assert_int_equal(xf_plan_numa(t, XF_PLANNER_XENFIT, free_mib, &counts, &req, &a), 0);
+    assert_int_equal(a.node_mask, BIT(1));
+    assert_int_equal(a.memory_mib_per_node[1], 4000);
+    assert_int_equal(counts.live[1], 0); /* nothing changed */
+    /* xenopsd's mode reads only the totals: 0 and 2 used once, 1 never. */
+    counts.total[0] = counts.total[2] = 1;
+    counts.live[1] = 5;
+    assert_int_equal(xf_plan_numa(t, XF_PLANNER_XENOPSD, free_mib, &counts, &req, &a), 0);
+    assert_int_equal(a.node_mask, BIT(1));
+    /* The same state through a planner: the same plan, field for field. */
+    struct xf_planner *p = make_planner(t, XF_PLANNER_XENFIT);
+    struct xf_numa_request big = {12000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT};
+    assert_int_equal(xf_planner_place(p, &req, &a), 0); /* node 0: 6000 left, 1 live */
+    for (uint32_t i = 0; i < 3; i++)
+        free_mib[i] = xf_planner_node_free(p, i);
+    assert_int_equal(xf_planner_plan(p, &big, &a), 0);
+    assert_int_equal(xf_plan_numa(t, XF_PLANNER_XENFIT, free_mib, xf_planner_counts(p), &big, &b),
+                     0);
+    assert_int_equal(b.node_mask, BIT(1) | BIT(2));
+    assert_memory_equal(&a, &b, sizeof(a));
+    /* Out of range: a node's memory, the mode, the arguments. */
+    free_mib[2] = XF_NODE_FREE_MIB_MAX + 1;
+    assert_int_equal(xf_plan_numa(t, XF_PLANNER_XENFIT, free_mib, NULL, &req, &a), XF_ERANGE);
+    free_mib[2] = 1;
+    assert_int_equal(xf_plan_numa(t, (enum xf_planner_mode)7, free_mib, NULL, &req, &a), XF_EINVAL);
+    assert_int_equal(xf_plan_numa(NULL, XF_PLANNER_XENFIT, free_mib, NULL, &req, &a), XF_EINVAL);
+    assert_int_equal(xf_plan_numa(t, XF_PLANNER_XENFIT, NULL, NULL, &req, &a), XF_EINVAL);
+    xf_planner_free(p);
+    xf_topology_free(t);
+}
+
 static void test_planner_commit_release(void **state)
 {
     struct xf_topology *t = make_topology(3, NULL, 4, 4, NULL, 10000);
@@ -669,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_planner_numa_off),
         cmocka_unit_test(test_planner_nofit_numbers),
         cmocka_unit_test(test_planner_commit_release),
+        cmocka_unit_test(test_planner_pure_function_of_state),
         cmocka_unit_test(test_planner_sequence_two_per_node),
         cmocka_unit_test(test_planner_xenopsd_chooser),
         cmocka_unit_test(test_planner_large_hosts),
