@@ -167,7 +167,8 @@ static int initial_free(struct xfd_server *srv)
     FILE *f;
     int r;
 
-    if (strcmp(srv->cfg.backend, "xen") == 0 &&
+    /* A real host boots with the machine; a simulated one with xenfitd. */
+    if (!(xf_hv_caps(srv->hv) & XF_HV_CAP_SIMULATED) &&
         (f = fopen("/proc/sys/kernel/random/boot_id", "r"))) {
         if (!fgets(boot, sizeof(boot), f))
             boot[0] = '\0';
