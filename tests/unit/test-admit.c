@@ -137,6 +137,34 @@ static void test_admit_xenfit_places_and_claims(void **state)
     xf_topology_free(topo);
 }
 
+/* Admission as a pure function of the placement state (the engine's way):
+ * with equal memory on both nodes the live placements decide, and nothing
+ * the caller passed changes. */
+static void test_admit_on_topology_balances_on_counts(void **state)
+{
+    struct xf_topology *topo = two_nodes();
+    struct xf_admit_params p = {XF_POLICY_XENFIT, xf_xapi_coeffs, XF_NUMA_POLICY_BEST_EFFORT};
+    struct xf_host_free f = host_with(20000, 9000, 9000);
+    struct xf_placement_counts counts;
+    struct xf_admission a;
+    (void)state;
+    memset(&counts, 0, sizeof(counts));
+    assert_int_equal(xf_admit_on_topology(&p, &hvm4g, &f, topo, NULL, &a), 0);
+    assert_true(a.placed);
+    assert_int_equal(a.plan.node_mask, 1); /* a tie in everything: the lowest node */
+    counts.live[0] = 1;
+    assert_int_equal(xf_admit_on_topology(&p, &hvm4g, &f, topo, &counts, &a), 0);
+    assert_int_equal(a.plan.node_mask, 2); /* node 0 already has a live VM */
+    assert_int_equal(a.claim.node, 1);
+    assert_int_equal(counts.live[0], 1);
+    assert_int_equal(counts.live[1], 0);
+    /* No topology: admitted on the host's memory, not placed. */
+    assert_int_equal(xf_admit_on_topology(&p, &hvm4g, &f, NULL, &counts, &a), 0);
+    assert_true(a.admitted);
+    assert_false(a.placed);
+    xf_topology_free(topo);
+}
+
 static void test_admit_migration_uses_source_memory(void **state)
 {
     /* hvm, static max 8 GiB, target 2 GiB, 2 vCPUs: xen-api footprint =
@@ -194,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_admit_refuses_with_numbers),
         cmocka_unit_test(test_admit_policy_reserves),
         cmocka_unit_test(test_admit_xenfit_places_and_claims),
+        cmocka_unit_test(test_admit_on_topology_balances_on_counts),
         cmocka_unit_test(test_admit_migration_uses_source_memory),
         cmocka_unit_test(test_admit_pv_in_pvh_from_static_max),
     };
