@@ -88,9 +88,11 @@ static int open_xen(const char *arg, size_t arg_len, struct xf_hv_open_error *er
                           xf_strerror(r), xf_err_name(r));
     return 0;
 }
-#define XEN_OPEN open_xen
+#define XEN_OPEN  open_xen
+#define XEN_BUILT "xen, "
 #else
-#define XEN_OPEN NULL
+#define XEN_OPEN  NULL
+#define XEN_BUILT ""
 #endif
 
 /* Every backend xenfit knows, built in (open) or not (NULL), in the order of
@@ -106,11 +108,7 @@ static const struct {
 
 const char *xf_hv_backends_built(void)
 {
-#ifdef HAVE_LIBXENCTRL
-    return "xen, sim";
-#else
-    return "sim";
-#endif
+    return XEN_BUILT "sim";
 }
 
 int xf_hv_open(const char *name, const char *arg, size_t arg_len, struct xf_hv_open_error *err,
