@@ -221,7 +221,7 @@ static double time_plan_xenfit(const struct xf_planner *p, const struct xf_numa_
         double t0 = now_s();
         for (long i = 0; i < batch; i++) {
             xf_planner_plan(p, req, ret);
-            sink += ret->nodes;
+            sink += ret->node_mask;
         }
         if (now_s() - t0 > 2e-3 || batch > (1L << 24))
             break;
@@ -231,7 +231,7 @@ static double time_plan_xenfit(const struct xf_planner *p, const struct xf_numa_
         double t0 = now_s();
         for (long i = 0; i < batch; i++) {
             xf_planner_plan(p, req, ret);
-            sink += ret->nodes;
+            sink += ret->node_mask;
         }
         v[r] = (now_s() - t0) / (double)batch;
     }
@@ -312,7 +312,7 @@ int main(int argc, char **argv)
             print_time(tb);
             print_time(tx);
             printf(" %9.1f   %s nodes %#llx / %s %#llx\n", tb / tx, plan.fits ? "fits" : "no fit",
-                   (unsigned long long)plan.nodes, bnodes ? "fits" : "no fit",
+                   (unsigned long long)plan.node_mask, bnodes ? "fits" : "no fit",
                    (unsigned long long)bnodes);
         }
         baseline_free(b);

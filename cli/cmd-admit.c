@@ -94,7 +94,7 @@ static int report(const struct xf_admission *a, const struct xf_host_free *f, ui
                             json_integer((json_int_t)xf_mib_of_pages_free(f->host_free_pages)));
         json_object_set_new(o, "node_free_mib", nf);
         json_object_set_new(o, "placed", json_boolean(a->placed));
-        json_object_set_new(o, "nodes", nodes_json(a->placed ? a->plan.nodes : 0));
+        json_object_set_new(o, "nodes", nodes_json(a->placed ? a->plan.node_mask : 0));
         json_object_set_new(o, "memory_mib_per_node", per);
         json_object_set_new(o, "claim",
                             json_pack("{sssIsIsI}", "kind", xf_claim_kind_name(a->claim.kind),
@@ -209,8 +209,12 @@ int xf_cmd_admit(int argc, char **argv)
 
     if ((status = xf_cli_open_backend(CMD, backend, host, &hv)))
         return status;
+    /* xapi's policies hold back their own constant reserve; xenfit's, the
+     * host's low-memory limit and DMA zone, as xenfitd does. */
     xf_admit_host_params(params.policy, &hp);
-    r = xf_host_snapshot_read(hv, &snap);
+    r = params.policy == XF_POLICY_XENFIT ? xf_host_params_read(hv, &hp) : 0;
+    if (r == 0)
+        r = xf_host_snapshot_read(hv, &snap);
     if (r == 0) {
         if (params.policy != XF_POLICY_XENFIT)
             for (uint32_t n = 0; n < snap.nr_nodes; n++)

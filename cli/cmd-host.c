@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
  * xenfit host show: what `xl info` and `xl info -n` print for a host, read
- * through the hypervisor interface from a backend: today the simulator booted
- * from a host spec (--host SPEC.json); the backend table below is where a
- * real-Xen backend (--backend xen) plugs in. --json prints the topology
+ * through the hypervisor interface from a backend (xf_hv_open: the simulator
+ * booted from a host spec, --host SPEC.json, or --backend xen). --json prints the topology
  * snapshot the NUMA planner reads (distances, cpu_to_node, node_cores,
  * node_free_mib) with the numbers behind it.
  *
- * Memory free for new VMs, per node: memfree - claimed - free DMA-zone
- * memory (Xen hands the DMA zone out last), and Xen's low-memory reserve
- * (low_mem_virq_limit) counts against the DMA zone first, any remainder
- * against node 0, then node 1, and so on. Host-wide: free_pages -
- * outstanding claims - reserve. MiB round down ("free").
+ * Memory free for new VMs comes from the library's accounting
+ * (xf_host_free_for_new_vm, include/xenfit/host.h), as `xenfit admit` and
+ * xenfitd compute it: per node, memfree - claimed - free DMA-zone memory,
+ * capped by the host figure; host-wide, free_pages - outstanding claims -
+ * Xen's low-memory reserve. MiB round down ("free").
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -20,12 +19,10 @@
 
 #include "cli.h"
 #include "xenfit/error.h"
+#include "xenfit/host.h"
 #include "xenfit/hv.h"
-#include "xenfit/sim.h"
+#include "xenfit/topology.h"
 #include "xenfit/units.h"
-#ifdef HAVE_LIBXENCTRL
-#include "xenfit/hv-xen.h"
-#endif
 
 static const char *const CMD = "host";
 
@@ -51,7 +48,7 @@ void xf_usage_host(void)
 
 /* Everything `host show` prints, read from a backend. */
 struct host_view {
-    const char *name;
+    char name[64];
     const char *backend;
     struct xf_hv_physinfo phys;
     uint32_t nr_nodes, nr_cpus;
@@ -64,91 +61,13 @@ struct host_view {
     uint64_t host_free_pages;
 };
 
-static int open_sim(const char *spec_path, struct xf_hv **ret)
-{
-    struct xf_parse_error perr;
-    char *buf;
-    size_t len;
-    int r;
-
-    if (!spec_path)
-        return xf_cli_usage_error(CMD, "--host SPEC.json is required");
-    if ((r = xf_cli_read_file(CMD, spec_path, &buf, &len)))
-        return r;
-    r = xf_sim_new_from_json(buf, len, NULL, ret, &perr);
-    free(buf);
-    if (r == XF_EBADSPEC && perr.line)
-        return xf_cli_usage_error(CMD, "%s:%zu: %s", spec_path, perr.line, perr.message);
-    if (r == XF_EBADSPEC)
-        return xf_cli_usage_error(CMD, "%s: %s", spec_path, perr.message);
-    if (r < 0)
-        return xf_cli_failure(CMD, "%s: %s", spec_path, xf_strerror(r));
-    return 0;
-}
-
-#ifdef HAVE_LIBXENCTRL
-/* The Xen host this runs on (as root in dom0): no spec. */
-static int open_xen(const char *spec_path, struct xf_hv **ret)
-{
-    int r;
-
-    if (spec_path)
-        return xf_cli_usage_error(CMD, "--host '%s': --backend xen reads the host it runs on",
-                                  spec_path);
-    if ((r = xf_hv_xen_open(ret)) < 0)
-        return xf_cli_failure(CMD, "opening Xen: %s (root in a Xen dom0 is needed)",
-                              xf_strerror(r));
-    return 0;
-}
-#endif
-
-/* Backends `host show` can open. */
-static const struct {
-    const char *name;
-    int (*open)(const char *spec_path, struct xf_hv **ret);
-} openers[] = {
-    {"sim", open_sim},
-#ifdef HAVE_LIBXENCTRL
-    {"xen", open_xen},
-#define BACKENDS_BUILT "sim, xen"
-#else
-#define BACKENDS_BUILT "sim"
-#endif
-};
-
 static uint64_t sub0(uint64_t a, uint64_t b)
 {
     return a > b ? a - b : 0;
 }
 
-static void compute_free(struct host_view *v)
-{
-    uint64_t dma_total = 0, left;
-
-    for (uint32_t i = 0; i < v->nr_nodes; i++) {
-        const struct xf_node_mem *n = &v->nodes[i];
-        v->node_free_pages[i] = sub0(sub0(n->memfree_pages, n->claimed_pages), n->dma_free_pages);
-        dma_total += n->dma_free_pages;
-    }
-    left = sub0(v->reserve_pages, dma_total);
-    for (uint32_t i = 0; i < v->nr_nodes && left; i++) {
-        uint64_t take = v->node_free_pages[i] < left ? v->node_free_pages[i] : left;
-        v->node_free_pages[i] -= take;
-        left -= take;
-    }
-    v->host_free_pages =
-        sub0(sub0(v->phys.free_pages, v->phys.outstanding_pages), v->reserve_pages);
-    for (uint32_t c = 0; c < v->nr_cpus; c++) {
-        bool seen = false;
-        for (uint32_t k = 0; k < c && !seen; k++)
-            seen = v->cpus[k].node == v->cpus[c].node && v->cpus[k].socket == v->cpus[c].socket &&
-                   v->cpus[k].core == v->cpus[c].core;
-        if (!seen && v->cpus[c].node < v->nr_nodes)
-            v->node_cores[v->cpus[c].node]++;
-    }
-}
-
-static int read_view(struct xf_hv *hv, struct host_view *v)
+/* What `xl info` shows: physinfo, numainfo and the CPU map, as reported. */
+static int read_raw(struct xf_hv *hv, struct host_view *v)
 {
     uint32_t n;
     int r;
@@ -165,13 +84,54 @@ static int read_view(struct xf_hv *hv, struct host_view *v)
         return xf_cli_failure(CMD, "out of memory");
     if ((r = xf_hv_cputopo(hv, v->nr_cpus, v->cpus, &n)) || n != v->nr_cpus)
         return xf_cli_failure(CMD, "reading the CPU topology: %s", xf_strerror(r ? r : XF_EPROTO));
-    /* Xen's low_mem_virq_limit is not visible through a hypercall: the
-     * simulator knows it from its spec; elsewhere assume Xen's default. */
-    v->reserve_pages =
-        xf_sim_is(hv) ? xf_sim_low_mem_virq_pages(hv) : XF_PAGES_PER_MIB * UINT64_C(64);
-    v->name = xf_sim_is(hv) ? xf_sim_spec(hv)->name : "";
-    compute_free(v);
     return 0;
+}
+
+/*
+ * xenfit's own numbers, with the library's rules, so that `host show`,
+ * `admit` and xenfitd cannot disagree: the host parameters the backend
+ * reports (xf_host_params_read), the memory free for a new VM host-wide and
+ * per node (xf_host_free_for_new_vm; no reservations here), and the cores per
+ * node as the planner counts them (xf_topology_read).
+ */
+static int read_accounting(struct xf_hv *hv, struct host_view *v)
+{
+    struct xf_hv_host_params hvp;
+    struct xf_host_snapshot snap;
+    struct xf_host_params hp;
+    struct xf_host_free f;
+    struct xf_topology *topo = NULL;
+    int r;
+
+    r = xf_hv_host_params(hv, &hvp);
+    if (r == 0)
+        memcpy(v->name, hvp.name, sizeof(v->name));
+    else if (r != XF_ENOSYS)
+        return xf_cli_failure(CMD, "reading the host's parameters: %s", xf_strerror(r));
+    if ((r = xf_host_params_read(hv, &hp)))
+        return xf_cli_failure(CMD, "reading the host's parameters: %s", xf_strerror(r));
+    if ((r = xf_host_snapshot_read(hv, &snap)))
+        return xf_cli_failure(CMD, "reading the host: %s", xf_strerror(r));
+    r = xf_host_free_for_new_vm(&snap, NULL, &hp, &f);
+    xf_host_snapshot_done(&snap);
+    if (r)
+        return xf_cli_failure(CMD, "accounting the host: %s", xf_strerror(r));
+    if ((r = xf_topology_read(hv, &topo, NULL)))
+        return xf_cli_failure(CMD, "reading the topology: %s", xf_strerror(r));
+    v->reserve_pages = f.reserve_pages;
+    v->host_free_pages = f.host_free_pages;
+    for (uint32_t i = 0; i < v->nr_nodes; i++) {
+        v->node_free_pages[i] = f.node_free_pages[i];
+        v->node_cores[i] = xf_topology_node_cores(topo, i);
+    }
+    xf_topology_free(topo);
+    return 0;
+}
+
+static int read_view(struct xf_hv *hv, struct host_view *v)
+{
+    int r = read_raw(hv, v);
+    return r ? r : read_accounting(hv, v);
 }
 
 static uint64_t mib(uint64_t pages)
@@ -297,7 +257,6 @@ int xf_cmd_host(int argc, char **argv)
     struct host_view *v = NULL;
     struct xf_hv *hv = NULL;
     bool json = false;
-    size_t which = sizeof(openers) / sizeof(openers[0]);
     int c, r;
 
     if (argc < 2 || strcmp(argv[1], "show") != 0)
@@ -325,20 +284,14 @@ int xf_cmd_host(int argc, char **argv)
     }
     if (optind < argc)
         return xf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    for (size_t i = 0; i < sizeof(openers) / sizeof(openers[0]); i++)
-        if (strcmp(openers[i].name, backend) == 0)
-            which = i;
-    if (which == sizeof(openers) / sizeof(openers[0]))
-        return xf_cli_usage_error(CMD, "--backend '%s': not built in (available: %s)", backend,
-                                  BACKENDS_BUILT);
-    if ((r = openers[which].open(spec_path, &hv)))
+    if ((r = xf_cli_open_backend(CMD, backend, spec_path, &hv)))
         return r;
     v = calloc(1, sizeof(*v));
     if (!v) {
         r = xf_cli_failure(CMD, "out of memory");
         goto out;
     }
-    v->backend = openers[which].name;
+    v->backend = backend;
     if ((r = read_view(hv, v)))
         goto out;
     if (json)

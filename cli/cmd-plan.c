@@ -61,58 +61,72 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* One key=value item of a --vm spec into *req. 0 or an exit status. */
+static int parse_vm_item(const char *spec, const char *key, const char *value,
+                         struct xf_numa_request *req)
+{
+    uint64_t v;
+
+    if (strcmp(key, "vcpus") == 0) {
+        if (xf_parse_u64(value, &v) < 0 || v < 1 || v > XF_MAX_CPUS)
+            return xf_cli_usage_error(CMD, "--vm '%s': vcpus '%s': expected an integer in 1..%u",
+                                      spec, value, XF_MAX_CPUS);
+        req->vcpus = (uint32_t)v;
+    } else if (strcmp(key, "memory") == 0) {
+        int r = xf_parse_size_bytes(value, XF_BYTES_PER_MIB, &v);
+        if (r < 0 || v == 0 || xf_mib_of_bytes_used(v) > XF_NODE_FREE_MIB_MAX * XF_MAX_NODES)
+            return xf_cli_usage_error(
+                CMD, "--vm '%s': memory '%s': expected a size from 1 MiB to %llu TiB", spec, value,
+                (unsigned long long)(XF_NODE_FREE_MIB_MAX * XF_MAX_NODES >> 20));
+        req->memory_mib = xf_mib_of_bytes_used(v);
+    } else if (strcmp(key, "cores") == 0) {
+        if (xf_parse_u64(value, &v) < 0 || v > XF_MAX_CPUS)
+            return xf_cli_usage_error(CMD, "--vm '%s': cores '%s': expected an integer in 0..%u",
+                                      spec, value, XF_MAX_CPUS);
+        req->cores = (uint32_t)v;
+    } else {
+        return xf_cli_usage_error(CMD, "--vm '%s': unknown key '%s' (vcpus, memory, cores)", spec,
+                                  key);
+    }
+    return 0;
+}
+
+/* Copies the next ','-separated item of a --vm spec from *p into item[] and
+ * advances *p past it. 0 or an exit status (an empty or overlong item). */
+static int next_vm_item(const char *spec, const char **p, char *item, size_t size)
+{
+    const char *end = strchr(*p, ',');
+    size_t len = end ? (size_t)(end - *p) : strlen(*p);
+
+    if (len == 0 || len >= size)
+        return xf_cli_usage_error(CMD, "--vm '%s': expected key=value items separated by ','",
+                                  spec);
+    memcpy(item, *p, len);
+    item[len] = '\0';
+    *p += len + (end ? 1 : 0);
+    return 0;
+}
+
 /* Parses "vcpus=N,memory=SIZE[,cores=N]". 0 or an exit status. */
 static int parse_vm(const char *spec, enum xf_numa_policy policy, struct xf_numa_request *ret)
 {
     struct xf_numa_request req = {.cores = XF_CORES_FROM_POLICY, .policy = policy};
-    bool have_vcpus = false, have_memory = false;
     const char *p = spec;
     char item[128];
+    int r;
 
     while (*p) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        char *eq, *value;
-        uint64_t v;
-
-        if (len == 0 || len >= sizeof(item))
-            return xf_cli_usage_error(CMD, "--vm '%s': expected key=value items separated by ','",
-                                      spec);
-        memcpy(item, p, len);
-        item[len] = '\0';
-        p += len + (end ? 1 : 0);
+        char *eq;
+        if ((r = next_vm_item(spec, &p, item, sizeof(item))))
+            return r;
         eq = strchr(item, '=');
         if (!eq)
             return xf_cli_usage_error(CMD, "--vm '%s': '%s' is not key=value", spec, item);
         *eq = '\0';
-        value = eq + 1;
-        if (strcmp(item, "vcpus") == 0) {
-            if (xf_parse_u64(value, &v) < 0 || v < 1 || v > XF_MAX_CPUS)
-                return xf_cli_usage_error(CMD,
-                                          "--vm '%s': vcpus '%s': expected an integer in 1..%u",
-                                          spec, value, XF_MAX_CPUS);
-            req.vcpus = (uint32_t)v;
-            have_vcpus = true;
-        } else if (strcmp(item, "memory") == 0) {
-            int r = xf_parse_size_bytes(value, XF_BYTES_PER_MIB, &v);
-            if (r < 0 || v == 0 || xf_mib_of_bytes_used(v) > XF_NODE_FREE_MIB_MAX * XF_MAX_NODES)
-                return xf_cli_usage_error(
-                    CMD, "--vm '%s': memory '%s': expected a size from 1 MiB to %llu TiB", spec,
-                    value, (unsigned long long)(XF_NODE_FREE_MIB_MAX * XF_MAX_NODES >> 20));
-            req.memory_mib = xf_mib_of_bytes_used(v);
-            have_memory = true;
-        } else if (strcmp(item, "cores") == 0) {
-            if (xf_parse_u64(value, &v) < 0 || v > XF_MAX_CPUS)
-                return xf_cli_usage_error(CMD,
-                                          "--vm '%s': cores '%s': expected an integer in 0..%u",
-                                          spec, value, XF_MAX_CPUS);
-            req.cores = (uint32_t)v;
-        } else {
-            return xf_cli_usage_error(CMD, "--vm '%s': unknown key '%s' (vcpus, memory, cores)",
-                                      spec, item);
-        }
+        if ((r = parse_vm_item(spec, item, eq + 1, &req)))
+            return r;
     }
-    if (!have_vcpus || !have_memory)
+    if (req.vcpus == 0 || req.memory_mib == 0)
         return xf_cli_usage_error(CMD, "--vm '%s': vcpus= and memory= are required", spec);
     *ret = req;
     return 0;
@@ -181,13 +195,13 @@ static json_t *json_plan(size_t index, const struct xf_plan *plan)
     json_t *per_node = json_object();
     for (uint32_t i = 0; per_node && i < XF_MAX_NODES; i++) {
         char key[12];
-        if (!(plan->nodes >> i & 1u))
+        if (!(plan->node_mask >> i & 1u))
             continue;
         snprintf(key, sizeof(key), "%u", i);
         json_object_set_new(per_node, key, json_integer((json_int_t)plan->memory_mib_per_node[i]));
     }
     json_object_set_new(o, "affinity", json_string(xf_affinity_name(plan->affinity)));
-    json_object_set_new(o, "nodes", json_nodes(plan->nodes));
+    json_object_set_new(o, "nodes", json_nodes(plan->node_mask));
     json_object_set_new(o, "cpus", json_cpus(plan));
     json_object_set_new(o, "memory_mib_per_node", per_node);
     json_object_set_new(o, "max_distance",
@@ -234,7 +248,7 @@ static void print_table(const struct xf_planner *planner, const struct xf_plan *
             continue;
         }
         for (uint32_t k = 0; k < XF_MAX_NODES && at < sizeof(split); k++)
-            if (p->nodes >> k & 1u)
+            if (p->node_mask >> k & 1u)
                 at += (size_t)snprintf(split + at, sizeof(split) - at, "%s%u:%llu", at ? "," : "",
                                        k, (unsigned long long)p->memory_mib_per_node[k]);
         format_cpus(p, cpus, sizeof(cpus));
@@ -276,118 +290,136 @@ static int output_json(const struct xf_planner *planner, enum xf_numa_policy pol
     return xf_cli_print_json(root);
 }
 
+/* The command line of `xenfit plan`. */
+struct plan_args {
+    enum xf_numa_policy policy;
+    enum xf_planner_mode mode;
+    const char *topo_path;
+    const char **vm_specs; /* argc entries, nr_vms used */
+    size_t nr_vms;
+    bool json;
+};
+
+/* Parses the options into *a (a->vm_specs allocated by the caller for argc
+ * entries). 0 or an exit status. */
+static int parse_args(int argc, char **argv, struct plan_args *a)
+{
+    int c;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (c) {
+        case OPT_TOPOLOGY:
+            a->topo_path = optarg;
+            break;
+        case OPT_VM:
+            a->vm_specs[a->nr_vms++] = optarg;
+            break;
+        case OPT_POLICY:
+            if (xf_numa_policy_parse(optarg, &a->policy) < 0)
+                return xf_cli_usage_error(CMD,
+                                          "--policy '%s': expected any, best_effort, "
+                                          "best_effort_hard or prio_mem_only",
+                                          optarg);
+            break;
+        case OPT_MODE:
+            if (xf_planner_mode_parse(optarg, &a->mode) < 0)
+                return xf_cli_usage_error(CMD, "--mode '%s': expected xenfit or xenopsd", optarg);
+            break;
+        case OPT_JSON:
+            a->json = true;
+            break;
+        default:
+            return xf_cli_bad_option(CMD, argc, argv);
+        }
+    }
+    if (optind < argc)
+        return xf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (!a->topo_path)
+        return xf_cli_usage_error(CMD, "--topology is required");
+    if (a->nr_vms == 0)
+        return xf_cli_usage_error(CMD, "at least one --vm is required");
+    return 0;
+}
+
+/* Reads and builds the topology snapshot. 0 or an exit status. */
+static int load_topology(const char *path, struct xf_topology **ret)
+{
+    char *buf = NULL, errbuf[256];
+    size_t len;
+    int r;
+
+    if ((r = xf_cli_read_file(CMD, path, &buf, &len)))
+        return r;
+    r = xf_topology_new_from_json(buf, len, errbuf, sizeof(errbuf), ret);
+    free(buf);
+    if (r == XF_ENOMEM)
+        return xf_cli_failure(CMD, "out of memory");
+    if (r < 0)
+        return xf_cli_usage_error(CMD, "--topology '%s': %s", path, errbuf);
+    return 0;
+}
+
+/* Places the VMs in order on `planner`. 0 or an exit status; *ret_all_fit. */
+static int place_all(struct xf_planner *planner, const struct xf_numa_request *reqs, size_t n,
+                     struct xf_plan *plans, bool *ret_all_fit)
+{
+    bool all_fit = true;
+
+    for (size_t i = 0; i < n; i++) {
+        int r = xf_planner_place(planner, &reqs[i], &plans[i]);
+        if (r < 0)
+            return xf_cli_failure(CMD, "VM %zu: %s", i, xf_strerror(r));
+        all_fit = all_fit && plans[i].fits;
+    }
+    *ret_all_fit = all_fit;
+    return 0;
+}
+
 int xf_cmd_plan(int argc, char **argv)
 {
-    enum xf_numa_policy policy = XF_NUMA_POLICY_BEST_EFFORT;
-    enum xf_planner_mode mode = XF_PLANNER_XENFIT;
-    const char *topo_path = NULL;
-    const char **vm_specs = NULL;
+    struct plan_args a = {.policy = XF_NUMA_POLICY_BEST_EFFORT, .mode = XF_PLANNER_XENFIT};
     struct xf_numa_request *reqs = NULL;
     struct xf_plan *plans = NULL;
     struct xf_topology *topo = NULL;
     struct xf_planner *planner = NULL;
-    size_t nr_vms = 0;
-    char *buf = NULL, errbuf[256];
-    size_t len;
-    bool json = false, all_fit = true;
-    int c, r;
+    bool all_fit = false;
+    int r;
 
-    optind = 1;
-    opterr = 0;
-    vm_specs = calloc((size_t)argc, sizeof(*vm_specs));
-    if (!vm_specs)
+    a.vm_specs = calloc((size_t)argc, sizeof(*a.vm_specs));
+    if (!a.vm_specs)
         return xf_cli_failure(CMD, "out of memory");
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        switch (c) {
-        case OPT_TOPOLOGY:
-            topo_path = optarg;
-            break;
-        case OPT_VM:
-            vm_specs[nr_vms++] = optarg;
-            break;
-        case OPT_POLICY:
-            if (xf_numa_policy_parse(optarg, &policy) < 0) {
-                r = xf_cli_usage_error(
-                    CMD,
-                    "--policy '%s': expected any, best_effort, best_effort_hard or "
-                    "prio_mem_only",
-                    optarg);
-                goto out;
-            }
-            break;
-        case OPT_MODE:
-            if (xf_planner_mode_parse(optarg, &mode) < 0) {
-                r = xf_cli_usage_error(CMD, "--mode '%s': expected xenfit or xenopsd", optarg);
-                goto out;
-            }
-            break;
-        case OPT_JSON:
-            json = true;
-            break;
-        default:
-            r = xf_cli_bad_option(CMD, argc, argv);
-            goto out;
-        }
-    }
-    if (optind < argc) {
-        r = xf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if ((r = parse_args(argc, argv, &a)))
         goto out;
-    }
-    if (!topo_path) {
-        r = xf_cli_usage_error(CMD, "--topology is required");
-        goto out;
-    }
-    if (nr_vms == 0) {
-        r = xf_cli_usage_error(CMD, "at least one --vm is required");
-        goto out;
-    }
-    reqs = calloc(nr_vms, sizeof(*reqs));
-    plans = calloc(nr_vms, sizeof(*plans));
+    reqs = calloc(a.nr_vms, sizeof(*reqs));
+    plans = calloc(a.nr_vms, sizeof(*plans));
     if (!reqs || !plans) {
         r = xf_cli_failure(CMD, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < nr_vms; i++)
-        if ((r = parse_vm(vm_specs[i], policy, &reqs[i])))
+    for (size_t i = 0; i < a.nr_vms; i++)
+        if ((r = parse_vm(a.vm_specs[i], a.policy, &reqs[i])))
             goto out;
-    if ((r = xf_cli_read_file(CMD, topo_path, &buf, &len)))
+    if ((r = load_topology(a.topo_path, &topo)))
         goto out;
-    r = xf_topology_new_from_json(buf, len, errbuf, sizeof(errbuf), &topo);
-    if (r == XF_ENOMEM) {
-        r = xf_cli_failure(CMD, "out of memory");
-        goto out;
-    }
-    if (r < 0) {
-        r = xf_cli_usage_error(CMD, "--topology '%s': %s", topo_path, errbuf);
-        goto out;
-    }
-    r = xf_planner_new(topo, mode, &planner);
-    if (r < 0) {
+    if ((r = xf_planner_new(topo, a.mode, &planner)) < 0) {
         r = xf_cli_failure(CMD, "%s", xf_strerror(r));
         goto out;
     }
-    for (size_t i = 0; i < nr_vms; i++) {
-        r = xf_planner_place(planner, &reqs[i], &plans[i]);
-        if (r < 0) {
-            r = xf_cli_failure(CMD, "VM %zu: %s", i, xf_strerror(r));
-            goto out;
-        }
-        all_fit = all_fit && plans[i].fits;
-    }
-    if (json) {
-        r = output_json(planner, policy, plans, nr_vms);
-        if (r == XF_EXIT_OK && !all_fit)
-            r = XF_EXIT_FAILURE;
-    } else {
-        print_table(planner, plans, nr_vms);
-        r = all_fit ? XF_EXIT_OK : XF_EXIT_FAILURE;
-    }
+    if ((r = place_all(planner, reqs, a.nr_vms, plans, &all_fit)))
+        goto out;
+    if (a.json)
+        r = output_json(planner, a.policy, plans, a.nr_vms);
+    else
+        print_table(planner, plans, a.nr_vms);
+    if (r == XF_EXIT_OK && !all_fit)
+        r = XF_EXIT_FAILURE;
 out:
     xf_planner_free(planner);
     xf_topology_free(topo);
-    free(buf);
     free(plans);
     free(reqs);
-    free(vm_specs);
+    free(a.vm_specs);
     return r;
 }

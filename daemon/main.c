@@ -19,69 +19,74 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "xenfit/sim.h"
+#include "xenfit/hv.h"
 #include "xenfit/units.h"
 #include "xenfitd.h"
-#ifdef HAVE_LIBXENCTRL
-#include "xenfit/hv-xen.h"
-#endif
 
+/* Reads the host spec file whole. Returns 0 and a malloc'd buffer, or -errno. */
+static int read_spec(const char *path, char **ret_buf, size_t *ret_len)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    FILE *f = fopen(path, "rb");
+
+    if (!f) {
+        int e = errno;
+        xfd_log(XFD_LOG_ERROR, "--host '%s': %s", path, strerror(e));
+        return -e;
+    }
+    for (;;) {
+        if (cap - len < 4096) {
+            char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
+            if (!nb || cap > (1u << 26)) {
+                free(nb ? nb : buf);
+                fclose(f);
+                xfd_log(XFD_LOG_ERROR, "--host '%s': too large", path);
+                return -ENOMEM;
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        if (n == 0)
+            break;
+        len += n;
+    }
+    fclose(f);
+    *ret_buf = buf;
+    *ret_len = len;
+    return 0;
+}
+
+/* Opens the configured backend (xf_hv_open knows which are built) and names
+ * the host for the log and `status`: the backend's name for it (the spec's,
+ * or dom0's host name), else the backend's. */
 static int open_backend(struct xfd_server *srv, const char **ret_name)
 {
-    if (strcmp(srv->cfg.backend, "sim") == 0) {
-        struct xf_parse_error perr;
-        char *buf = NULL;
-        size_t len = 0, cap = 0;
-        FILE *f = fopen(srv->cfg.host_spec, "rb");
-        int r;
-        if (!f) {
-            r = -errno; /* before logging, which may change errno */
-            xfd_log(XFD_LOG_ERROR, "--host '%s': %s", srv->cfg.host_spec, strerror(-r));
-            return r;
-        }
-        for (;;) {
-            if (cap - len < 4096) {
-                char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
-                if (!nb || cap > (1u << 26)) {
-                    free(nb ? nb : buf);
-                    fclose(f);
-                    xfd_log(XFD_LOG_ERROR, "--host '%s': too large", srv->cfg.host_spec);
-                    return -ENOMEM;
-                }
-                buf = nb;
-            }
-            size_t n = fread(buf + len, 1, cap - len, f);
-            if (n == 0)
-                break;
-            len += n;
-        }
-        fclose(f);
-        r = xf_sim_new_from_json(buf, len, NULL, &srv->hv, &perr);
-        free(buf);
-        if (r < 0) {
-            xfd_log(XFD_LOG_ERROR, "--host '%s': %s%s%s", srv->cfg.host_spec, xf_strerror(r),
-                    r == XF_EBADSPEC ? ": " : "", r == XF_EBADSPEC ? perr.message : "");
-            return r;
-        }
-        *ret_name = xf_sim_spec(srv->hv)->name;
-        return 0;
-    }
-#ifdef HAVE_LIBXENCTRL
-    int r = xf_hv_xen_open(&srv->hv);
+    static char name[sizeof(((struct xf_hv_host_params *)0)->name)];
+    struct xf_hv_open_error err;
+    struct xf_hv_host_params hp;
+    char *buf = NULL;
+    size_t len = 0;
+    int r;
+
+    if (srv->cfg.host_spec[0] && (r = read_spec(srv->cfg.host_spec, &buf, &len)) < 0)
+        return r;
+    r = xf_hv_open(srv->cfg.backend, buf, len, &err, &srv->hv);
+    free(buf);
     if (r < 0) {
-        xfd_log(XFD_LOG_ERROR, "opening Xen: %s (run as root in dom0)", xf_strerror(r));
+        if (r == XF_EBADSPEC)
+            xfd_log(XFD_LOG_ERROR, "--host '%s': %s: %s", srv->cfg.host_spec, xf_strerror(r),
+                    err.message);
+        else
+            xfd_log(XFD_LOG_ERROR, "%s", err.message);
         return r;
     }
-    static char host[256];
-    if (gethostname(host, sizeof(host)) < 0)
-        snprintf(host, sizeof(host), "xen");
-    *ret_name = host;
+    if (xf_hv_host_params(srv->hv, &hp) == 0 && hp.name[0])
+        memcpy(name, hp.name, sizeof(name));
+    else
+        snprintf(name, sizeof(name), "%s", srv->cfg.backend);
+    *ret_name = name;
     return 0;
-#else
-    xfd_log(XFD_LOG_ERROR, "--backend xen: this build has no Xen backend (libxenctrl was not "
-                           "found when xenfit was configured)");
-    return -ENOSYS;
-#endif
 }
 
 /* The reservation ids' salt: random once, then kept with the state. */
@@ -223,7 +228,8 @@ static int initial_free(struct xfd_server *srv)
     char boot[64] = "", key[96], text[32];
     int r;
 
-    if (strcmp(srv->cfg.backend, "xen") == 0)
+    /* A real host boots with the machine; a simulated one with xenfitd. */
+    if (!(xf_hv_caps(srv->hv) & XF_HV_CAP_SIMULATED))
         read_boot_id(boot, sizeof(boot));
     snprintf(key, sizeof(key), "initial_free_bytes:%s", boot);
     if (boot[0] && xfd_store_meta_get(srv->store, key, text, sizeof(text)) == 0 &&

@@ -210,7 +210,7 @@ static void reserve_vm_common(struct xfd_call *c, struct xf_admit_request *req, 
                   "overhead_mib", xfd_json_u64(mc->overhead_mib), "build_claim_pages",
                   xfd_json_u64(mc->build_claim_pages)));
     nodes = json_array();
-    for (uint64_t m = o.adm.placed ? o.adm.plan.nodes : 0; m; m &= m - 1)
+    for (uint64_t m = o.adm.placed ? o.adm.plan.node_mask : 0; m; m &= m - 1)
         json_array_append_new(nodes, json_integer(__builtin_ctzll(m)));
     json_object_set_new(
         res, "placement",

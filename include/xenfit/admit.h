@@ -82,6 +82,17 @@ struct xf_admission {
 int xf_admit(const struct xf_admit_params *params, const struct xf_admit_request *req,
              const struct xf_host_free *free, struct xf_planner *planner, struct xf_admission *ret);
 
+/*
+ * The same as a pure function of the placement state: places (xenfit policy,
+ * xenfit's planner mode) on `topo` (NULL: no placement) against the node
+ * free memory in `free` and the live placements in `counts` (NULL: none), as
+ * the host engine does with the counters it owns. Changes nothing. Returns
+ * as xf_admit, plus an error of xf_plan_numa.
+ */
+int xf_admit_on_topology(const struct xf_admit_params *params, const struct xf_admit_request *req,
+                         const struct xf_host_free *free, const struct xf_topology *topo,
+                         const struct xf_placement_counts *counts, struct xf_admission *ret);
+
 /* The host accounting parameters a policy uses: its reserve (above), and for
  * the xapi policies, outstanding claims left in (host.h). */
 void xf_admit_host_params(enum xf_policy policy, struct xf_host_params *ret);

@@ -114,9 +114,10 @@ struct xf_engine_params {
 /*
  * Defaults for a backend: best_effort placement, XF_ENGINE_TTL_NS_DEFAULT,
  * the XF_ENGINE_MAX_PENDING_*_DEFAULT limits,
- * Xen's 64 MiB reserve (for the simulator, the spec's configured
- * low_mem_virq_limit and its DMA zone, as the scenario runner uses them),
- * id_salt 0 (set it). `hv` may be NULL for the plain defaults.
+ * the host's low-memory limit and DMA zone as the backend reports them
+ * (xf_host_params_read: for the simulator, its spec's, as the scenario
+ * runner uses them; else Xen's 64 MiB default), id_salt 0 (set it). `hv`
+ * may be NULL for the plain defaults.
  */
 void xf_engine_params_init(struct xf_engine_params *p, struct xf_hv *hv);
 

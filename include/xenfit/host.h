@@ -17,9 +17,17 @@
  * memory per node: only then is that claim already out of the node's figure). Xen keeps its DMA
  * zone (low memory on node 0) for last (xenbed: numa-placement, finding 3), so a guest placed on
  * node 0 cannot count on it: that node's capacity excludes it. The free DMA-zone pages come from
- * the backend where it reports them (XF_HV_CAP_NODE_DMA_INFO), else the whole zone (dma_zone_pages)
- * is assumed free, which is what Xen's allocation order makes likely. All subtractions saturate at
- * 0.
+ * the backend where it reports them (snapshot node_dma_info, from XF_HV_CAP_NODE_DMA_INFO; 0 then
+ * means an exhausted zone), else the whole zone (dma_zone_pages) is assumed free on node 0, which
+ * is what Xen's allocation order makes likely. All subtractions saturate at 0.
+ *
+ * The low-memory reserve is host-wide, not a node's: Xen never refuses an allocation for it
+ * (check_low_mem_virq() in xen/common/page_alloc.c only signals dom0), and xapi holds it back
+ * from the host's free memory, not from a node's. So a node offers what Xen would give a guest
+ * from it (memfree - claimed - free DMA zone - pending), capped by the host figure, which already
+ * holds the reserve back: a VM that fits both leaves the reserve free somewhere on the host.
+ * Charging the reserve to particular nodes as well would refuse VMs that leave it intact
+ * (docs/topology.md, "Memory free for a new VM").
  */
 #ifndef XENFIT_HOST_H
 #define XENFIT_HOST_H
@@ -50,6 +58,7 @@ struct xf_host_snapshot {
     uint32_t nr_nodes;
     struct xf_node_mem nodes[XF_MAX_NODES];
     bool node_claimed_info; /* nodes[].claimed_pages is reported (patched Xen) */
+    bool node_dma_info;     /* nodes[].dma_free_pages is reported: 0 is an exhausted zone */
     uint32_t nr_dying;      /* domains still returning their memory */
     const struct xf_host_domain_state *domains;
     size_t nr_domains;

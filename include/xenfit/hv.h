@@ -16,6 +16,7 @@
 #define XENFIT_HV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "xenfit/host.h"
@@ -73,6 +74,22 @@ struct xf_hv_populate {
     bool exact_node; /* MEMF_exact_node: fail rather than use another node */
 };
 
+/*
+ * What a toolstack must know of a host that no hypercall reports: Xen's
+ * boot-time settings and a name to show. See xf_hv_host_params().
+ */
+struct xf_hv_host_params {
+    char name[64]; /* for display: the spec's name, or dom0's host name; "" if none */
+    /* Xen's low_mem_virq_limit (xen/common/page_alloc.c, opt_low_mem_virq),
+     * the setting, not setup_low_mem_virq()'s rounded threshold: 0 when it is
+     * disabled; Xen's default (64 MiB) when not given on Xen's command line. */
+    uint64_t low_mem_virq_limit_pages;
+    bool low_mem_virq_assumed; /* the backend could not read it: the default */
+    /* Xen's DMA zone on node 0 as free at boot (memory below the DMA width),
+     * for backends that do not report the free zone per node; 0: unknown. */
+    uint64_t dma_zone_pages;
+};
+
 struct xf_hv;
 
 struct xf_hv_ops {
@@ -101,6 +118,7 @@ struct xf_hv_ops {
     int (*set_node_affinity)(struct xf_hv *hv, xf_domid_t domid, uint64_t node_mask);
     int (*unpause)(struct xf_hv *hv, xf_domid_t domid);
     int (*destroy)(struct xf_hv *hv, xf_domid_t domid);
+    int (*host_params)(struct xf_hv *hv, struct xf_hv_host_params *ret);
     uint64_t (*now_ns)(struct xf_hv *hv);
     int (*sleep_ns)(struct xf_hv *hv, uint64_t ns);
     void (*free)(struct xf_hv *hv);
@@ -113,6 +131,31 @@ struct xf_hv {
 
 /* Backends compiled into this build, in order of preference. */
 const struct xf_hv_ops *const *xf_hv_backends(void);
+
+/* Why xf_hv_open failed, in words for a user. */
+struct xf_hv_open_error {
+    bool usage;        /* the request was wrong (backend name, spec), not the host */
+    size_t line;       /* a host spec's JSON syntax error: its line; else 0 */
+    char message[320]; /* names the backend and the offending value */
+};
+
+/*
+ * Opens a backend by name: "sim", the simulator booted from a host spec
+ * (docs/host-spec.md) given as JSON text in arg[0..arg_len); "xen", the Xen
+ * host this process runs on (as root in dom0; builds with libxenctrl only),
+ * which takes no spec (arg NULL). The one place that knows which backends
+ * this build has. Returns 0 and the backend (free with xf_hv_free), or with
+ * *err filled (err may be NULL): XF_EINVAL (usage) for an unknown name, a
+ * backend not built in (the message lists those built), a spec missing or
+ * given where none is taken; XF_EBADSPEC (usage) for a spec the simulator
+ * refuses; XF_ENOMEM; the backend's own error opening the host (e.g. -ENOENT
+ * or -EACCES from xc_interface_open outside a dom0 or as non-root).
+ */
+int xf_hv_open(const char *name, const char *arg, size_t arg_len, struct xf_hv_open_error *err,
+               struct xf_hv **ret);
+
+/* The names of the backends built in, ", "-separated ("xen, sim"). */
+const char *xf_hv_backends_built(void);
 
 uint32_t xf_hv_caps(struct xf_hv *hv);
 int xf_hv_physinfo(struct xf_hv *hv, struct xf_hv_physinfo *ret);
@@ -151,6 +194,11 @@ int xf_hv_decrease(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
 int xf_hv_set_node_affinity(struct xf_hv *hv, xf_domid_t domid, uint64_t node_mask);
 int xf_hv_unpause(struct xf_hv *hv, xf_domid_t domid);
 int xf_hv_destroy(struct xf_hv *hv, xf_domid_t domid);
+/*
+ * The host's parameters no hypercall reports (struct xf_hv_host_params).
+ * Returns 0, or -ENOSYS for a backend without the operation.
+ */
+int xf_hv_host_params(struct xf_hv *hv, struct xf_hv_host_params *ret);
 /* The backend's clock: simulated time for the simulator, CLOCK_MONOTONIC for Xen. */
 uint64_t xf_hv_now_ns(struct xf_hv *hv);
 int xf_hv_sleep_ns(struct xf_hv *hv, uint64_t ns);
@@ -167,6 +215,15 @@ void xf_hv_free(struct xf_hv *hv);
  * (host.h). Returns 0 or the backend's error / XF_ENOMEM.
  */
 int xf_host_snapshot_read(struct xf_hv *hv, struct xf_host_snapshot *ret);
+
+/*
+ * The host accounting parameters (host.h) of xenfit's policy for a backend's
+ * host, from xf_hv_host_params(): Xen's low_mem_virq_limit as the low-memory
+ * reserve and node 0's DMA zone. A backend without the operation (-ENOSYS)
+ * gets xf_host_params_init()'s defaults (Xen's 64 MiB default). Returns 0 or
+ * the backend's other error.
+ */
+int xf_host_params_read(struct xf_hv *hv, struct xf_host_params *ret);
 
 /*
  * Reads a NUMA topology for the planner from a backend (numainfo distances and

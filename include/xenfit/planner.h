@@ -11,9 +11,12 @@
  * visible in the hypervisor (commit / release), splits a multi-node VM's
  * memory per node, and finds multi-node plans above 16 nodes.
  *
- * A planner is the mutable per-host state: the memory each node has free for
- * new VMs and, per node, the number of placements made. Planning is a pure
- * query (const planner, no allocation); committing a plan subtracts its
+ * Planning is a pure function of (topology, node free memory, placements per
+ * node, request): xf_plan_numa. A struct xf_planner is a convenience that
+ * keeps that state for a caller placing VMs one after another (the scenario
+ * runner, `xenfit plan`): the memory each node has free for new VMs and, per
+ * node, the number of placements made. Planning with it is a pure query
+ * (const planner, no allocation); committing a plan subtracts its
  * memory and counts it, releasing it gives both back. Callers serialise access
  * to one planner (the admission module keeps one per host under its lock).
  * docs/topology.md describes the policies, modes, the split rule and limits.
@@ -60,7 +63,7 @@ struct xf_numa_request {
 };
 
 enum xf_plan_outcome {
-    XF_PLAN_NODES = 0,  /* placed on plan.nodes */
+    XF_PLAN_NODES = 0,  /* placed on plan.node_mask */
     XF_PLAN_INTERLEAVE, /* policy any: no affinity, memory over every node */
     XF_PLAN_NO_FIT,     /* nothing fits: see plan.nofit and plan.reason */
     XF_PLAN_NUMA_OFF,   /* the topology does not allow placement: plan.reason */
@@ -103,8 +106,8 @@ struct xf_plan {
     enum xf_affinity affinity; /* how the vCPUs should be pinned to cpus */
     uint64_t memory_mib;       /* the request's */
     uint32_t vcpus;
-    uint32_t cores; /* the cores requirement actually applied */
-    uint64_t nodes; /* bit per node */
+    uint32_t cores;     /* the cores requirement actually applied */
+    uint64_t node_mask; /* bit per node */
     uint32_t nr_nodes;
     /* Per node, sums to memory_mib and is <= that node's free memory. */
     uint64_t memory_mib_per_node[XF_MAX_NODES];
@@ -118,6 +121,29 @@ struct xf_plan {
     struct xf_nofit nofit;           /* outcome XF_PLAN_NO_FIT */
     char reason[XF_PLAN_REASON_LEN]; /* outcome NO_FIT or NUMA_OFF: a sentence */
 };
+
+/* The placements per node a plan balances on, besides free memory. Whoever
+ * makes placements owns them (the host engine; a struct xf_planner keeps its
+ * own). */
+struct xf_placement_counts {
+    uint64_t total[XF_MAX_NODES]; /* every placement (xenopsd's NUMA.node_usage, only grows) */
+    uint64_t live[XF_MAX_NODES];  /* committed and not released: xenfit's mode */
+};
+
+/*
+ * The planner as a pure function: plans one VM on `topo` given each node's
+ * memory free for new VMs (node_free_mib[0 .. nr_nodes), MiB) and its
+ * placements (`counts`; NULL for none). Changes nothing, allocates nothing.
+ * Returns 0 and the plan, whether or not it fits (ret_plan->outcome);
+ * XF_EINVAL for a request out of range (as xf_planner_plan), a bad mode or a
+ * NULL argument; XF_ERANGE for a node's free memory above
+ * XF_NODE_FREE_MIB_MAX. xf_planner_plan gives the same plan for a planner in
+ * the same state.
+ */
+int xf_plan_numa(const struct xf_topology *topo, enum xf_planner_mode mode,
+                 const uint64_t node_free_mib[XF_MAX_NODES],
+                 const struct xf_placement_counts *counts, const struct xf_numa_request *req,
+                 struct xf_plan *ret_plan);
 
 struct xf_planner;
 
@@ -170,6 +196,9 @@ int xf_planner_place(struct xf_planner *planner, const struct xf_numa_request *r
  */
 int xf_planner_set_node_free(struct xf_planner *planner, uint32_t node, uint64_t free_mib);
 
+/* The planner's placement counters (valid while the planner lives). */
+const struct xf_placement_counts *xf_planner_counts(const struct xf_planner *planner);
+
 /* A node's free memory, and its placement counters: every placement ever
  * committed (xenopsd's NUMA.node_usage) and those not yet released. 0 for a
  * node out of range. */
@@ -181,6 +210,9 @@ uint64_t xf_planner_node_live_placements(const struct xf_planner *planner, uint3
  * "prio_mem_only"; "xenfit", "xenopsd"; "soft", "hard", "none". Parsers
  * return 0 or XF_EINVAL. */
 const char *xf_numa_policy_name(enum xf_numa_policy policy);
+/* Whether `policy` is one of enum xf_numa_policy (xf_numa_policy_name gives
+ * "unknown", never NULL, for any other value). */
+bool xf_numa_policy_valid(enum xf_numa_policy policy);
 int xf_numa_policy_parse(const char *s, enum xf_numa_policy *ret);
 const char *xf_planner_mode_name(enum xf_planner_mode mode);
 int xf_planner_mode_parse(const char *s, enum xf_planner_mode *ret);

@@ -45,8 +45,25 @@ static void refuse(struct xf_admission *a, uint64_t needed_mib, uint64_t availab
                  why[0] ? ": " : "", why);
 }
 
-int xf_admit(const struct xf_admit_params *params, const struct xf_admit_request *req,
-             const struct xf_host_free *free, struct xf_planner *planner, struct xf_admission *ret)
+/* Each node's free memory for the planner, in MiB rounded down ("free"),
+ * clamped to what a planner can hold. */
+static void node_free_mib_of(const struct xf_host_free *free, uint32_t nr_nodes,
+                             uint64_t ret[XF_MAX_NODES])
+{
+    for (uint32_t n = 0; n < nr_nodes && n < XF_MAX_NODES; n++) {
+        uint64_t mib = xf_mib_of_pages_free(free->node_free_pages[n]);
+        ret[n] = mib > XF_NODE_FREE_MIB_MAX ? XF_NODE_FREE_MIB_MAX : mib;
+    }
+}
+
+/* Admission, placing (xenfit policy) with `mode` on `topo` (NULL: no
+ * placement) against the accounting's node free memory and `counts`. When it
+ * places, `sync` (may be NULL) takes the node figures the plan saw, so that a
+ * caller's later commit to it is checked against them. */
+static int admit(const struct xf_admit_params *params, const struct xf_admit_request *req,
+                 const struct xf_host_free *free, const struct xf_topology *topo,
+                 enum xf_planner_mode mode, const struct xf_placement_counts *counts,
+                 struct xf_planner *sync, struct xf_admission *ret)
 {
     struct xf_admission a;
     struct xf_claim_input ci;
@@ -122,23 +139,19 @@ int xf_admit(const struct xf_admit_params *params, const struct xf_admit_request
     }
 
     bool numa_on = params->numa_policy != XF_NUMA_POLICY_ANY && !req->hard_affinity;
-    if (numa_on && planner) {
-        const struct xf_topology *topo = xf_planner_topology(planner);
+    if (numa_on && topo) {
         struct xf_numa_request nr = {
             .memory_mib = xf_mib_of_pages_used(a.footprint_pages),
             .vcpus = req->vm.vcpus,
             .cores = XF_CORES_FROM_POLICY,
             .policy = params->numa_policy,
         };
-        for (uint32_t n = 0; n < xf_topology_nr_nodes(topo); n++) {
-            uint64_t mib = xf_mib_of_pages_free(free->node_free_pages[n]);
-            if (mib > XF_NODE_FREE_MIB_MAX)
-                mib = XF_NODE_FREE_MIB_MAX;
-            r = xf_planner_set_node_free(planner, n, mib);
-            if (r < 0)
+        uint64_t node_free_mib[XF_MAX_NODES];
+        node_free_mib_of(free, xf_topology_nr_nodes(topo), node_free_mib);
+        for (uint32_t n = 0; sync && n < xf_topology_nr_nodes(topo); n++)
+            if ((r = xf_planner_set_node_free(sync, n, node_free_mib[n])) < 0)
                 return r;
-        }
-        r = xf_planner_plan(planner, &nr, &a.plan);
+        r = xf_plan_numa(topo, mode, node_free_mib, counts, &nr, &a.plan);
         if (r < 0)
             return r;
         a.placed = a.plan.outcome == XF_PLAN_NODES;
@@ -148,7 +161,7 @@ int xf_admit(const struct xf_admit_params *params, const struct xf_admit_request
     ci.policy = params->policy;
     ci.numa_placement_on = a.placed;
     ci.plan_nodes = a.placed ? a.plan.nr_nodes : 0;
-    ci.plan_first_node = a.placed ? (uint32_t)__builtin_ctzll(a.plan.nodes) : 0;
+    ci.plan_first_node = a.placed ? (uint32_t)__builtin_ctzll(a.plan.node_mask) : 0;
     ci.mc = &a.mc;
     ci.migration = req->migration;
     ci.source_total_pages = source_pages;
@@ -157,4 +170,20 @@ int xf_admit(const struct xf_admit_params *params, const struct xf_admit_request
         return r;
     *ret = a;
     return 0;
+}
+
+int xf_admit_on_topology(const struct xf_admit_params *params, const struct xf_admit_request *req,
+                         const struct xf_host_free *free, const struct xf_topology *topo,
+                         const struct xf_placement_counts *counts, struct xf_admission *ret)
+{
+    return admit(params, req, free, topo, XF_PLANNER_XENFIT, counts, NULL, ret);
+}
+
+int xf_admit(const struct xf_admit_params *params, const struct xf_admit_request *req,
+             const struct xf_host_free *free, struct xf_planner *planner, struct xf_admission *ret)
+{
+    if (!planner)
+        return admit(params, req, free, NULL, XF_PLANNER_XENFIT, NULL, NULL, ret);
+    return admit(params, req, free, xf_planner_topology(planner), xf_planner_mode(planner),
+                 xf_planner_counts(planner), planner, ret);
 }

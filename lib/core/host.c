@@ -90,9 +90,11 @@ int xf_host_free_for_new_vm(const struct xf_host_snapshot *s, const struct xf_le
         sub0(sub0(sub0(s->free_pages, f.outstanding_pages), f.reserve_pages), f.pending_pages);
     for (unsigned n = 0; n < s->nr_nodes; n++) {
         uint64_t avail = sub0(s->nodes[n].memfree_pages, s->nodes[n].claimed_pages);
-        uint64_t dma = s->nodes[n].dma_free_pages; /* exact, where the backend says */
-        if (dma == 0 && n == 0)
-            dma = p->dma_zone_pages; /* else assume the whole zone is free: it goes last */
+        /* Exact where the backend reports it (0: the zone is exhausted);
+         * else assume node 0's whole zone is free: Xen hands it out last. */
+        uint64_t dma = s->node_dma_info ? s->nodes[n].dma_free_pages
+                       : n == 0         ? p->dma_zone_pages
+                                        : 0;
         f.node_dma_pages[n] = dma < avail ? dma : avail;
         avail -= f.node_dma_pages[n];
         avail = sub0(avail, f.node_pending_pages[n]);

@@ -18,8 +18,7 @@ struct xf_planner {
     enum xf_planner_mode mode;
     uint64_t free_mib[XF_MAX_NODES];
     uint64_t mem_tab[XF__NIBBLES][16]; /* nibble sums of free_mib */
-    uint64_t placements[XF_MAX_NODES]; /* xenopsd's NUMA.node_usage: only grows */
-    uint64_t live[XF_MAX_NODES];       /* committed and not released */
+    struct xf_placement_counts counts; /* .total only grows (xenopsd); .live */
 };
 
 /* What a request needs from a node set. */

@@ -121,7 +121,7 @@ void xf__pick_offer(const struct xf_planner *p, const struct xf__need *need, str
         /* NUMA.choose: the least summed usage; Stdlib.min over the tuples
          * then orders equal usages by the node lists. */
         for (uint64_t m = nodes; m; m &= m - 1)
-            c.usage += p->placements[xf__ctz64(m)];
+            c.usage += p->counts.total[xf__ctz64(m)];
         if (!pk->have || c.usage < pk->usage ||
             (c.usage == pk->usage && xf__xenopsd_set_cmp(nodes, pk->nodes) < 0))
             *pk = c;
@@ -130,7 +130,7 @@ void xf__pick_offer(const struct xf_planner *p, const struct xf__need *need, str
     if ((nodes & (nodes - 1)) == 0) {
         unsigned i = xf__ctz64(nodes);
         c.min_left = p->free_mib[i] - need->mem_mib;
-        c.live = p->live[i];
+        c.live = p->counts.live[i];
         c.free = p->free_mib[i];
     } else {
         uint64_t share[XF_MAX_NODES];
@@ -141,7 +141,7 @@ void xf__pick_offer(const struct xf_planner *p, const struct xf__need *need, str
             uint64_t left = p->free_mib[i] - share[i];
             if (left < c.min_left)
                 c.min_left = left;
-            c.live += p->live[i];
+            c.live += p->counts.live[i];
             c.free += p->free_mib[i];
         }
     }
@@ -157,7 +157,7 @@ static void fill_nodes(const struct xf_planner *p, struct xf_plan *plan, uint64_
     uint32_t max = 0;
     bool reachable = true;
 
-    plan->nodes = nodes;
+    plan->node_mask = nodes;
     plan->nr_nodes = xf__popcount64(nodes);
     xf__split(p->free_mib, nodes, plan->memory_mib, plan->memory_mib_per_node);
     for (uint64_t m = nodes; m; m &= m - 1) {
@@ -324,6 +324,34 @@ int xf_planner_plan(const struct xf_planner *planner, const struct xf_numa_reque
     return 0;
 }
 
+int xf_plan_numa(const struct xf_topology *topo, enum xf_planner_mode mode,
+                 const uint64_t node_free_mib[XF_MAX_NODES],
+                 const struct xf_placement_counts *counts, const struct xf_numa_request *req,
+                 struct xf_plan *ret_plan)
+{
+    struct xf_planner p;
+
+    if (!topo || !node_free_mib || (mode != XF_PLANNER_XENFIT && mode != XF_PLANNER_XENOPSD))
+        return XF_EINVAL;
+    for (uint32_t i = 0; i < topo->nr_nodes; i++)
+        if (node_free_mib[i] > XF_NODE_FREE_MIB_MAX)
+            return XF_ERANGE;
+    /* A planner on the stack over the given state: the nibble tables that
+     * make set sums fast are derived data, rebuilt here (at most 64 x 16
+     * additions), so nothing outlives the call. */
+    p.topo = topo;
+    p.mode = mode;
+    memset(p.mem_tab, 0, sizeof(p.mem_tab));
+    memset(p.free_mib, 0, sizeof(p.free_mib));
+    for (uint32_t i = 0; i < topo->nr_nodes; i++)
+        set_free(&p, i, node_free_mib[i]);
+    if (counts)
+        p.counts = *counts;
+    else
+        memset(&p.counts, 0, sizeof(p.counts));
+    return xf_planner_plan(&p, req, ret_plan);
+}
+
 static int check_plan(const struct xf_planner *p, const struct xf_plan *plan)
 {
     uint32_t n = p->topo->nr_nodes;
@@ -331,9 +359,9 @@ static int check_plan(const struct xf_planner *p, const struct xf_plan *plan)
     uint64_t sum = 0;
 
     if (!plan->fits || (plan->outcome != XF_PLAN_NODES && plan->outcome != XF_PLAN_INTERLEAVE) ||
-        plan->nodes == 0 || (plan->nodes & ~all))
+        plan->node_mask == 0 || (plan->node_mask & ~all))
         return XF_EINVAL;
-    for (uint64_t m = plan->nodes; m; m &= m - 1)
+    for (uint64_t m = plan->node_mask; m; m &= m - 1)
         sum += plan->memory_mib_per_node[xf__ctz64(m)];
     return sum == plan->memory_mib ? 0 : XF_EINVAL;
 }
@@ -347,17 +375,17 @@ int xf_planner_commit(struct xf_planner *planner, const struct xf_plan *plan)
     r = check_plan(planner, plan);
     if (r < 0)
         return r;
-    for (uint64_t m = plan->nodes; m; m &= m - 1) {
+    for (uint64_t m = plan->node_mask; m; m &= m - 1) {
         unsigned i = xf__ctz64(m);
         if (plan->memory_mib_per_node[i] > planner->free_mib[i])
             return XF_ENOFIT;
     }
-    for (uint64_t m = plan->nodes; m; m &= m - 1) {
+    for (uint64_t m = plan->node_mask; m; m &= m - 1) {
         unsigned i = xf__ctz64(m);
         set_free(planner, i, planner->free_mib[i] - plan->memory_mib_per_node[i]);
         if (plan->outcome == XF_PLAN_NODES) {
-            planner->placements[i]++;
-            planner->live[i]++;
+            planner->counts.total[i]++;
+            planner->counts.live[i]++;
         }
     }
     return 0;
@@ -372,18 +400,18 @@ int xf_planner_release(struct xf_planner *planner, const struct xf_plan *plan)
     r = check_plan(planner, plan);
     if (r < 0)
         return r;
-    for (uint64_t m = plan->nodes; m; m &= m - 1) {
+    for (uint64_t m = plan->node_mask; m; m &= m - 1) {
         unsigned i = xf__ctz64(m);
-        if (plan->outcome == XF_PLAN_NODES && planner->live[i] == 0)
+        if (plan->outcome == XF_PLAN_NODES && planner->counts.live[i] == 0)
             return XF_EINVAL; /* never committed */
         if (plan->memory_mib_per_node[i] > XF_NODE_FREE_MIB_MAX - planner->free_mib[i])
             return XF_EOVERFLOW;
     }
-    for (uint64_t m = plan->nodes; m; m &= m - 1) {
+    for (uint64_t m = plan->node_mask; m; m &= m - 1) {
         unsigned i = xf__ctz64(m);
         set_free(planner, i, planner->free_mib[i] + plan->memory_mib_per_node[i]);
         if (plan->outcome == XF_PLAN_NODES)
-            planner->live[i]--;
+            planner->counts.live[i]--;
     }
     return 0;
 }
@@ -407,6 +435,11 @@ int xf_planner_set_node_free(struct xf_planner *planner, uint32_t node, uint64_t
     return 0;
 }
 
+const struct xf_placement_counts *xf_planner_counts(const struct xf_planner *planner)
+{
+    return &planner->counts;
+}
+
 uint64_t xf_planner_node_free(const struct xf_planner *planner, uint32_t node)
 {
     return node < planner->topo->nr_nodes ? planner->free_mib[node] : 0;
@@ -414,12 +447,12 @@ uint64_t xf_planner_node_free(const struct xf_planner *planner, uint32_t node)
 
 uint64_t xf_planner_node_placements(const struct xf_planner *planner, uint32_t node)
 {
-    return node < planner->topo->nr_nodes ? planner->placements[node] : 0;
+    return node < planner->topo->nr_nodes ? planner->counts.total[node] : 0;
 }
 
 uint64_t xf_planner_node_live_placements(const struct xf_planner *planner, uint32_t node)
 {
-    return node < planner->topo->nr_nodes ? planner->live[node] : 0;
+    return node < planner->topo->nr_nodes ? planner->counts.live[node] : 0;
 }
 
 static const char *const policy_names[] = {
@@ -446,6 +479,11 @@ static int name_index(const char *const *names, size_t n, const char *s)
 const char *xf_numa_policy_name(enum xf_numa_policy policy)
 {
     return (unsigned)policy < XF_ARRAY_SIZE(policy_names) ? policy_names[policy] : "unknown";
+}
+
+bool xf_numa_policy_valid(enum xf_numa_policy policy)
+{
+    return (unsigned)policy < XF_ARRAY_SIZE(policy_names);
 }
 
 int xf_numa_policy_parse(const char *s, enum xf_numa_policy *ret)

@@ -30,22 +30,42 @@
  * distance scaled by 2^17 and rounded down (bits 16..48), its bitmask over the
  * compact (reachable-only) numbering (bits 0..15). Averages are sum / k^2
  * with k <= 16, so two different averages differ by at least
- * 1/(256 * 256) = 2^-16, by at least 2 once scaled. The quotient is taken in
- * double precision (a division is several times slower in 64-bit integers):
- * it is correctly rounded, so equal averages (e.g. 62/4 and 248/16) give equal
- * words above bit 16 and the order is kept, and its error (below 2^-20 scaled,
- * as averages are below 2^16) cannot close a gap of 2, so the floors of
- * different averages still differ. Scaled averages are below 2^33.
+ * 1/(256 * 256) = 2^-16, by at least 2 once scaled: the floors of different
+ * averages differ, and equal averages (e.g. 62/4 and 248/16) give equal
+ * floors, so comparing words compares averages exactly. The floor is exact
+ * integer arithmetic (avg_scaled below), with no rounding to reason about.
+ * Averages are at most XF_SLIT_MAX_DISTANCE < 2^16: scaled, below 2^33.
  */
 #define KEY(word) ((word) >> 16)
 
 /* A max-distance rank that no clique has: at most 1 + 16 * 15 / 2 ranks. */
 #define NOT_CLIQUE 255u
 
-static uint64_t sort_word(uint32_t max_rank, uint32_t sum, uint32_t k, uint32_t cmask)
+__extension__ typedef unsigned __int128 u128;
+
+/* floor(2^64 / k^2) + 1 for k = 1..16: a division by k^2 as a multiplication
+ * (a 64-bit division costs several times more, on 65535 sets per load). */
+static void avg_reciprocals(u128 ret[XF_TOPOLOGY_EXHAUSTIVE_NODES + 1])
 {
-    uint64_t avg = (uint64_t)((double)sum / (double)(k * k) * 131072.0);
-    return (uint64_t)max_rank << 49 | avg << 16 | cmask;
+    ret[0] = 0;
+    for (uint32_t k = 1; k <= XF_TOPOLOGY_EXHAUSTIVE_NODES; k++)
+        ret[k] = ((u128)1 << 64) / (k * k) + 1;
+}
+
+/*
+ * floor(sum * 2^17 / k^2), exactly: with x = sum * 2^17 < 2^41 and
+ * recip = 2^64 / d + e (0 < e <= 1, d = k^2), x * recip / 2^64 = x / d + err
+ * with 0 < err <= x / 2^64 < 2^-23, and the fractional part of x / d is at
+ * most 1 - 1/d <= 1 - 2^-8, so adding err never reaches the next integer.
+ */
+static uint64_t avg_scaled(uint32_t sum, u128 recip)
+{
+    return (uint64_t)(((u128)((uint64_t)sum << 17) * recip) >> 64);
+}
+
+static uint64_t sort_word(uint32_t max_rank, uint32_t sum, u128 recip, uint32_t cmask)
+{
+    return (uint64_t)max_rank << 49 | avg_scaled(sum, recip) << 16 | cmask;
 }
 
 /* Stable LSD radix sort on bits 16..63, 8 bits a pass, skipping the passes
@@ -137,130 +157,181 @@ static uint32_t distinct_maxima(const struct xf_topology *t, uint64_t nodes, uin
     return distinct;
 }
 
-static int build_exhaustive(struct xf_topology *t)
-{
-    uint32_t nr = t->nr_reachable;
-    size_t n_sets = (size_t)1 << nr;
+/* What building the exhaustive candidates needs besides the topology. */
+struct exhaustive {
+    uint32_t nr; /* reachable nodes, numbered compactly 0..nr-1 */
     unsigned node[XF_TOPOLOGY_EXHAUSTIVE_NODES];
+    /* A compact mask's two bytes give its nodes, CPUs and cores. */
     uint64_t expand_lo[256], expand_hi[256];
     uint32_t cpus_lo[256], cpus_hi[256], cores_lo[256], cores_hi[256];
-    uint32_t *sum = NULL, *rowsum = NULL;
-    uint8_t *maxd = NULL, *rowmax = NULL;
-    uint64_t *words = NULL;
     /* 10 and at most 16 * 15 / 2 pairwise maxima; rank[a][b] is dmax's rank. */
     uint32_t rank_value[1 + XF_TOPOLOGY_EXHAUSTIVE_NODES * XF_TOPOLOGY_EXHAUSTIVE_NODES];
     uint8_t rank[XF_TOPOLOGY_EXHAUSTIVE_NODES][XF_TOPOLOGY_EXHAUSTIVE_NODES];
-    uint32_t count = 0, pos = 0;
-    int r = XF_ENOMEM;
+    /* By compact set: the distance sum, and the rank of the max distance or
+     * NOT_CLIQUE if two of its nodes cannot reach each other. */
+    uint32_t *sum;
+    uint8_t *maxd;
+    uint32_t nr_cliques;
+};
 
-    {
-        unsigned c = 0;
-        for (uint64_t m = t->reachable; m; m &= m - 1)
-            node[c++] = xf__ctz64(m);
-    }
-    /* A compact mask's two bytes give its nodes, CPUs and cores. */
+static void compact_numbering(const struct xf_topology *t, struct exhaustive *x)
+{
+    x->nr = 0;
+    for (uint64_t m = t->reachable; m; m &= m - 1)
+        x->node[x->nr++] = xf__ctz64(m);
+}
+
+static void byte_tables(const struct xf_topology *t, struct exhaustive *x)
+{
     for (unsigned v = 0; v < 256; v++) {
-        expand_lo[v] = expand_hi[v] = 0;
-        cpus_lo[v] = cpus_hi[v] = cores_lo[v] = cores_hi[v] = 0;
+        x->expand_lo[v] = x->expand_hi[v] = 0;
+        x->cpus_lo[v] = x->cpus_hi[v] = x->cores_lo[v] = x->cores_hi[v] = 0;
         for (unsigned b = 0; b < 8; b++) {
             if (!(v >> b & 1u))
                 continue;
-            if (b < nr) {
-                expand_lo[v] |= UINT64_C(1) << node[b];
-                cpus_lo[v] += t->node_cpus[node[b]];
-                cores_lo[v] += t->node_cores[node[b]];
+            if (b < x->nr) {
+                x->expand_lo[v] |= UINT64_C(1) << x->node[b];
+                x->cpus_lo[v] += t->node_cpus[x->node[b]];
+                x->cores_lo[v] += t->node_cores[x->node[b]];
             }
-            if (b + 8 < nr) {
-                expand_hi[v] |= UINT64_C(1) << node[b + 8];
-                cpus_hi[v] += t->node_cpus[node[b + 8]];
-                cores_hi[v] += t->node_cores[node[b + 8]];
+            if (b + 8 < x->nr) {
+                x->expand_hi[v] |= UINT64_C(1) << x->node[b + 8];
+                x->cpus_hi[v] += t->node_cpus[x->node[b + 8]];
+                x->cores_hi[v] += t->node_cores[x->node[b + 8]];
             }
         }
     }
-    {
-        uint32_t nr_values = distinct_maxima(t, t->reachable, rank_value);
-        for (uint32_t a = 0; a < nr; a++)
-            for (uint32_t b = 0; b < nr; b++) {
-                uint32_t v = t->dmax[node[a]][node[b]], lo = 0, hi = nr_values - 1;
-                while (lo < hi) { /* unreachable pairs (dmax 0) never count */
-                    uint32_t mid = (lo + hi) / 2;
-                    if (rank_value[mid] < v)
-                        lo = mid + 1;
-                    else
-                        hi = mid;
-                }
-                rank[a][b] = (uint8_t)lo;
-            }
-    }
-    /* sum[] and maxd[] by set: the distance sum, and the rank of the max
-     * distance or NOT_CLIQUE if two of its nodes cannot reach each other. The
-     * candidate array doubles as the sort's buffer. */
-    sum = xf__malloc(n_sets * sizeof(*sum));
-    maxd = xf__malloc(n_sets);
-    rowsum = xf__malloc(n_sets / 2 * sizeof(*rowsum));
-    rowmax = xf__malloc(n_sets / 2);
-    if (!sum || !maxd || !rowsum || !rowmax)
-        goto out;
+}
 
-    /* Set m = {h} + rest with h its highest node: sum(m) = sum(rest) + 10 +
-     * sum over rest of d(h,j) + d(j,h), and the same for the max (as a rank)
-     * and for "every pair mutually reachable". The row terms are themselves
-     * built by removing rest's lowest node. */
-    sum[0] = 0;
-    maxd[0] = 0;
-    for (uint32_t h = 0; h < nr; h++) {
+/* rank[a][b]: dmax's rank among the distinct maxima (unreachable pairs,
+ * dmax 0, never count: the clique test excludes them). */
+static void rank_table(const struct xf_topology *t, struct exhaustive *x)
+{
+    uint32_t nr_values = distinct_maxima(t, t->reachable, x->rank_value);
+
+    for (uint32_t a = 0; a < x->nr; a++)
+        for (uint32_t b = 0; b < x->nr; b++) {
+            uint32_t v = t->dmax[x->node[a]][x->node[b]], lo = 0, hi = nr_values - 1;
+            while (lo < hi) {
+                uint32_t mid = (lo + hi) / 2;
+                if (x->rank_value[mid] < v)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            x->rank[a][b] = (uint8_t)lo;
+        }
+}
+
+/*
+ * sum[] and maxd[] for every set, by dynamic programming. Set m = {h} + rest
+ * with h its highest node: sum(m) = sum(rest) + 10 + sum over rest of
+ * d(h,j) + d(j,h), and the same for the max (as a rank) and for "every pair
+ * mutually reachable". The row terms are themselves built by removing rest's
+ * lowest node. Returns 0 or XF_ENOMEM.
+ */
+static int set_sums(const struct xf_topology *t, struct exhaustive *x)
+{
+    size_t n_sets = (size_t)1 << x->nr;
+    uint32_t *rowsum = xf__malloc(n_sets / 2 * sizeof(*rowsum));
+    uint8_t *rowmax = xf__malloc(n_sets / 2);
+    int r = XF_ENOMEM;
+
+    x->sum = xf__malloc(n_sets * sizeof(*x->sum));
+    x->maxd = xf__malloc(n_sets);
+    if (!x->sum || !x->maxd || !rowsum || !rowmax)
+        goto out;
+    x->sum[0] = 0;
+    x->maxd[0] = 0;
+    x->nr_cliques = 0;
+    for (uint32_t h = 0; h < x->nr; h++) {
         size_t base = (size_t)1 << h;
-        unsigned a = node[h];
+        unsigned a = x->node[h];
         rowsum[0] = 0;
         rowmax[0] = 0; /* the rank of 10 */
         for (size_t rest = 1; rest < base; rest++) {
             size_t p = rest & (rest - 1);
-            unsigned l = xf__ctz64(rest), b = node[l];
+            unsigned l = xf__ctz64(rest), b = x->node[l];
             rowsum[rest] = rowsum[p] + t->dsym[a][b];
-            rowmax[rest] = rowmax[p] > rank[h][l] ? rowmax[p] : rank[h][l];
+            rowmax[rest] = rowmax[p] > x->rank[h][l] ? rowmax[p] : x->rank[h][l];
             if (!(t->adj[a] >> b & 1u))
                 rowmax[rest] = NOT_CLIQUE;
         }
         for (size_t rest = 0; rest < base; rest++) {
             size_t m = base | rest;
-            sum[m] = sum[rest] + XF_SLIT_LOCAL + rowsum[rest];
-            maxd[m] = maxd[rest] > rowmax[rest] ? maxd[rest] : rowmax[rest];
-            count += maxd[m] != NOT_CLIQUE;
+            x->sum[m] = x->sum[rest] + XF_SLIT_LOCAL + rowsum[rest];
+            x->maxd[m] = x->maxd[rest] > rowmax[rest] ? x->maxd[rest] : rowmax[rest];
+            x->nr_cliques += x->maxd[m] != NOT_CLIQUE;
         }
     }
+    r = 0;
+out:
+    xf__free(rowsum);
+    xf__free(rowmax);
+    return r;
+}
 
-    words = xf__malloc(count * sizeof(*words));
-    t->cands = xf__malloc(count * sizeof(*t->cands));
-    if (!words || !t->cands)
-        goto out;
-    {
-        uint8_t bits[256]; /* popcount of a byte: no popcnt instruction assumed */
-        bits[0] = 0;
-        for (unsigned v = 1; v < 256; v++)
-            bits[v] = (uint8_t)(bits[v >> 1] + (v & 1u));
-        for (size_t m = 1; m < n_sets; m++)
-            if (maxd[m] != NOT_CLIQUE)
-                words[pos++] =
-                    sort_word(maxd[m], sum[m], bits[m & 255u] + bits[m >> 8], (uint32_t)m);
-    }
-    _Static_assert(sizeof(struct xf__cand) >= sizeof(uint64_t), "the sort buffer must fit");
-    radix_sort(words, (uint64_t *)(void *)t->cands, count);
+/* The sort words of the cliques, in ascending compact-mask order
+ * (xenopsd's generation order); words[] holds x->nr_cliques. */
+static void clique_words(const struct exhaustive *x, uint64_t *words)
+{
+    size_t n_sets = (size_t)1 << x->nr, pos = 0;
+    uint8_t bits[256]; /* popcount of a byte: no popcnt instruction assumed */
+    u128 recip[XF_TOPOLOGY_EXHAUSTIVE_NODES + 1];
+
+    avg_reciprocals(recip);
+    bits[0] = 0;
+    for (unsigned v = 1; v < 256; v++)
+        bits[v] = (uint8_t)(bits[v >> 1] + (v & 1u));
+    for (size_t m = 1; m < n_sets; m++)
+        if (x->maxd[m] != NOT_CLIQUE)
+            words[pos++] =
+                sort_word(x->maxd[m], x->sum[m], recip[bits[m & 255u] + bits[m >> 8]], (uint32_t)m);
+}
+
+/* The candidates from the sorted words. */
+static void fill_candidates(struct xf_topology *t, const struct exhaustive *x,
+                            const uint64_t *words, uint32_t count)
+{
     t->nr_cands = count;
     for (uint32_t i = 0; i < count; i++) {
         uint32_t m = (uint32_t)(words[i] & 0xFFFFu);
         struct xf__cand *c = &t->cands[i];
-        c->nodes = expand_lo[m & 255u] | expand_hi[m >> 8];
-        c->cpus = (uint16_t)(cpus_lo[m & 255u] + cpus_hi[m >> 8]);
-        c->cores = (uint16_t)(cores_lo[m & 255u] + cores_hi[m >> 8]);
-        c->sum = sum[m];
+        c->nodes = x->expand_lo[m & 255u] | x->expand_hi[m >> 8];
+        c->cpus = (uint16_t)(x->cpus_lo[m & 255u] + x->cpus_hi[m >> 8]);
+        c->cores = (uint16_t)(x->cores_lo[m & 255u] + x->cores_hi[m >> 8]);
+        c->sum = x->sum[m];
     }
-    r = build_tiers(t, words, rank_value);
+}
+
+static int build_exhaustive(struct xf_topology *t)
+{
+    struct exhaustive x;
+    uint64_t *words = NULL;
+    int r;
+
+    compact_numbering(t, &x);
+    byte_tables(t, &x);
+    rank_table(t, &x);
+    x.sum = NULL;
+    x.maxd = NULL;
+    if ((r = set_sums(t, &x)) < 0)
+        goto out;
+    r = XF_ENOMEM;
+    words = xf__malloc(x.nr_cliques * sizeof(*words));
+    t->cands = xf__malloc(x.nr_cliques * sizeof(*t->cands));
+    if (!words || !t->cands)
+        goto out;
+    clique_words(&x, words);
+    /* The candidate array doubles as the sort's buffer. */
+    _Static_assert(sizeof(struct xf__cand) >= sizeof(uint64_t), "the sort buffer must fit");
+    radix_sort(words, (uint64_t *)(void *)t->cands, x.nr_cliques);
+    fill_candidates(t, &x, words, x.nr_cliques);
+    r = build_tiers(t, words, x.rank_value);
 out:
-    xf__free(sum);
+    xf__free(x.sum);
+    xf__free(x.maxd);
     xf__free(words);
-    xf__free(maxd);
-    xf__free(rowsum);
-    xf__free(rowmax);
     return r;
 }
 

@@ -5,10 +5,17 @@
  * not have) and call through the vtable, and the list of backends compiled
  * into this build. Nothing else in xenfit calls ops-> directly.
  */
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "xenfit/error.h"
 #include "xenfit/hv.h"
+#include "xenfit/sim.h"
+#ifdef HAVE_LIBXENCTRL
+#include "xenfit/hv-xen.h"
+#endif
 
 extern const struct xf_hv_ops xf__sim_ops;
 #ifdef HAVE_LIBXENCTRL
@@ -26,6 +33,103 @@ static const struct xf_hv_ops *const backends[] = {
 const struct xf_hv_ops *const *xf_hv_backends(void)
 {
     return backends;
+}
+
+/* --- Opening a backend by name -------------------------------------------- */
+
+static int open_error(struct xf_hv_open_error *err, bool usage, size_t line, int r, const char *fmt,
+                      ...) __attribute__((format(printf, 5, 6)));
+
+static int open_error(struct xf_hv_open_error *err, bool usage, size_t line, int r, const char *fmt,
+                      ...)
+{
+    va_list ap;
+    if (err) {
+        err->usage = usage;
+        err->line = line;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        va_end(ap);
+    }
+    return r;
+}
+
+static int open_sim(const char *arg, size_t arg_len, struct xf_hv_open_error *err,
+                    struct xf_hv **ret)
+{
+    struct xf_parse_error perr = {0};
+    int r;
+
+    if (!arg)
+        return open_error(err, true, 0, XF_EINVAL,
+                          "backend 'sim' needs a host spec (--host SPEC.json)");
+    r = xf_sim_new_from_json(arg, arg_len, NULL, ret, &perr);
+    if (r == XF_EBADSPEC)
+        return open_error(err, true, perr.line, r, "%s", perr.message);
+    if (r < 0)
+        return open_error(err, false, 0, r, "backend 'sim': %s", xf_strerror(r));
+    return 0;
+}
+
+#ifdef HAVE_LIBXENCTRL
+static int open_xen(const char *arg, size_t arg_len, struct xf_hv_open_error *err,
+                    struct xf_hv **ret)
+{
+    int r;
+
+    (void)arg_len;
+    if (arg)
+        return open_error(err, true, 0, XF_EINVAL,
+                          "backend 'xen' reads the host it runs on: it takes no host spec");
+    r = xf_hv_xen_open(ret);
+    if (r < 0)
+        return open_error(err, false, 0, r,
+                          "cannot open Xen (libxenctrl): %s (%s); run as root in a Xen dom0",
+                          xf_strerror(r), xf_err_name(r));
+    return 0;
+}
+#define XEN_OPEN  open_xen
+#define XEN_BUILT "xen, "
+#else
+#define XEN_OPEN  NULL
+#define XEN_BUILT ""
+#endif
+
+/* Every backend xenfit knows, built in (open) or not (NULL), in the order of
+ * backends[] above. */
+static const struct {
+    const char *name;
+    int (*open)(const char *arg, size_t arg_len, struct xf_hv_open_error *err, struct xf_hv **ret);
+    const char *missing; /* why it may be absent from a build */
+} openers[] = {
+    {"xen", XEN_OPEN, "libxenctrl was not found when xenfit was configured"},
+    {"sim", open_sim, NULL},
+};
+
+const char *xf_hv_backends_built(void)
+{
+    return XEN_BUILT "sim";
+}
+
+int xf_hv_open(const char *name, const char *arg, size_t arg_len, struct xf_hv_open_error *err,
+               struct xf_hv **ret)
+{
+    if (err)
+        memset(err, 0, sizeof(*err));
+    if (!name || !ret)
+        return open_error(err, true, 0, XF_EINVAL, "no backend named (built in: %s)",
+                          xf_hv_backends_built());
+    for (size_t i = 0; i < sizeof(openers) / sizeof(openers[0]); i++) {
+        if (strcmp(openers[i].name, name) != 0)
+            continue;
+        if (!openers[i].open)
+            return open_error(err, true, 0, XF_EINVAL,
+                              "backend '%s': not built in (%s; built in: %s)", name,
+                              openers[i].missing, xf_hv_backends_built());
+        return openers[i].open(arg, arg_len, err, ret);
+    }
+    return open_error(err, true, 0, XF_EINVAL, "backend '%s': unknown (built in: %s)", name,
+                      xf_hv_backends_built());
 }
 
 #define HV_CALL(hv, slot, ...)                                                                     \
@@ -147,6 +251,13 @@ int xf_hv_unpause(struct xf_hv *hv, xf_domid_t domid)
 int xf_hv_destroy(struct xf_hv *hv, xf_domid_t domid)
 {
     HV_CALL(hv, destroy, hv, domid);
+}
+
+int xf_hv_host_params(struct xf_hv *hv, struct xf_hv_host_params *ret)
+{
+    if (!ret)
+        return XF_EINVAL;
+    HV_CALL(hv, host_params, hv, ret);
 }
 
 uint64_t xf_hv_now_ns(struct xf_hv *hv)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * Reading a host snapshot from a backend (include/xenfit/hv.h).
+ * Reading a host snapshot, and the host's accounting parameters, from a
+ * backend (include/xenfit/hv.h).
  */
 #include <string.h>
 
@@ -31,6 +32,7 @@ int xf_host_snapshot_read(struct xf_hv *hv, struct xf_host_snapshot *ret)
     s.outstanding_pages = pi.outstanding_pages;
     s.nr_nodes = nr_nodes;
     s.node_claimed_info = (xf_hv_caps(hv) & XF_HV_CAP_NODE_CLAIMED_INFO) != 0;
+    s.node_dma_info = (xf_hv_caps(hv) & XF_HV_CAP_NODE_DMA_INFO) != 0;
 
     /* The list reports the full count: ask for it first, then read them all
      * (a domain created in between is simply not in this snapshot). */
@@ -73,4 +75,23 @@ out:
     xf__free(ids);
     xf__free(doms);
     return r;
+}
+
+int xf_host_params_read(struct xf_hv *hv, struct xf_host_params *ret)
+{
+    struct xf_hv_host_params hp;
+    struct xf_host_params p;
+    int r = xf_hv_host_params(hv, &hp);
+
+    xf_host_params_init(&p);
+    if (r == XF_ENOSYS) {
+        *ret = p;
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    p.low_mem_reserve_pages = hp.low_mem_virq_limit_pages;
+    p.dma_zone_pages = hp.dma_zone_pages;
+    *ret = p;
+    return 0;
 }

@@ -235,7 +235,7 @@ static int reserve(struct xf__scn_task *t)
     r.domid = XF_DOMID_NONE;
     r.claim = t->adm.claim;
     if (t->adm.placed) {
-        r.node_mask = t->adm.plan.nodes;
+        r.node_mask = t->adm.plan.node_mask;
         for (unsigned n = 0; n < XF_MAX_NODES; n++) {
             r.node_pages[n] = xf_pages_of_mib(t->adm.plan.memory_mib_per_node[n]);
             node_sum += r.node_pages[n];
@@ -306,13 +306,13 @@ static int xapi_place(void *ctx, struct xf_hv *hv, xf_domid_t domid, struct xf_b
         if (r == 0 && plan.outcome == XF_PLAN_NODES) {
             (void)xf_planner_commit(run->xo, &plan); /* xenopsd's counters */
             ci.plan_nodes = plan.nr_nodes;
-            ci.plan_first_node = (uint32_t)__builtin_ctzll(plan.nodes);
-            run->vs[t->vm].planned_nodes = plan.nodes;
+            ci.plan_first_node = (uint32_t)__builtin_ctzll(plan.node_mask);
+            run->vs[t->vm].planned_nodes = plan.node_mask;
             /* "Xen only allows a single node when using memory claims, or
              * none at all": a multi-node plan gets neither claim nor
              * affinity (numa_placement, every version). */
             if (plan.nr_nodes == 1)
-                ret->node_mask = plan.nodes;
+                ret->node_mask = plan.node_mask;
         }
     }
     return xf_claim_plan_for(&ci, &ret->claim);
@@ -368,7 +368,7 @@ static int start_build(struct xf__scn_task *t)
     bs.log = build_log;
     bs.log_ctx = t;
     if (run->o.policy == XF_POLICY_XENFIT) {
-        bs.placement.node_mask = t->adm.placed ? t->adm.plan.nodes : 0;
+        bs.placement.node_mask = t->adm.placed ? t->adm.plan.node_mask : 0;
         bs.placement.claim = t->adm.claim;
         bs.affinity_first = true;
         run->vs[t->vm].planned_nodes = bs.placement.node_mask;

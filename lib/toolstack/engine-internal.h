@@ -19,7 +19,7 @@
 struct xf__eng_rec {
     struct xf_engine_resv r;
     bool in_ledger; /* counted by the accounting (pending or transferred) */
-    bool committed; /* its NUMA placement is committed to the planner */
+    bool counted;   /* its NUMA placement is in the engine's placement counts */
     bool persisted; /* handed to the journal's consumer at least once */
 };
 
@@ -28,7 +28,7 @@ struct xf_engine {
     struct xf_engine_params p;
     struct xf_ledger *ledger;
     struct xf_topology *topo;
-    struct xf_planner *planner;
+    struct xf_placement_counts counts; /* live placements per node (the planner's input) */
     struct xf_calib_online *calib;
     /* The records, in two parts: recs[0, nnp) are transferred or settled
      * (the sweep looks at each every time), recs[nnp, n) pending (it looks
@@ -54,8 +54,8 @@ struct xf_engine {
 /* The record of reservation `id`, or NULL. */
 struct xf__eng_rec *xf__eng_rec(struct xf_engine *e, uint64_t id);
 
-/* Adds a record (copying *r, with its id) to the records, the ledger (when
- * pending or transferred) and the planner (when placed). */
+/* Adds a record (copying *r, with its id) to the records, the ledger and
+ * the placement counts (when pending or transferred; counted when placed). */
 int xf__eng_add(struct xf_engine *e, const struct xf_engine_resv *r);
 
 /* Ties a record to a domain in the records' domain index (room for it must
@@ -73,10 +73,10 @@ int xf__eng_pending_room(struct xf_engine *e, const char *owner);
 /* Counts a pending reservation of `owner` in (add) or out. */
 void xf__eng_pending_count(struct xf_engine *e, const char *owner, bool add);
 
-/* Removes a record, from the ledger and the planner too; journals it. */
+/* Removes a record, from the ledger and the placement counts too; journals it. */
 void xf__eng_remove(struct xf_engine *e, struct xf__eng_rec *rec);
 
-/* Takes a record out of the accounting (settled): ledger and planner. */
+/* Takes a record out of the accounting (settled): ledger and placement counts. */
 void xf__eng_settle(struct xf_engine *e, struct xf__eng_rec *rec);
 
 /* Makes room in the journal for `more` reservation entries, so that the

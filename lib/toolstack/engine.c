@@ -2,7 +2,7 @@
 /*
  * The host engine (include/xenfit/engine.h): its lifecycle, the topology it
  * reads from the backend once, reservation ids, the records and their place
- * in the ledger and the planner, the change journal and restoring. Records
+ * in the ledger and the placement counts, the change journal and restoring. Records
  * are an array scanned linearly: a host holds at most a few hundred live
  * reservations, and a scan keeps every invariant obvious.
  */
@@ -12,7 +12,6 @@
 #include "engine-internal.h"
 #include "internal.h"
 #include "xenfit/error.h"
-#include "xenfit/sim.h"
 #include "xenfit/units.h"
 
 const char *xf_resv_kind_name(enum xf_resv_kind k)
@@ -49,13 +48,14 @@ void xf_engine_params_init(struct xf_engine_params *p, struct xf_hv *hv)
     p->max_pending_per_owner = XF_ENGINE_MAX_PENDING_PER_OWNER_DEFAULT;
     p->max_pending = XF_ENGINE_MAX_PENDING_DEFAULT;
     xf_admit_host_params(XF_POLICY_XENFIT, &p->host);
-    if (hv && xf_sim_is(hv)) {
-        /* As the scenario runner's xenfit policy: the host's configured
-         * limit rather than Xen's default, and its DMA zone. */
-        const struct xf_sim_spec *spec = xf_sim_spec(hv);
-        if (!spec->low_mem_virq_default)
-            p->host.low_mem_reserve_pages = spec->low_mem_virq_limit_pages;
-        p->host.dma_zone_pages = spec->nodes[0].dma_pages;
+    /* The host's own low-memory limit and DMA zone (xf_hv_host_params);
+     * should the backend fail to say, xenfit's defaults stay, as this
+     * initialiser cannot fail (both backends answer from what they read
+     * when opened). */
+    if (hv) {
+        struct xf_host_params hp;
+        if (xf_host_params_read(hv, &hp) == 0)
+            p->host = hp;
     }
 }
 
@@ -70,7 +70,7 @@ int xf_engine_new(struct xf_hv *hv, const struct xf_engine_params *p, struct xf_
     struct xf_engine *e;
     int r;
 
-    if (!hv || !p || !xf_numa_policy_name(p->numa_policy))
+    if (!hv || !p || !xf_numa_policy_valid(p->numa_policy))
         return XF_EINVAL;
     e = xf__calloc(1, sizeof(*e));
     if (!e)
@@ -82,8 +82,7 @@ int xf_engine_new(struct xf_hv *hv, const struct xf_engine_params *p, struct xf_
     xf__idmap_init(&e->by_domain);
     xf__idmap_init(&e->pending_by_owner);
     if ((r = xf_ledger_new(&e->ledger)) < 0 || (r = xf_calib_online_new(&e->calib)) < 0 ||
-        (r = build_topology(hv, &e->topo)) < 0 ||
-        (r = xf_planner_new(e->topo, XF_PLANNER_XENFIT, &e->planner)) < 0)
+        (r = build_topology(hv, &e->topo)) < 0)
         goto fail;
     *ret = e;
     return 0;
@@ -96,7 +95,6 @@ void xf_engine_free(struct xf_engine *e)
 {
     if (!e)
         return;
-    xf_planner_free(e->planner);
     xf_topology_free(e->topo);
     xf_calib_online_free(e->calib);
     xf_ledger_free(e->ledger);
@@ -299,34 +297,29 @@ void xf__eng_set_domain(struct xf_engine *e, struct xf__eng_rec *rec, xf_domid_t
     index_at(e, (size_t)(rec - e->recs));
 }
 
-/* The committed plan a placement stands for (the planner needs the nodes and
- * the MiB per node; node_pages are whole MiB by construction). */
-static void plan_of(const struct xf_engine_resv *r, struct xf_plan *ret)
+/* The engine owns the placement counters the planner balances on: a placed
+ * reservation counts once on each of its nodes while it is pending or
+ * transferred. The nodes' free memory is not kept here: every reserve reads
+ * it afresh from the host and the ledger (xf_host_free_for_new_vm). */
+static void count_placement(struct xf_engine *e, struct xf__eng_rec *rec)
 {
-    memset(ret, 0, sizeof(*ret));
-    ret->outcome = XF_PLAN_NODES;
-    ret->fits = true;
-    ret->nodes = r->node_mask;
-    for (uint64_t m = r->node_mask; m; m &= m - 1) {
+    for (uint64_t m = rec->r.node_mask; m; m &= m - 1) {
         unsigned i = (unsigned)__builtin_ctzll(m);
-        ret->memory_mib_per_node[i] = xf_mib_of_pages_free(r->node_pages[i]);
-        ret->memory_mib += ret->memory_mib_per_node[i];
-        ret->nr_nodes++;
+        e->counts.live[i]++;
+        e->counts.total[i]++;
     }
+    rec->counted = true;
 }
 
-static void planner_release(struct xf_engine *e, struct xf__eng_rec *rec)
+static void uncount_placement(struct xf_engine *e, struct xf__eng_rec *rec)
 {
-    struct xf_plan plan;
-    if (!rec->committed)
+    if (!rec->counted)
         return;
-    plan_of(&rec->r, &plan);
-    /* The nodes' free memory is set afresh before every plan: only the live
-     * placement counts matter here, so release from 0 (no overflow). */
-    for (uint64_t m = plan.nodes; m; m &= m - 1)
-        (void)xf_planner_set_node_free(e->planner, (uint32_t)__builtin_ctzll(m), 0);
-    (void)xf_planner_release(e->planner, &plan);
-    rec->committed = false;
+    /* Counted on exactly these nodes when added (node_mask never changes),
+     * so every live count here is at least 1. */
+    for (uint64_t m = rec->r.node_mask; m; m &= m - 1)
+        e->counts.live[__builtin_ctzll(m)]--;
+    rec->counted = false;
 }
 
 static void ledger_record(const struct xf_engine_resv *r, struct xf_reservation *ret)
@@ -379,27 +372,22 @@ int xf__eng_add(struct xf_engine *e, const struct xf_engine_resv *r)
         if (err < 0)
             return err;
         rec.in_ledger = true;
-        if (r->node_mask) {
-            struct xf_plan plan;
-            plan_of(r, &plan);
-            /* Commit against room enough: the planner's free memory is set
-             * from the accounting before each plan anyway. */
-            for (uint64_t m = plan.nodes; m; m &= m - 1)
-                (void)xf_planner_set_node_free(e->planner, (uint32_t)__builtin_ctzll(m),
-                                               XF_NODE_FREE_MIB_MAX);
-            rec.committed = xf_planner_commit(e->planner, &plan) == 0;
-        }
     }
+    size_t at;
     if (r->state == XF_RESV_PENDING) {
-        e->recs[e->n] = rec;
-        index_at(e, e->n);
+        at = e->n;
+        e->recs[at] = rec;
+        index_at(e, at);
     } else {
         /* Into the first part: its first pending record moves to the end. */
         move_rec(e, e->nnp, e->n);
-        e->recs[e->nnp] = rec;
-        index_at(e, e->nnp++);
+        at = e->nnp++;
+        e->recs[at] = rec;
+        index_at(e, at);
     }
     e->n++;
+    if (r->state != XF_RESV_SETTLED && r->node_mask)
+        count_placement(e, &e->recs[at]);
     if (r->state == XF_RESV_PENDING) {
         xf__eng_pending_count(e, rec.r.owner, true);
         if (r->expires_ns && (!e->next_expiry_ns || r->expires_ns < e->next_expiry_ns))
@@ -415,7 +403,7 @@ void xf__eng_settle(struct xf_engine *e, struct xf__eng_rec *rec)
     if (rec->in_ledger)
         (void)xf_ledger_delete(e->ledger, rec->r.id);
     rec->in_ledger = false;
-    planner_release(e, rec);
+    uncount_placement(e, rec);
     rec->r.state = XF_RESV_SETTLED;
     rec->r.expires_ns = 0;
     xf__eng_touch(e, rec->r.id);
@@ -426,7 +414,7 @@ void xf__eng_remove(struct xf_engine *e, struct xf__eng_rec *rec)
     size_t i = (size_t)(rec - e->recs);
     if (rec->in_ledger)
         (void)xf_ledger_delete(e->ledger, rec->r.id);
-    planner_release(e, rec);
+    uncount_placement(e, rec);
     xf__eng_touch(e, rec->r.id);
     if (rec->r.state == XF_RESV_PENDING)
         xf__eng_pending_count(e, rec->r.owner, false);

@@ -118,7 +118,7 @@ int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf
     ap.policy = XF_POLICY_XENFIT;
     ap.coeffs = xf_calib_online_coeffs(e->calib, req->vm.type, req->vm.vcpus);
     ap.numa_policy = e->p.numa_policy;
-    if ((err = xf_admit(&ap, req, &f, e->planner, &o.adm)) < 0)
+    if ((err = xf_admit_on_topology(&ap, req, &f, e->topo, &e->counts, &o.adm)) < 0)
         return err;
     if (!o.adm.admitted) {
         o.granted = false;
@@ -133,7 +133,7 @@ int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf
     r.kind = req->migration ? XF_RESV_MIGRATION : XF_RESV_VM;
     r.claim = o.adm.claim;
     if (o.adm.placed) {
-        r.node_mask = o.adm.plan.nodes;
+        r.node_mask = o.adm.plan.node_mask;
         for (uint64_t m = r.node_mask; m; m &= m - 1) {
             unsigned n = (unsigned)__builtin_ctzll(m);
             r.node_pages[n] = xf_pages_of_mib(o.adm.plan.memory_mib_per_node[n]);

@@ -32,7 +32,7 @@ out=$("$XF" admit --host "$H1" --type hvm --static-max 8G --target 2G --vcpus 2 
 expect_eq "migration" "$(jq -c '[.footprint_mib, .claim.kind, .claim.pages]' <<<"$out")" '[3653,"global",917504]'
 expect_match "table" "$("$XF" admit --host "$H4" --type hvm --static-max 8G --vcpus 4)" "plan +node 1: 8263 MiB"
 
-expect_fail "no host" 2 "--host SPEC.json is required" "$XF" admit --type hvm --static-max 1G --vcpus 1
+expect_fail "no host" 2 "backend 'sim' needs a host spec (--host SPEC.json)" "$XF" admit --type hvm --static-max 1G --vcpus 1
 expect_fail "bad backend" 2 "'kvm'" "$XF" admit --backend kvm --type hvm --static-max 1G --vcpus 1
 expect_fail "bad policy" 2 "'xapi'" "$XF" admit --host "$H1" --type hvm --static-max 1G --vcpus 1 --policy xapi
 expect_fail "bad vm" 2 "--target '2G' is above --static-max '1G'" "$XF" admit --host "$H1" --type hvm --static-max 1G --target 2G --vcpus 1

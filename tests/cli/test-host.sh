@@ -64,9 +64,9 @@ expect_fail "unknown key" 2 "nodes[0].colour: unknown key" \
 expect_fail "syntax" 2 "bad-syntax.json:2: not valid JSON" \
   "$XF" host show --host "$DATA/hosts/bad-syntax.json"
 expect_fail "missing file" 2 "cannot open" "$XF" host show --host /nonexistent.json
-expect_fail "no --host" 2 "--host SPEC.json is required" "$XF" host show
+expect_fail "no --host" 2 "backend 'sim' needs a host spec (--host SPEC.json)" "$XF" host show
 expect_fail "no show" 2 "expected 'show'" "$XF" host frob
-expect_fail "unknown backend" 2 "--backend 'frob': not built in (available: sim" \
+expect_fail "unknown backend" 2 "backend 'frob': unknown (built in: " \
   "$XF" host show --backend frob --host "$HOSTS/1node.json"
 expect_fail "unknown option" 2 "'--frob'" "$XF" host show --frob
 expect_fail "stray argument" 2 "'extra'" "$XF" host show --host "$HOSTS/1node.json" extra

@@ -112,7 +112,7 @@ static void test_admit_xenfit_places_and_claims(void **state)
     assert_true(a.admitted);
     assert_true(a.placed);
     /* Both nodes fit 4135 MiB; xenfit balances on memory left: node 1. */
-    assert_int_equal(a.plan.nodes, 2);
+    assert_int_equal(a.plan.node_mask, 2);
     assert_int_equal(a.plan.memory_mib_per_node[1], 4135);
     /* A single-node plan: a node claim of the build start plus the 1 MiB of
      * firmware room (4096 * 256 + 256), falling back to the same globally. */
@@ -128,7 +128,7 @@ static void test_admit_xenfit_places_and_claims(void **state)
     f = host_with(20000, 3000, 3000);
     assert_int_equal(xf_admit(&p, &hvm4g, &f, pl, &a), 0);
     assert_true(a.admitted);
-    assert_int_equal(a.plan.nodes, 3);
+    assert_int_equal(a.plan.node_mask, 3);
     assert_int_equal(a.plan.memory_mib_per_node[0] + a.plan.memory_mib_per_node[1], 4135);
     assert_int_equal(a.claim.kind, XF_CLAIM_GLOBAL);
 
@@ -146,6 +146,34 @@ static void test_admit_xenfit_places_and_claims(void **state)
     assert_false(a.placed);
     assert_int_equal(a.claim.kind, XF_CLAIM_GLOBAL);
     xf_planner_free(pl);
+    xf_topology_free(topo);
+}
+
+/* Admission as a pure function of the placement state (the engine's way):
+ * with equal memory on both nodes the live placements decide, and nothing
+ * the caller passed changes. */
+static void test_admit_on_topology_balances_on_counts(void **state)
+{
+    struct xf_topology *topo = two_nodes();
+    struct xf_admit_params p = {XF_POLICY_XENFIT, xf_xapi_coeffs, XF_NUMA_POLICY_BEST_EFFORT};
+    struct xf_host_free f = host_with(20000, 9000, 9000);
+    struct xf_placement_counts counts;
+    struct xf_admission a;
+    (void)state;
+    memset(&counts, 0, sizeof(counts));
+    assert_int_equal(xf_admit_on_topology(&p, &hvm4g, &f, topo, NULL, &a), 0);
+    assert_true(a.placed);
+    assert_int_equal(a.plan.node_mask, 1); /* a tie in everything: the lowest node */
+    counts.live[0] = 1;
+    assert_int_equal(xf_admit_on_topology(&p, &hvm4g, &f, topo, &counts, &a), 0);
+    assert_int_equal(a.plan.node_mask, 2); /* node 0 already has a live VM */
+    assert_int_equal(a.claim.node, 1);
+    assert_int_equal(counts.live[0], 1);
+    assert_int_equal(counts.live[1], 0);
+    /* No topology: admitted on the host's memory, not placed. */
+    assert_int_equal(xf_admit_on_topology(&p, &hvm4g, &f, NULL, &counts, &a), 0);
+    assert_true(a.admitted);
+    assert_false(a.placed);
     xf_topology_free(topo);
 }
 
@@ -252,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_admit_refuses_with_numbers),
         cmocka_unit_test(test_admit_policy_reserves),
         cmocka_unit_test(test_admit_xenfit_places_and_claims),
+        cmocka_unit_test(test_admit_on_topology_balances_on_counts),
         cmocka_unit_test(test_admit_migration_uses_source_memory),
         cmocka_unit_test(test_admit_pv_in_pvh_from_static_max),
         cmocka_unit_test(test_admit_pvh_multiplier),

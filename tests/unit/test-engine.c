@@ -582,6 +582,27 @@ static void test_engine_new_under_allocation_failure(void **state)
     xf_hv_free(hv);
 }
 
+/* Every policy of enum xf_numa_policy opens an engine; any other value is
+ * refused before anything is allocated or read. */
+static void test_engine_new_rejects_unknown_numa_policy(void **state)
+{
+    struct xf_hv *hv = test_host();
+    struct xf_engine_params p;
+    struct xf_engine *e = (struct xf_engine *)0x1;
+    (void)state;
+    xf_engine_params_init(&p, hv);
+    p.numa_policy = (enum xf_numa_policy)(XF_NUMA_POLICY_PRIO_MEM_ONLY + 1);
+    assert_int_equal(xf_engine_new(hv, &p, &e), XF_EINVAL);
+    assert_ptr_equal(e, (struct xf_engine *)0x1);
+    p.numa_policy = (enum xf_numa_policy) - 1;
+    assert_int_equal(xf_engine_new(hv, &p, &e), XF_EINVAL);
+    p.numa_policy = XF_NUMA_POLICY_PRIO_MEM_ONLY;
+    assert_int_equal(xf_engine_new(hv, &p, &e), 0);
+    assert_int_equal(xf_engine_params(e)->numa_policy, XF_NUMA_POLICY_PRIO_MEM_ONLY);
+    xf_engine_free(e);
+    xf_hv_free(hv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_engine_sweep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_reserve_vm_and_observe, setup, teardown),
         cmocka_unit_test(test_engine_new_under_allocation_failure),
+        cmocka_unit_test(test_engine_new_rejects_unknown_numa_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,11 +58,36 @@ static void test_host_dma_zone_and_node_claims(void **state)
     assert_int_equal(f.node_dma_pages[0], 114432);
     assert_int_equal(f.node_free_pages[1], 250000);
     /* A backend that reports the free DMA zone per node is believed instead. */
+    s.node_dma_info = true;
     s.nodes[0].dma_free_pages = 1000;
     s.nodes[1].dma_free_pages = 2000;
     assert_int_equal(xf_host_free_for_new_vm(&s, NULL, &p, &f), 0);
     assert_int_equal(f.node_free_pages[0], 399000);
     assert_int_equal(f.node_free_pages[1], 248000);
+}
+
+/* A reported DMA zone with no free page left is exhausted, not unknown: node 0
+ * keeps all its memfree rather than losing the whole zone's 114432 pages. */
+static void test_host_dma_zone_exhausted_is_not_unreported(void **state)
+{
+    struct xf_host_snapshot s;
+    struct xf_host_params p;
+    struct xf_host_free f;
+    (void)state;
+    two_nodes(&s);
+    xf_host_params_init(&p);
+    p.dma_zone_pages = 114432;
+    s.node_dma_info = true; /* reported, and 0 free on every node */
+    assert_int_equal(xf_host_free_for_new_vm(&s, NULL, &p, &f), 0);
+    assert_int_equal(f.node_dma_pages[0], 0);
+    assert_int_equal(f.node_free_pages[0], 400000);
+    assert_int_equal(f.node_free_pages[1], 300000);
+    /* Not reported: the whole zone is assumed free, on node 0 only. */
+    s.node_dma_info = false;
+    assert_int_equal(xf_host_free_for_new_vm(&s, NULL, &p, &f), 0);
+    assert_int_equal(f.node_dma_pages[0], 114432);
+    assert_int_equal(f.node_free_pages[0], 400000 - 114432);
+    assert_int_equal(f.node_free_pages[1], 300000);
 }
 
 static void test_host_pending_reservations(void **state)
@@ -174,6 +199,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_host_no_reservations),
         cmocka_unit_test(test_host_dma_zone_and_node_claims),
+        cmocka_unit_test(test_host_dma_zone_exhausted_is_not_unreported),
         cmocka_unit_test(test_host_pending_reservations),
         cmocka_unit_test(test_host_saturates_and_caps),
     };

@@ -298,10 +298,10 @@ static void check_feasible(const struct ref *r, const struct xf_topology *t,
     uint32_t ncpus = 0, ncores = 0;
 
     assert_true(plan->fits);
-    assert_int_equal(plan->nodes & ~r->reach, 0);
-    assert_true(ref_clique(r, plan->nodes));
+    assert_int_equal(plan->node_mask & ~r->reach, 0);
+    assert_true(ref_clique(r, plan->node_mask));
     for (uint32_t i = 0; i < XF_MAX_NODES; i++) {
-        if (!(plan->nodes >> i & 1)) {
+        if (!(plan->node_mask >> i & 1)) {
             continue;
         }
         assert_true(plan->memory_mib_per_node[i] <= r->free_mib[i]);
@@ -310,14 +310,14 @@ static void check_feasible(const struct ref *r, const struct xf_topology *t,
         ncores += h->cores[i];
     }
     for (uint32_t c = 0; c < h->nr_cpus; c++)
-        if (plan->nodes >> h->cpu_to_node[c] & 1)
+        if (plan->node_mask >> h->cpu_to_node[c] & 1)
             cpus[c / 64] |= BIT(c % 64);
     assert_int_equal(sum, plan->memory_mib);
     assert_memory_equal(cpus, plan->cpus, sizeof(cpus));
     assert_int_equal(plan->nr_cpus, ncpus);
     assert_true(ncpus >= plan->vcpus);
     assert_true(ncores >= plan->cores);
-    struct tier tt = ref_tier(h, plan->nodes);
+    struct tier tt = ref_tier(h, plan->node_mask);
     assert_int_equal(plan->max_distance, tt.max);
     assert_true(fabs(plan->avg_distance - (double)tt.sum / (double)(tt.k * tt.k)) < 1e-9);
     (void)t;
@@ -476,8 +476,8 @@ static void test_planner_random_small(void **state)
                 assert_int_equal(plan.outcome, XF_PLAN_NO_FIT);
             } else {
                 check_feasible(&r, t, &plan);
-                assert_int_equal(tier_cmp(ref_tier(&h, plan.nodes), best), 0);
-                uint64_t mine = ref_min_left(&r, plan.nodes);
+                assert_int_equal(tier_cmp(ref_tier(&h, plan.node_mask), best), 0);
+                uint64_t mine = ref_min_left(&r, plan.node_mask);
                 for (uint32_t k = 0; k < ns; k++)
                     assert_true(ref_min_left(&r, sets[k]) <= mine);
                 assert_int_equal(xf_planner_commit(pf, &plan), 0);
@@ -490,7 +490,7 @@ static void test_planner_random_small(void **state)
             for (uint32_t i = 0; i < h.n; i++)
                 usage[i] = xf_planner_node_placements(px, i);
             uint64_t want = ref_xenopsd(&r, usage, items);
-            assert_int_equal(plan.fits ? plan.nodes : 0, want);
+            assert_int_equal(plan.fits ? plan.node_mask : 0, want);
             if (plan.fits)
                 assert_int_equal(xf_planner_commit(px, &plan), 0);
         }
@@ -526,7 +526,7 @@ static void test_planner_random_sixteen(void **state)
             if (plan.fits) {
                 check_feasible(&r, t, &plan);
                 assert_true(ref_best_small(&r, sets, 1, &best) > 0);
-                assert_int_equal(tier_cmp(ref_tier(&h, plan.nodes), best), 0);
+                assert_int_equal(tier_cmp(ref_tier(&h, plan.node_mask), best), 0);
                 assert_int_equal(xf_planner_commit(pf, &plan), 0);
             } else {
                 assert_int_equal(ref_best_small(&r, sets, 1, &best), 0);
@@ -535,7 +535,7 @@ static void test_planner_random_sixteen(void **state)
             ref_init(&r, &h, px, &plan);
             for (uint32_t i = 0; i < h.n; i++)
                 usage[i] = xf_planner_node_placements(px, i);
-            assert_int_equal(plan.fits ? plan.nodes : 0, ref_xenopsd(&r, usage, items));
+            assert_int_equal(plan.fits ? plan.node_mask : 0, ref_xenopsd(&r, usage, items));
             if (plan.fits)
                 assert_int_equal(xf_planner_commit(px, &plan), 0);
         }
@@ -580,7 +580,7 @@ static void test_planner_random_large(void **state)
             check_feasible(&r, t, &plan);
             fits++;
             multi += plan.nr_nodes > 1;
-            int c = tier_cmp(ref_tier(&h, plan.nodes), best);
+            int c = tier_cmp(ref_tier(&h, plan.node_mask), best);
             assert_true(c >= 0); /* nothing beats the exhaustive best */
             if (c == 0)
                 hits++;

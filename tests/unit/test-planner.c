@@ -93,7 +93,7 @@ static void test_planner_single_node(void **state)
     struct xf_plan plan = plan_of(p, 8192, 8, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT);
     assert_int_equal(plan.outcome, XF_PLAN_NODES);
     assert_true(plan.fits);
-    assert_int_equal(plan.nodes, BIT(0));
+    assert_int_equal(plan.node_mask, BIT(0));
     assert_int_equal(plan.nr_nodes, 1);
     assert_int_equal(plan.memory_mib_per_node[0], 8192);
     assert_int_equal(plan.cpus[0], 0xFF);
@@ -109,7 +109,7 @@ static void test_planner_single_node(void **state)
     assert_int_equal(xf_planner_set_node_free(p, 1, 9000), 0);
     assert_int_equal(xf_planner_set_node_free(p, 3, 15999), 0);
     plan = plan_of(p, 8192, 8, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT);
-    assert_int_equal(plan.nodes, BIT(2));
+    assert_int_equal(plan.node_mask, BIT(2));
     assert_int_equal(plan.cpus[0], UINT64_C(0xFF) << 16);
     xf_planner_free(p);
     xf_topology_free(t);
@@ -126,7 +126,7 @@ static void test_planner_fitting(void **state)
     plan = plan_of(p, 16384, 4, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT);
     assert_int_equal(plan.nr_nodes, 1);
     plan = plan_of(p, 16385, 4, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT);
-    assert_int_equal(plan.nodes, BIT(0) | BIT(1));
+    assert_int_equal(plan.node_mask, BIT(0) | BIT(1));
     assert_int_equal(plan.max_distance, 21);
     assert_true(plan.avg_distance == 15.5);
     /* CPUs: 9 vCPUs need two nodes even with prio_mem_only. */
@@ -219,7 +219,7 @@ static void test_planner_policies(void **state)
     assert_int_equal(plan.outcome, XF_PLAN_INTERLEAVE);
     assert_true(plan.fits);
     assert_int_equal(plan.affinity, XF_AFFINITY_NONE);
-    assert_int_equal(plan.nodes, 3);
+    assert_int_equal(plan.node_mask, 3);
     assert_int_equal(plan.memory_mib_per_node[0], 500);
     assert_int_equal(plan.memory_mib_per_node[1], 1500);
     assert_int_equal(plan.nr_cpus, 8);
@@ -229,18 +229,18 @@ static void test_planner_policies(void **state)
     assert_int_equal(plan.nofit.host_free_mib, 4000);
     /* best_effort: 2 vCPUs want 2 cores: node 1 (more memory left). */
     plan = plan_of(p, 500, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT);
-    assert_int_equal(plan.nodes, BIT(1));
+    assert_int_equal(plan.node_mask, BIT(1));
     assert_int_equal(plan.affinity, XF_AFFINITY_SOFT);
     assert_int_equal(plan.cores, 2);
     plan = plan_of(p, 500, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT_HARD);
-    assert_int_equal(plan.nodes, BIT(1));
+    assert_int_equal(plan.node_mask, BIT(1));
     assert_int_equal(plan.affinity, XF_AFFINITY_HARD);
     /* 3 vCPUs: best_effort needs 3 cores (2 per node): both nodes;
      * prio_mem_only fits on one node's 4 CPUs. */
     plan = plan_of(p, 500, 3, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT);
-    assert_int_equal(plan.nodes, 3);
+    assert_int_equal(plan.node_mask, 3);
     plan = plan_of(p, 500, 3, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_PRIO_MEM_ONLY);
-    assert_int_equal(plan.nodes, BIT(1));
+    assert_int_equal(plan.node_mask, BIT(1));
     assert_int_equal(plan.affinity, XF_AFFINITY_SOFT);
     xf_planner_free(p);
     xf_topology_free(t);
@@ -273,7 +273,7 @@ static void test_planner_bad_requests(void **state)
     struct xf_plan plan;
     struct xf_numa_request req = {0, 1, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT};
     (void)state;
-    plan.nodes = 77;
+    plan.node_mask = 77;
     assert_int_equal(xf_planner_plan(p, &req, &plan), XF_EINVAL); /* memory 0 */
     req.memory_mib = 1;
     req.vcpus = 0;
@@ -283,7 +283,7 @@ static void test_planner_bad_requests(void **state)
     req.vcpus = 1;
     req.policy = (enum xf_numa_policy)9;
     assert_int_equal(xf_planner_plan(p, &req, &plan), XF_EINVAL);
-    assert_int_equal(plan.nodes, 77); /* untouched */
+    assert_int_equal(plan.node_mask, 77); /* untouched */
     assert_int_equal(xf_planner_new(t, (enum xf_planner_mode)5, &q), XF_EINVAL);
     assert_int_equal(xf_planner_set_node_free(p, 2, 1), XF_EINVAL);
     assert_int_equal(xf_planner_set_node_free(p, 0, XF_NODE_FREE_MIB_MAX + 1), XF_ERANGE);
@@ -295,6 +295,10 @@ static void test_planner_bad_requests(void **state)
     assert_int_equal(xf_planner_mode_parse("xenopsd", &mode), 0);
     assert_int_equal(mode, XF_PLANNER_XENOPSD);
     assert_string_equal(xf_numa_policy_name(XF_NUMA_POLICY_PRIO_MEM_ONLY), "prio_mem_only");
+    assert_true(xf_numa_policy_valid(XF_NUMA_POLICY_ANY));
+    assert_true(xf_numa_policy_valid(XF_NUMA_POLICY_PRIO_MEM_ONLY));
+    assert_false(xf_numa_policy_valid((enum xf_numa_policy)(XF_NUMA_POLICY_PRIO_MEM_ONLY + 1)));
+    assert_string_equal(xf_numa_policy_name((enum xf_numa_policy)9), "unknown");
     assert_string_equal(xf_affinity_name(XF_AFFINITY_HARD), "hard");
     /* The one allocation of a planner failing. */
     q = (struct xf_planner *)0x1;
@@ -372,6 +376,53 @@ static void test_planner_nofit_numbers(void **state)
     xf_topology_free(t);
 }
 
+/* The pure planner: the same plan as a planner holding the same state, the
+ * live placements (not the memory) breaking a tie, nothing changed. */
+static void test_planner_pure_function_of_state(void **state)
+{
+    struct xf_topology *t = make_topology(3, NULL, 4, 4, NULL, 10000);
+    struct xf_placement_counts counts;
+    struct xf_numa_request req = {4000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT};
+    uint64_t free_mib[XF_MAX_NODES] = {8000, 8000, 8000};
+    struct xf_plan a, b;
+    (void)state;
+    memset(&counts, 0, sizeof(counts));
+    /* Equal memory, no placements: the lowest node. */
+    assert_int_equal(xf_plan_numa(t, XF_PLANNER_XENFIT, free_mib, NULL, &req, &a), 0);
+    assert_int_equal(a.node_mask, BIT(0));
+    /* One live placement on 0 and on 2: node 1 (the fewest live). */
+    counts.live[0] = counts.live[2] = 1;
+    assert_int_equal(xf_plan_numa(t, XF_PLANNER_XENFIT, free_mib, &counts, &req, &a), 0);
+    assert_int_equal(a.node_mask, BIT(1));
+    assert_int_equal(a.memory_mib_per_node[1], 4000);
+    assert_int_equal(counts.live[1], 0); /* nothing changed */
+    /* xenopsd's mode reads only the totals: 0 and 2 used once, 1 never. */
+    counts.total[0] = counts.total[2] = 1;
+    counts.live[1] = 5;
+    assert_int_equal(xf_plan_numa(t, XF_PLANNER_XENOPSD, free_mib, &counts, &req, &a), 0);
+    assert_int_equal(a.node_mask, BIT(1));
+    /* The same state through a planner: the same plan, field for field. */
+    struct xf_planner *p = make_planner(t, XF_PLANNER_XENFIT);
+    struct xf_numa_request big = {12000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT};
+    assert_int_equal(xf_planner_place(p, &req, &a), 0); /* node 0: 6000 left, 1 live */
+    for (uint32_t i = 0; i < 3; i++)
+        free_mib[i] = xf_planner_node_free(p, i);
+    assert_int_equal(xf_planner_plan(p, &big, &a), 0);
+    assert_int_equal(xf_plan_numa(t, XF_PLANNER_XENFIT, free_mib, xf_planner_counts(p), &big, &b),
+                     0);
+    assert_int_equal(b.node_mask, BIT(1) | BIT(2));
+    assert_memory_equal(&a, &b, sizeof(a));
+    /* Out of range: a node's memory, the mode, the arguments. */
+    free_mib[2] = XF_NODE_FREE_MIB_MAX + 1;
+    assert_int_equal(xf_plan_numa(t, XF_PLANNER_XENFIT, free_mib, NULL, &req, &a), XF_ERANGE);
+    free_mib[2] = 1;
+    assert_int_equal(xf_plan_numa(t, (enum xf_planner_mode)7, free_mib, NULL, &req, &a), XF_EINVAL);
+    assert_int_equal(xf_plan_numa(NULL, XF_PLANNER_XENFIT, free_mib, NULL, &req, &a), XF_EINVAL);
+    assert_int_equal(xf_plan_numa(t, XF_PLANNER_XENFIT, NULL, NULL, &req, &a), XF_EINVAL);
+    xf_planner_free(p);
+    xf_topology_free(t);
+}
+
 static void test_planner_commit_release(void **state)
 {
     struct xf_topology *t = make_topology(3, NULL, 4, 4, NULL, 10000);
@@ -383,7 +434,7 @@ static void test_planner_commit_release(void **state)
                                                                 XF_NUMA_POLICY_BEST_EFFORT},
                                       &a),
                      0);
-    assert_int_equal(a.nodes, BIT(0));
+    assert_int_equal(a.node_mask, BIT(0));
     assert_int_equal(xf_planner_node_free(p, 0), 4000);
     assert_int_equal(xf_planner_node_placements(p, 0), 1);
     assert_int_equal(xf_planner_node_live_placements(p, 0), 1);
@@ -391,13 +442,13 @@ static void test_planner_commit_release(void **state)
      * the split {1,2} keeps 4000 on each, {0,1} only 571 on node 0
      * (12000 * 4000 / 14000 = 3428.57 -> 3429 there): {1,2}. */
     b = plan_of(p, 12000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT);
-    assert_int_equal(b.nodes, BIT(1) | BIT(2));
+    assert_int_equal(b.node_mask, BIT(1) | BIT(2));
     assert_int_equal(b.memory_mib_per_node[1], 6000);
     assert_int_equal(xf_planner_commit(p, &b), 0);
     assert_int_equal(xf_planner_node_free(p, 2), 4000);
     /* A stale plan: node 2 was read lower from outside. */
     c = plan_of(p, 4000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT);
-    assert_int_equal(c.nodes, BIT(0)); /* 4000 and one live VM on each: the lowest node */
+    assert_int_equal(c.node_mask, BIT(0)); /* 4000 and one live VM on each: the lowest node */
     assert_int_equal(xf_planner_set_node_free(p, 0, 3999), 0);
     assert_int_equal(xf_planner_commit(p, &c), XF_ENOFIT);
     assert_int_equal(xf_planner_node_free(p, 0), 3999); /* unchanged */
@@ -419,7 +470,7 @@ static void test_planner_commit_release(void **state)
     /* A plan that does not fit, or names a node the topology lacks. */
     c = plan_of(p, 1u << 30, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT);
     assert_int_equal(xf_planner_commit(p, &c), XF_EINVAL);
-    a.nodes = BIT(5);
+    a.node_mask = BIT(5);
     assert_int_equal(xf_planner_commit(p, &a), XF_EINVAL);
     xf_planner_free(p);
     xf_topology_free(t);
@@ -444,8 +495,8 @@ static void test_planner_sequence_two_per_node(void **state)
             assert_true(plan.fits);
             assert_int_equal(plan.nr_nodes, 1);
             /* Both choosers go round the nodes in order: 0 1 2 3 0 1 2 3. */
-            assert_int_equal(plan.nodes, BIT(vm % 4));
-            per_node[__builtin_ctzll(plan.nodes)]++;
+            assert_int_equal(plan.node_mask, BIT(vm % 4));
+            per_node[__builtin_ctzll(plan.node_mask)]++;
         }
         for (uint32_t i = 0; i < 4; i++) {
             assert_int_equal(per_node[i], 2);
@@ -469,11 +520,11 @@ static void test_planner_xenopsd_chooser(void **state)
     const struct xf_numa_request pair = {1024, 12, XF_CORES_FROM_POLICY,
                                          XF_NUMA_POLICY_BEST_EFFORT};
     assert_int_equal(xf_planner_place(x, &pair, &plan), 0);
-    assert_int_equal(plan.nodes, 3);
+    assert_int_equal(plan.node_mask, 3);
     assert_int_equal(xf_planner_place(x, &pair, &plan), 0);
-    assert_int_equal(plan.nodes, 12);
+    assert_int_equal(plan.node_mask, 12);
     assert_int_equal(xf_planner_place(x, &pair, &plan), 0);
-    assert_int_equal(plan.nodes, 3);
+    assert_int_equal(plan.node_mask, 3);
     assert_int_equal(xf_planner_node_placements(x, 0), 2);
 
     /* The counter only grows: after a release xenopsd still avoids node 0,
@@ -481,7 +532,7 @@ static void test_planner_xenopsd_chooser(void **state)
     const struct xf_numa_request one = {8000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT};
     struct xf_plan first;
     assert_int_equal(xf_planner_place(f, &one, &first), 0);
-    assert_int_equal(first.nodes, BIT(0));
+    assert_int_equal(first.node_mask, BIT(0));
     assert_int_equal(xf_planner_release(f, &first), 0);
     struct xf_planner *x2 = make_planner(t, XF_PLANNER_XENOPSD);
     assert_int_equal(xf_planner_place(x2, &one, &first), 0);
@@ -491,9 +542,9 @@ static void test_planner_xenopsd_chooser(void **state)
         assert_int_equal(xf_planner_set_node_free(x2, i, 9000), 0);
     }
     plan = plan_of(f, 8000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT);
-    assert_int_equal(plan.nodes, BIT(0));
+    assert_int_equal(plan.node_mask, BIT(0));
     plan = plan_of(x2, 8000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT);
-    assert_int_equal(plan.nodes, BIT(1));
+    assert_int_equal(plan.node_mask, BIT(1));
     xf_planner_free(x);
     xf_planner_free(x2);
     xf_planner_free(f);
@@ -512,7 +563,7 @@ static void test_planner_large_hosts(void **state)
         /* Three consecutive nodes: 3 * 8 CPUs >= 20, 48 GiB >= 40 GiB. */
         plan = plan_of(f, 40960, 20, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT);
         assert_int_equal(plan.outcome, XF_PLAN_NODES);
-        assert_int_equal(plan.nodes, 7);
+        assert_int_equal(plan.node_mask, 7);
         assert_int_equal(plan.max_distance, 32);
         assert_true(plan.exhaustive);
         plan = plan_of(x, 40960, 20, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT);
@@ -531,8 +582,8 @@ static void test_planner_large_hosts(void **state)
             assert_true(plan.fits);
             assert_int_equal(plan.nr_nodes, 3);
             assert_int_equal(plan.max_distance, 32);
-            assert_int_equal(used & plan.nodes, 0);
-            used |= plan.nodes;
+            assert_int_equal(used & plan.node_mask, 0);
+            used |= plan.node_mask;
         }
         xf_planner_free(f);
         xf_planner_free(x);
@@ -619,7 +670,7 @@ static void allocate(const int64_t *d, uint32_t numa, uint32_t cores, uint32_t v
         def_sum.worst = def.worst;
         def_sum.best = def.best;
         def_sum.average += def.average;
-        nodes_used |= plan.nodes;
+        nodes_used |= plan.node_mask;
         for (uint32_t w = 0; w < XF_CPU_SET_WORDS; w++)
             used[w] |= plan.cpus[w];
         if (fixed_memory)
@@ -665,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_planner_numa_off),
         cmocka_unit_test(test_planner_nofit_numbers),
         cmocka_unit_test(test_planner_commit_release),
+        cmocka_unit_test(test_planner_pure_function_of_state),
         cmocka_unit_test(test_planner_sequence_two_per_node),
         cmocka_unit_test(test_planner_xenopsd_chooser),
         cmocka_unit_test(test_planner_large_hosts),

@@ -156,12 +156,41 @@ static void test_hv_xen_claim_dying_ok_by_version(void **state)
 #undef V
 }
 
+/* low_mem_virq_limit= as Xen's parse_size_and_unit reads it: KiB without a
+ * unit, T/G/M/K/B either case, base 0; absent or malformed: not given. */
+static void test_hv_xen_low_mem_virq_limit_option(void **state)
+{
+    uint64_t pages = 7;
+    (void)state;
+    assert_false(xf__xen_low_mem_virq_limit(NULL, &pages));
+    assert_false(xf__xen_low_mem_virq_limit("console=com1 dom0_mem=2G", &pages));
+    assert_false(xf__xen_low_mem_virq_limit("low_mem_virq_limit=lots", &pages));
+    assert_false(xf__xen_low_mem_virq_limit("xlow_mem_virq_limit=32M", &pages));
+    assert_int_equal(pages, 7); /* untouched */
+    assert_true(xf__xen_low_mem_virq_limit("console=com1 low_mem_virq_limit=32M", &pages));
+    assert_int_equal(pages, 8192);
+    assert_true(xf__xen_low_mem_virq_limit("low_mem_virq_limit=65536", &pages)); /* KiB */
+    assert_int_equal(pages, 16384);
+    assert_true(xf__xen_low_mem_virq_limit("low_mem_virq_limit=1g loglvl=all", &pages));
+    assert_int_equal(pages, 262144);
+    assert_true(xf__xen_low_mem_virq_limit("low_mem_virq_limit=33554432B", &pages)); /* bytes */
+    assert_int_equal(pages, 8192);
+    /* Base 0: a hex number eats a 'b' as a digit, so 0x800b is KiB. */
+    assert_true(xf__xen_low_mem_virq_limit("low_mem_virq_limit=0x800b", &pages));
+    assert_int_equal(pages, 0x800b / 4);
+    assert_true(xf__xen_low_mem_virq_limit("low_mem_virq_limit=0", &pages)); /* disabled */
+    assert_int_equal(pages, 0);
+    assert_true(xf__xen_low_mem_virq_limit("low_mem_virq_limit=8M low_mem_virq_limit=16M", &pages));
+    assert_int_equal(pages, 4096); /* the last one wins */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hv_xen_dma_width_from_node0),
         cmocka_unit_test(test_hv_xen_claim_dying_ok_by_version),
         cmocka_unit_test(test_hv_xen_dma_width_option),
+        cmocka_unit_test(test_hv_xen_low_mem_virq_limit_option),
         cmocka_unit_test(test_hv_xen_record_takes_newest_first),
         cmocka_unit_test(test_hv_xen_record_grows),
         cmocka_unit_test(test_hv_xen_record_reserve_enomem),

@@ -94,6 +94,20 @@ static void sim_free(struct xf_hv *hv)
     xf__free(s);
 }
 
+/* From the spec: Xen's configured limit (its 64 MiB default when the spec
+ * gives none, as Xen itself) and node 0's DMA zone at boot. */
+static int sim_host_params(struct xf_hv *hv, struct xf_hv_host_params *ret)
+{
+    const struct xf_sim *s = xf__sim_of(hv);
+
+    memset(ret, 0, sizeof(*ret));
+    memcpy(ret->name, s->spec.name, sizeof(ret->name));
+    ret->name[sizeof(ret->name) - 1] = '\0';
+    ret->low_mem_virq_limit_pages = s->spec.low_mem_virq_limit_pages;
+    ret->dma_zone_pages = s->spec.nodes[0].dma_pages;
+    return 0;
+}
+
 const struct xf_hv_ops xf__sim_ops = {
     .name = "sim",
     .caps = sim_caps,
@@ -113,6 +127,7 @@ const struct xf_hv_ops xf__sim_ops = {
     .set_node_affinity = xf__sim_set_node_affinity,
     .unpause = xf__sim_unpause,
     .destroy = xf__sim_destroy,
+    .host_params = sim_host_params,
     .now_ns = xf__sim_now_ns,
     .sleep_ns = xf__sim_sleep_ns,
     .free = sim_free,

@@ -49,6 +49,61 @@ int xf__xen_dma_bits(const char *cmdline, uint32_t nr_online_nodes, uint64_t nod
     return 0;
 }
 
+bool xf__xen_low_mem_virq_limit(const char *cmdline, uint64_t *ret_pages)
+{
+    static const char opt[] = "low_mem_virq_limit=";
+    bool found = false;
+    uint64_t pages = 0;
+
+    for (const char *p = cmdline ? strstr(cmdline, opt) : NULL; p; p = strstr(p + 1, opt)) {
+        const char *v = p + sizeof(opt) - 1;
+        unsigned shift = 10; /* no unit: KiB */
+        char *end;
+        unsigned long long n;
+
+        if (p != cmdline && p[-1] != ' ')
+            continue;
+        if (*v < '0' || *v > '9')
+            continue;
+        n = strtoull(v, &end, 0);
+        switch (*end) {
+        case 'T':
+        case 't':
+            shift = 40;
+            end++;
+            break;
+        case 'G':
+        case 'g':
+            shift = 30;
+            end++;
+            break;
+        case 'M':
+        case 'm':
+            shift = 20;
+            end++;
+            break;
+        case 'K':
+        case 'k':
+            end++;
+            break;
+        case 'B':
+        case 'b':
+            shift = 0;
+            end++;
+            break;
+        default:
+            break;
+        }
+        if ((*end != '\0' && *end != ' ') || n > (UINT64_MAX >> shift))
+            continue;
+        pages = (uint64_t)(n << shift) >> PAGE_SHIFT;
+        found = true;
+    }
+    if (found)
+        *ret_pages = pages;
+    return found;
+}
+
 bool xf__xen_claim_dying_ok(uint32_t version, const char *extra)
 {
     /* The first release of each series with the check. */

@@ -48,6 +48,18 @@ int xf__xen_dma_bits(const char *cmdline, uint32_t nr_online_nodes, uint64_t nod
                      uint32_t *ret_bits);
 
 /*
+ * Xen's low_mem_virq_limit= option from `cmdline` (may be NULL), in pages
+ * rounded down. Xen reads it with size_param() (xen/common/page_alloc.c,
+ * opt_low_mem_virq), that is parse_size_and_unit() (xen/common/kernel.c): a
+ * number (simple_strtoull, base 0) and an optional unit T, G, M, K or B
+ * (either case); without one the number is in KiB. Returns true and
+ * *ret_pages if the option is there and readable; false (and *ret_pages
+ * untouched) if absent or malformed, when Xen's default of 64 MiB
+ * (DEFAULT_LOW_MEM_VIRQ) applies. The last occurrence wins, as in Xen.
+ */
+bool xf__xen_low_mem_virq_limit(const char *cmdline, uint64_t *ret_pages);
+
+/*
  * Whether a Xen of this version accepts XENMEM_claim_pages on a dying domain
  * (XF_HV_CAP_CLAIM_DYING_OK): `version` is XENVER_version's (major << 16 |
  * minor), `extra` XENVER_extraversion's (".7", ".5-pre", "-unstable"; may be

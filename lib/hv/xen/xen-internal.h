@@ -19,9 +19,11 @@ struct xf_hv_xen {
     xc_interface *xch;
     xentoollog_logger logger; /* a silent one: the library never prints */
     uint32_t caps;
-    uint32_t physcaps;     /* XEN_SYSCTL_PHYSCAP_* of the host */
-    uint64_t online_nodes; /* bit per node online at open */
-    uint32_t dma_bits;     /* Xen's DMA width; 0: no DMA zone or unknown */
+    uint32_t physcaps;                 /* XEN_SYSCTL_PHYSCAP_* of the host */
+    uint64_t online_nodes;             /* bit per node online at open */
+    uint32_t dma_bits;                 /* Xen's DMA width; 0: no DMA zone or unknown */
+    uint64_t low_mem_virq_limit_pages; /* low_mem_virq_limit= or Xen's 64 MiB default */
+    bool low_mem_virq_assumed;         /* the command line could not be read */
     struct xf_xen_dom *doms;
     uint32_t n_doms;
     uint32_t cap_doms;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "xen-internal.h"
@@ -403,6 +404,22 @@ static int xen_sleep_ns(struct xf_hv *hv, uint64_t ns)
     return 0;
 }
 
+/* What a toolstack cannot ask Xen: the low-memory limit from Xen's command
+ * line (read at open; the default where it cannot be read), dom0's host name
+ * for display. The DMA zone is reported per node (XF_HV_CAP_NODE_DMA_INFO)
+ * where the backend knows Xen's DMA width, so dma_zone_pages stays 0. */
+static int xen_host_params(struct xf_hv *hv, struct xf_hv_host_params *ret)
+{
+    struct xf_hv_xen *x = xf__xen(hv);
+
+    memset(ret, 0, sizeof(*ret));
+    if (gethostname(ret->name, sizeof(ret->name) - 1) < 0)
+        ret->name[0] = '\0';
+    ret->low_mem_virq_limit_pages = x->low_mem_virq_limit_pages;
+    ret->low_mem_virq_assumed = x->low_mem_virq_assumed;
+    return 0;
+}
+
 /* --- lifecycle -------------------------------------------------------------------------- */
 
 static void xen_free(struct xf_hv *hv)
@@ -434,6 +451,7 @@ const struct xf_hv_ops xf__xen_ops = {
     .set_node_affinity = xf__xen_set_node_affinity,
     .unpause = xen_unpause,
     .destroy = xen_destroy,
+    .host_params = xen_host_params,
     .now_ns = xen_now_ns,
     .sleep_ns = xen_sleep_ns,
     .free = xen_free,
@@ -498,6 +516,10 @@ static int probe_host(struct xf_hv_xen *x)
             online++;
         }
     xen_cmdline(x, &cmdline);
+    /* page_alloc.c: opt_low_mem_virq, DEFAULT_LOW_MEM_VIRQ (64 MiB) when not given. */
+    x->low_mem_virq_limit_pages = UINT64_C(64) << (20 - XC_PAGE_SHIFT);
+    x->low_mem_virq_assumed = cmdline[0] == '\0';
+    (void)xf__xen_low_mem_virq_limit(cmdline, &x->low_mem_virq_limit_pages);
     if (xf__xen_dma_bits(cmdline, online,
                          (x->online_nodes & 1u) ? mi[0].memsize >> XC_PAGE_SHIFT : 0,
                          &x->dma_bits) == 0)
