@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "xenfit/error.h"
 #include "xenfit/hv.h"
 #include "xenfit/sim.h"
 
@@ -114,8 +115,14 @@ extern const struct xf_hv_ops xf__sim_ops;
 int xf__sim_spec_finish(struct xf_sim_spec *spec, struct xf_parse_error *err);
 void xf__sim_truth_defaults(struct xf_sim_truth truth[4]);
 void xf__sim_timing_defaults(struct xf_sim_timing *t);
-int xf__sim_parse_fail(struct xf_parse_error *err, const char *fmt, ...)
+/* Writes a message naming the field at fault to err (when not NULL). */
+void xf__sim_parse_message(struct xf_parse_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Writes the message and evaluates to XF_EBADSPEC. A macro, not a function
+ * returning the code, so that the code is visible where it is returned: the
+ * static analyzers neither look into another file nor follow a variadic
+ * call, and would otherwise take every refusal for a possible success. */
+#define xf__sim_parse_fail(err, ...) (xf__sim_parse_message((err), __VA_ARGS__), XF_EBADSPEC)
 
 /* fault.c: counts a call of op; returns 0 or the injected error. */
 int xf__sim_enter(struct xf_sim *s, enum xf_sim_op op);
