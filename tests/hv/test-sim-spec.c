@@ -101,7 +101,7 @@ static void test_sim_spec_shipped_hosts_parse(void **state)
 /* The xenbed spec as measured: every field where the README puts it. */
 static void test_sim_spec_xenbed_fields(void **state)
 {
-    struct xf_hv *hv;
+    struct xf_hv *hv = NULL;
     const struct xf_sim_spec *s;
     (void)state;
 

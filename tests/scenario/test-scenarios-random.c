@@ -61,7 +61,7 @@ static const char *const numa[] = {"best_effort", "prio_mem_only", "any", "best_
 /* Writes a random scenario; returns the number of VM groups. */
 static void generate(struct buf *b, uint64_t seed)
 {
-    unsigned h = (unsigned)rnd(4), groups = 2 + (unsigned)rnd(3);
+    unsigned h, groups;
     bool has_source[5] = {false};
     bool is_template[5] = {false};
 
@@ -78,6 +78,7 @@ static void generate(struct buf *b, uint64_t seed)
         (unsigned long long)rnd(21));
     static const unsigned rates[] = {64, 1024, 1048576};
     put(b, "\"timing\":{\"release_mib_per_s\":%u},\"vms\":[", rates[rnd(3)]);
+    groups = 2 + (unsigned)rnd(3); /* from the seed: was drawn before seeding */
     for (unsigned g = 0; g < groups; g++) {
         const char *type = types[rnd(3)];
         uint64_t smax = 128 + rnd(host_vm_mib[h]);
@@ -92,8 +93,8 @@ static void generate(struct buf *b, uint64_t seed)
             (unsigned long long)vcpus);
         if (rnd(3) == 0 && !is_template[g]) {
             has_source[g] = true;
-            put(b, ",\"memory_total_source\":\"%lluM\"",
-                (unsigned long long)(target + rnd(smax - target + 1)));
+            uint64_t source = target + rnd(smax - target + 1);
+            put(b, ",\"memory_total_source\":\"%lluM\"", (unsigned long long)source);
         }
         put(b, "}");
     }
