@@ -45,7 +45,7 @@ int xf__sim_domain_add(struct xf_sim *s, enum xf_domain_type type, xf_domid_t do
 
     if (s->nr_domains == s->cap_domains) {
         uint32_t cap = s->cap_domains ? s->cap_domains * 2 : 16;
-        struct sim_domain **nd = xf__reallocarray(s->domains, cap, sizeof(*nd));
+        struct sim_domain **nd = xf__reallocarray(s->domains, cap, sizeof(struct sim_domain *));
         if (!nd)
             return XF_ENOMEM;
         s->domains = nd;
