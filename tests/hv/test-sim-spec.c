@@ -66,6 +66,7 @@ static void test_sim_spec_malformed_refused_naming_field(void **state)
         {"bad-no-dom0.json", "dom0: required", 0},
         {"bad-no-cpus.json", "nodes: the host has no CPU", 0},
         {"bad-not-object.json", "must be a JSON object", 0},
+        {"bad-dom0-type.json", "dom0.type: must be \"pv\", \"pvh\", \"hvm\" or \"pv_in_pvh\"", 0},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

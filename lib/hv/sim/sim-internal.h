@@ -101,8 +101,6 @@ static inline bool xf__sim_type_ok(enum xf_domain_type type)
 {
     return (unsigned)type <= XF_DOMAIN_PV_IN_PVH;
 }
-/* "hvm", "pvh", "pv", "pv_in_pvh": 0 and the type, or -1. */
-int xf__sim_type_parse(const char *name, enum xf_domain_type *ret);
 
 static inline struct xf_sim *xf__sim_of(struct xf_hv *hv)
 {
