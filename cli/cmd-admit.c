@@ -148,58 +148,52 @@ struct admit_args {
     bool json;
 };
 
+static int admit_option(void *ctx, int opt, const char *arg)
+{
+    struct admit_args *args = ctx;
+
+    switch (opt) {
+    case OPT_BACKEND:
+        args->backend = arg;
+        return 0;
+    case OPT_HOST:
+        args->host = arg;
+        return 0;
+    case OPT_POLICY:
+        if (xf_policy_parse(arg, &args->params.policy) < 0)
+            return xf_cli_usage_error(
+                CMD, "--policy '%s': expected xenfit, xapi-6869 or xapi-pre-6869", arg);
+        return 0;
+    case OPT_NUMA:
+        if (xf_numa_policy_parse(arg, &args->params.numa_policy) < 0)
+            return xf_cli_usage_error(CMD,
+                                      "--numa-policy '%s': expected best_effort, "
+                                      "best_effort_hard, prio_mem_only or any",
+                                      arg);
+        return 0;
+    case OPT_HARD:
+        args->req.hard_affinity = true;
+        return 0;
+    case OPT_JSON:
+        args->json = true;
+        return 0;
+    default:
+        return xf_cli_usage_error(CMD, "option %d not handled", opt); /* a missing case */
+    }
+}
+
 /* Parses the command line into *args: 0, or the exit status of a usage error
  * (already reported). */
 static int parse_args(int argc, char **argv, struct admit_args *args)
 {
     struct xf_cli_vm v;
-    int c, status;
+    int status;
 
     *args = (struct admit_args){
         .params = {.policy = XF_POLICY_XENFIT, .numa_policy = XF_NUMA_POLICY_BEST_EFFORT},
         .backend = "sim",
     };
-    xf_cli_vm_init(&v);
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (xf_cli_vm_option(CMD, c, optarg, &v, &status)) {
-            if (status)
-                return status;
-            continue;
-        }
-        switch (c) {
-        case OPT_BACKEND:
-            args->backend = optarg;
-            break;
-        case OPT_HOST:
-            args->host = optarg;
-            break;
-        case OPT_POLICY:
-            if (xf_policy_parse(optarg, &args->params.policy) < 0)
-                return xf_cli_usage_error(
-                    CMD, "--policy '%s': expected xenfit, xapi-6869 or xapi-pre-6869", optarg);
-            break;
-        case OPT_NUMA:
-            if (xf_numa_policy_parse(optarg, &args->params.numa_policy) < 0)
-                return xf_cli_usage_error(CMD,
-                                          "--numa-policy '%s': expected best_effort, "
-                                          "best_effort_hard, prio_mem_only or any",
-                                          optarg);
-            break;
-        case OPT_HARD:
-            args->req.hard_affinity = true;
-            break;
-        case OPT_JSON:
-            args->json = true;
-            break;
-        default:
-            return xf_cli_bad_option(CMD, argc, argv);
-        }
-    }
-    if (optind < argc)
-        return xf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if ((status = xf_cli_vm_finish(CMD, &v)))
+    if ((status = xf_cli_vm_parse(CMD, argc, argv, options, admit_option, args, &v)))
         return status;
     args->req.vm = v.vm;
     args->req.migration = v.migration;
