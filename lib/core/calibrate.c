@@ -125,16 +125,12 @@ static void on_field(void *field, size_t len, void *data)
     (void)len;
     if (rec->oom)
         return;
-    if (rec->n == rec->cap) {
-        size_t cap = rec->cap ? rec->cap * 2 : 8;
-        char **f = xf__reallocarray(rec->fields, cap, sizeof(*f));
-        if (!f) {
-            rec->oom = 1;
-            return;
-        }
-        rec->fields = f;
-        rec->cap = cap;
+    char **f = xf__grow(rec->fields, rec->n, &rec->cap, 8, sizeof(*f));
+    if (!f) {
+        rec->oom = 1;
+        return;
     }
+    rec->fields = f;
     copy = xf__strdup(field ? (const char *)field : "");
     if (!copy) {
         rec->oom = 1;

@@ -60,14 +60,11 @@ static int check(const struct xf_reservation *r)
 
 static int append(struct xf_ledger *l, const struct xf_reservation *r)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        struct xf_reservation *nr = xf__reallocarray(l->r, cap, sizeof(*nr));
-        if (!nr)
-            return XF_ENOMEM;
-        l->r = nr;
-        l->cap = cap;
-    }
+    struct xf_reservation *nr = xf__grow(l->r, l->n, &l->cap, 16, sizeof(*nr));
+
+    if (!nr)
+        return XF_ENOMEM;
+    l->r = nr;
     l->r[l->n] = *r;
     l->r[l->n].owner[XF_OWNER_MAX - 1] = '\0';
     l->n++;

@@ -85,7 +85,7 @@ struct xf_sim {
     struct sim_domain **by_domid; /* XF_SIM_DOMID_LIMIT entries */
     struct sim_domain **domains;
     uint32_t nr_domains;
-    uint32_t cap_domains;
+    size_t cap_domains;
     uint32_t nr_dying;
     xf_domid_t domid_rover;
     uint64_t last_scrub_ns;
