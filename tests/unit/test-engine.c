@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "fail-alloc.h"
 #include "xenfit/alloc.h"
 #include "xenfit/engine.h"
 #include "xenfit/error.h"
@@ -343,21 +344,8 @@ static void test_engine_reserve_vm_and_observe(void **state)
     assert_int_equal(xf_engine_reserve_vm(f->e, "s", &req, 0, &o), XF_EBADVCPUS);
 }
 
-/* The Nth allocation fails: the constructor unwinds and reports it. */
-static int fail_at, calls;
-static void *t_malloc(size_t n)
-{
-    return ++calls == fail_at ? NULL : malloc(n);
-}
-static void *t_calloc(size_t c, size_t n)
-{
-    return ++calls == fail_at ? NULL : calloc(c, n);
-}
-static void *t_realloc(void *p, size_t n)
-{
-    return ++calls == fail_at ? NULL : realloc(p, n);
-}
-
+/* The Nth allocation fails: the constructor unwinds, leaving nothing
+ * allocated, and reports it. */
 static void test_engine_new_under_allocation_failure(void **state)
 {
     struct xf_hv *hv = test_host();
@@ -366,18 +354,20 @@ static void test_engine_new_under_allocation_failure(void **state)
     int r;
     (void)state;
     xf_engine_params_init(&p, hv);
-    for (fail_at = 1;; fail_at++) {
-        calls = 0;
+    for (fail_at = 0;; fail_at++) {
+        alloc_count = 0;
+        live = 0;
         e = (struct xf_engine *)0x1;
-        assert_int_equal(xf_replace_allocator(t_malloc, t_realloc, t_calloc, free), 0);
+        assert_int_equal(fail_alloc_install(), 0);
         r = xf_engine_new(hv, &p, &e);
         xf_reset_allocator();
         if (r == 0)
             break;
         assert_int_equal(r, XF_ENOMEM);
         assert_ptr_equal(e, (struct xf_engine *)0x1);
+        assert_int_equal(live, 0);
     }
-    assert_true(fail_at > 5);
+    assert_true(fail_at >= 5);
     xf_engine_free(e);
     xf_hv_free(hv);
 }
