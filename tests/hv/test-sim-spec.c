@@ -29,7 +29,7 @@ static int parse_file(const char *name, struct xf_sim_spec **ret, struct xf_pars
     int r;
 
     snprintf(path, sizeof(path), "%s/hosts/%s", XF_TEST_DATA, name);
-    buf = hvt_read_file(path, &len);
+    buf = test_read_file(path, &len);
     assert_non_null(buf);
     r = xf_sim_spec_parse(buf, len, ret, err);
     free(buf);
@@ -359,7 +359,7 @@ static void test_sim_spec_allocation_failure(void **state)
     (void)state;
 
     snprintf(path, sizeof(path), "%s/hosts/xenbed-2node.json", XF_SOURCE_DIR);
-    buf = hvt_read_file(path, &len);
+    buf = test_read_file(path, &len);
     assert_non_null(buf);
     assert_int_equal(fail_alloc_install(), 0);
     for (fail_at = 0;; fail_at++) {
