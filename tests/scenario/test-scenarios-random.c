@@ -66,6 +66,7 @@ static void generate(struct buf *b, uint64_t seed)
     bool is_template[5] = {false};
 
     rng = seed * 0x9e3779b97f4a7c15ULL + 1;
+    groups = 2 + (unsigned)rnd(3); /* from the seed: was drawn before seeding */
     h = (unsigned)rnd(4);
     put(b, "{\"name\":\"random-%llu\",\"host\":\"%s\",\"numa_policy\":\"%s\",",
         (unsigned long long)seed, hosts[h], numa[rnd(4)]);
@@ -78,7 +79,6 @@ static void generate(struct buf *b, uint64_t seed)
         (unsigned long long)rnd(21));
     static const unsigned rates[] = {64, 1024, 1048576};
     put(b, "\"timing\":{\"release_mib_per_s\":%u},\"vms\":[", rates[rnd(3)]);
-    groups = 2 + (unsigned)rnd(3); /* from the seed: was drawn before seeding */
     for (unsigned g = 0; g < groups; g++) {
         const char *type = types[rnd(3)];
         uint64_t smax = 128 + rnd(host_vm_mib[h]);
