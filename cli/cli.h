@@ -95,6 +95,17 @@ int xf_cli_vm_option(const char *cmd, int opt, const char *arg, struct xf_cli_vm
  * Returns 0 or the exit status of the printed error. */
 int xf_cli_vm_finish(const char *cmd, struct xf_cli_vm *v);
 
+/* A command's own option for xf_cli_vm_parse(): 0, or the exit status of the
+ * error it printed. */
+typedef int (*xf_cli_option_fn)(void *ctx, int opt, const char *arg);
+
+/* The command line of a command that takes a VM (footprint, admit): the VM
+ * options into *v, the command's own ones (in `options` too) to other(ctx),
+ * no operand, then xf_cli_vm_finish(). Returns 0 or the exit status of the
+ * printed error. */
+int xf_cli_vm_parse(const char *cmd, int argc, char **argv, const struct option *options,
+                    xf_cli_option_fn other, void *ctx, struct xf_cli_vm *v);
+
 /* Command entry points (one per cmd-*.c file). */
 int xf_cmd_footprint(int argc, char **argv);
 void xf_usage_footprint(void);

@@ -140,101 +140,120 @@ static int report(const struct xf_admission *a, const struct xf_host_free *f, ui
     return XF_EXIT_OK;
 }
 
-int xf_cmd_admit(int argc, char **argv)
+/* What the command line asks for. */
+struct admit_args {
+    struct xf_admit_request req;
+    struct xf_admit_params params;
+    const char *backend, *host;
+    bool json;
+};
+
+static int admit_option(void *ctx, int opt, const char *arg)
+{
+    struct admit_args *args = ctx;
+
+    switch (opt) {
+    case OPT_BACKEND:
+        args->backend = arg;
+        return 0;
+    case OPT_HOST:
+        args->host = arg;
+        return 0;
+    case OPT_POLICY:
+        if (xf_policy_parse(arg, &args->params.policy) < 0)
+            return xf_cli_usage_error(
+                CMD, "--policy '%s': expected xenfit, xapi-2026.02, xapi-6869 or xapi-pre-6869",
+                arg);
+        return 0;
+    case OPT_NUMA:
+        if (xf_numa_policy_parse(arg, &args->params.numa_policy) < 0)
+            return xf_cli_usage_error(CMD,
+                                      "--numa-policy '%s': expected best_effort, "
+                                      "best_effort_hard, prio_mem_only or any",
+                                      arg);
+        return 0;
+    case OPT_HARD:
+        args->req.hard_affinity = true;
+        return 0;
+    case OPT_JSON:
+        args->json = true;
+        return 0;
+    default:
+        return xf_cli_usage_error(CMD, "option %d not handled", opt); /* a missing case */
+    }
+}
+
+/* Parses the command line into *args: 0, or the exit status of a usage error
+ * (already reported). */
+static int parse_args(int argc, char **argv, struct admit_args *args)
 {
     struct xf_cli_vm v;
-    struct xf_admit_request req = {0};
-    struct xf_admit_params params = {.policy = XF_POLICY_XENFIT,
-                                     .numa_policy = XF_NUMA_POLICY_BEST_EFFORT};
-    const char *backend = "sim", *host = NULL;
-    bool json = false;
-    int c, status;
+    int status;
 
-    xf_cli_vm_init(&v);
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (xf_cli_vm_option(CMD, c, optarg, &v, &status)) {
-            if (status)
-                return status;
-            continue;
-        }
-        switch (c) {
-        case OPT_BACKEND:
-            backend = optarg;
-            break;
-        case OPT_HOST:
-            host = optarg;
-            break;
-        case OPT_POLICY:
-            if (xf_policy_parse(optarg, &params.policy) < 0)
-                return xf_cli_usage_error(
-                    CMD, "--policy '%s': expected xenfit, xapi-2026.02, xapi-6869 or xapi-pre-6869",
-                    optarg);
-            break;
-        case OPT_NUMA:
-            if (xf_numa_policy_parse(optarg, &params.numa_policy) < 0)
-                return xf_cli_usage_error(CMD,
-                                          "--numa-policy '%s': expected best_effort, "
-                                          "best_effort_hard, prio_mem_only or any",
-                                          optarg);
-            break;
-        case OPT_HARD:
-            req.hard_affinity = true;
-            break;
-        case OPT_JSON:
-            json = true;
-            break;
-        default:
-            return xf_cli_bad_option(CMD, argc, argv);
-        }
-    }
-    if (optind < argc)
-        return xf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if ((status = xf_cli_vm_finish(CMD, &v)))
+    *args = (struct admit_args){
+        .params = {.policy = XF_POLICY_XENFIT, .numa_policy = XF_NUMA_POLICY_BEST_EFFORT},
+        .backend = "sim",
+    };
+    if ((status = xf_cli_vm_parse(CMD, argc, argv, options, admit_option, args, &v)))
         return status;
-    req.vm = v.vm;
-    req.migration = v.migration;
-    req.source_total_kib = v.source_total_kib;
-    params.coeffs = xf_admit_default_coeffs(params.policy);
+    args->req.vm = v.vm;
+    args->req.migration = v.migration;
+    args->req.source_total_kib = v.source_total_kib;
+    args->params.coeffs = xf_admit_default_coeffs(args->params.policy);
+    return 0;
+}
 
-    struct xf_hv *hv = NULL;
+/* Decides against the host behind hv as it is now, and reports the decision;
+ * returns the exit status. */
+static int admit_on(struct xf_hv *hv, const struct admit_args *args)
+{
     struct xf_host_snapshot snap;
     struct xf_host_params hp;
     struct xf_host_free f;
     struct xf_topology *topo = NULL;
     struct xf_planner *planner = NULL;
     struct xf_admission a;
-    int r;
+    int r, status;
 
-    if ((status = xf_cli_open_backend(CMD, backend, host, &hv)))
-        return status;
+    xf_admit_host_params(args->params.policy, &hp);
     /* xapi's policies hold back their own constant reserve; xenfit's, the
      * host's low-memory limit and DMA zone, as xenfitd does. */
-    xf_admit_host_params(params.policy, &hp);
-    r = params.policy == XF_POLICY_XENFIT ? xf_host_params_read(hv, &hp) : 0;
+    r = args->params.policy == XF_POLICY_XENFIT ? xf_host_params_read(hv, &hp) : 0;
+    if (r != 0)
+        return xf_cli_failure(CMD, "reading the host: %s (%s)", xf_strerror(r), xf_err_name(r));
+    r = xf_host_snapshot_read(hv, &snap);
+    if (r != 0)
+        return xf_cli_failure(CMD, "reading the host: %s (%s)", xf_strerror(r), xf_err_name(r));
+    if (args->params.policy != XF_POLICY_XENFIT)
+        for (uint32_t n = 0; n < snap.nr_nodes; n++)
+            snap.nodes[n].dma_free_pages = 0;
+    r = xf_host_free_for_new_vm(&snap, NULL, &hp, &f);
+    if (r == 0 && args->params.policy == XF_POLICY_XENFIT &&
+        (r = xf_topology_read(hv, &topo, NULL)) == 0)
+        r = xf_planner_new(topo, XF_PLANNER_XENFIT, &planner);
     if (r == 0)
-        r = xf_host_snapshot_read(hv, &snap);
-    if (r == 0) {
-        if (params.policy != XF_POLICY_XENFIT)
-            for (uint32_t n = 0; n < snap.nr_nodes; n++)
-                snap.nodes[n].dma_free_pages = 0;
-        r = xf_host_free_for_new_vm(&snap, NULL, &hp, &f);
-        if (r == 0 && params.policy == XF_POLICY_XENFIT &&
-            (r = xf_topology_read(hv, &topo, NULL)) == 0)
-            r = xf_planner_new(topo, XF_PLANNER_XENFIT, &planner);
-        if (r == 0)
-            r = xf_admit(&params, &req, &f, planner, &a);
-        if (r == 0)
-            status = report(&a, &f, snap.nr_nodes, json);
-        else
-            status = xf_cli_failure(CMD, "%s (%s)", xf_strerror(r), xf_err_name(r));
-        xf_host_snapshot_done(&snap);
-    } else {
-        status = xf_cli_failure(CMD, "reading the host: %s (%s)", xf_strerror(r), xf_err_name(r));
-    }
+        r = xf_admit(&args->params, &args->req, &f, planner, &a);
+    if (r == 0)
+        status = report(&a, &f, snap.nr_nodes, args->json);
+    else
+        status = xf_cli_failure(CMD, "%s (%s)", xf_strerror(r), xf_err_name(r));
     xf_planner_free(planner);
     xf_topology_free(topo);
+    xf_host_snapshot_done(&snap);
+    return status;
+}
+
+int xf_cmd_admit(int argc, char **argv)
+{
+    struct admit_args args;
+    struct xf_hv *hv = NULL;
+    int status;
+
+    if ((status = parse_args(argc, argv, &args)))
+        return status;
+    if ((status = xf_cli_open_backend(CMD, args.backend, args.host, &hv)))
+        return status;
+    status = admit_on(hv, &args);
     xf_hv_free(hv);
     return status;
 }

@@ -58,48 +58,47 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
+struct footprint_args {
+    struct xf_overhead_coeffs coeffs;
+    bool json;
+};
+
+static int footprint_option(void *ctx, int opt, const char *arg)
+{
+    struct footprint_args *args = ctx;
+    uint64_t n;
+    int r;
+
+    switch (opt) {
+    case OPT_FIXED:
+        if ((r = xf_cli_parse_uint(CMD, "--fixed-pages", arg, 0, UINT32_MAX, &n)))
+            return r;
+        args->coeffs.fixed_pages = n;
+        return 0;
+    case OPT_PER_VCPU:
+        if ((r = xf_cli_parse_uint(CMD, "--per-vcpu-pages", arg, 0, UINT32_MAX, &n)))
+            return r;
+        args->coeffs.per_vcpu_pages = n;
+        return 0;
+    case OPT_JSON:
+        args->json = true;
+        return 0;
+    default:
+        return xf_cli_usage_error(CMD, "option %d not handled", opt); /* a missing case */
+    }
+}
+
 int xf_cmd_footprint(int argc, char **argv)
 {
+    struct footprint_args args = {.coeffs = xf_xapi_coeffs};
     struct xf_cli_vm v;
-    struct xf_overhead_coeffs coeffs = xf_xapi_coeffs;
     struct xf_memory_config mc;
-    uint64_t n;
-    bool json = false;
-    int c, r, status;
+    int r, status;
 
-    xf_cli_vm_init(&v);
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (xf_cli_vm_option(CMD, c, optarg, &v, &status)) {
-            if (status)
-                return status;
-            continue;
-        }
-        switch (c) {
-        case OPT_FIXED:
-            if ((r = xf_cli_parse_uint(CMD, "--fixed-pages", optarg, 0, UINT32_MAX, &n)))
-                return r;
-            coeffs.fixed_pages = n;
-            break;
-        case OPT_PER_VCPU:
-            if ((r = xf_cli_parse_uint(CMD, "--per-vcpu-pages", optarg, 0, UINT32_MAX, &n)))
-                return r;
-            coeffs.per_vcpu_pages = n;
-            break;
-        case OPT_JSON:
-            json = true;
-            break;
-        default:
-            return xf_cli_bad_option(CMD, argc, argv);
-        }
-    }
-    if (optind < argc)
-        return xf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if ((status = xf_cli_vm_finish(CMD, &v)))
+    if ((status = xf_cli_vm_parse(CMD, argc, argv, options, footprint_option, &args, &v)))
         return status;
     const struct xf_vm_memory vm = v.vm;
-    r = xf_vm_footprint(&vm, &coeffs, &mc);
+    r = xf_vm_footprint(&vm, &args.coeffs, &mc);
     if (r < 0)
         return xf_cli_usage_error(CMD, "%s", xf_strerror(r));
     if (v.migration) {
@@ -108,7 +107,7 @@ int xf_cmd_footprint(int argc, char **argv)
             return xf_cli_usage_error(CMD, "--memory-total-source: %s", xf_strerror(r));
     }
 
-    if (json) {
+    if (args.json) {
         json_t *o = json_pack("{sIsIsIsIsIsIsI}", "build_max_mib", (json_int_t)mc.build_max_mib,
                               "build_start_mib", (json_int_t)mc.build_start_mib, "xen_max_mib",
                               (json_int_t)mc.xen_max_mib, "shadow_mib", (json_int_t)mc.shadow_mib,

@@ -3,7 +3,8 @@
  * The options that describe a VM's memory (--type, --static-max, --target,
  * --vcpus, --video, --shadow-multiplier, --memory-total-source), shared by
  * the commands that take one (footprint, admit): parsing, defaults and the
- * model's checks, each error naming the offending value.
+ * model's checks, each error naming the offending value; and the option loop
+ * of those commands.
  */
 #include <errno.h>
 #include <math.h>
@@ -106,4 +107,25 @@ int xf_cli_vm_finish(const char *cmd, struct xf_cli_vm *v)
     default:
         return xf_cli_usage_error(cmd, "%s", xf_strerror(r));
     }
+}
+
+int xf_cli_vm_parse(const char *cmd, int argc, char **argv, const struct option *options,
+                    xf_cli_option_fn other, void *ctx, struct xf_cli_vm *v)
+{
+    int c, status;
+
+    xf_cli_vm_init(v);
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (c == '?' || c == ':')
+            return xf_cli_bad_option(cmd, argc, argv);
+        if (!xf_cli_vm_option(cmd, c, optarg, v, &status))
+            status = other(ctx, c, optarg);
+        if (status)
+            return status;
+    }
+    if (optind < argc)
+        return xf_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    return xf_cli_vm_finish(cmd, v);
 }

@@ -246,12 +246,12 @@ int xfd_config_parse(int argc, char **argv, struct xfd_config *ret)
     defaults(&c);
     /* The file first, whatever its place among the flags: flags override it. */
     for (int i = 1; i < argc; i++) {
-        const char *file = NULL;
+        r = 0;
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            file = argv[i + 1];
+            r = read_file(&c, argv[i + 1]);
         else if (strncmp(argv[i], "--config=", 9) == 0)
-            file = argv[i] + 9;
-        if (file && (r = read_file(&c, file)))
+            r = read_file(&c, argv[i] + 9);
+        if (r)
             return r;
     }
     opterr = 0;

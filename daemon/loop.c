@@ -106,10 +106,10 @@ static void conn_close(struct xfd_server *srv, struct xfd_conn *c)
 {
     (void)epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
+    if (srv->conns == c) /* the head by identity, which the analyzer can follow */
         srv->conns = c->next;
+    else
+        c->prev->next = c->next;
     if (c->next)
         c->next->prev = c->prev;
     if (c->refusing)

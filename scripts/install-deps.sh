@@ -8,8 +8,9 @@ set -euo pipefail
 packages=(
   # toolchain and build
   gcc make cmake pkg-config libc6-dev
-  # formatting and the fuzzer's compiler
-  clang-format clang
+  # formatting, the fuzzer's compiler, and the static checks of the test
+  # command: clang-tidy (run-clang-tidy) and clang's analyzer (scan-build)
+  clang-format clang clang-tidy clang-tools
   # libraries
   libcmocka-dev libjansson-dev libcsv-dev libsqlite3-dev
   # the CLI tests and the demo read JSON with jq; the demo's table uses column

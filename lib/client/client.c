@@ -112,6 +112,19 @@ static size_t head_end(const char *p, size_t len)
     return 0;
 }
 
+/* The status of a head that starts "HTTP/1.x NNN" (RFC 9112, status-line). */
+static int status_of(const char *p, int *ret_status)
+{
+    if (strncmp(p, "HTTP/1.", 7) != 0 || !p[7] || p[8] != ' ')
+        return -EPROTO;
+    p += 9;
+    for (int i = 0; i < 3; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return -EPROTO;
+    *ret_status = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+    return 0;
+}
+
 int xfd_client_read_response(struct xfd_client *c, int *ret_status, char **ret_body,
                              size_t *ret_len)
 {
@@ -123,8 +136,8 @@ int xfd_client_read_response(struct xfd_client *c, int *ret_status, char **ret_b
     while ((hlen = head_end(c->in.p, c->in.len)) == 0)
         if ((r = fill(c)) < 0)
             return r;
-    if (sscanf(c->in.p, "HTTP/1.%*c %d", &status) != 1)
-        return -EPROTO;
+    if ((r = status_of(c->in.p, &status)) < 0)
+        return r;
     for (const char *l = memchr(c->in.p, '\n', hlen); l && l < c->in.p + hlen;
          l = memchr(l + 1, '\n', (size_t)(c->in.p + hlen - l - 1))) {
         if (strncasecmp(l + 1, "content-length:", 15) == 0) {

@@ -2,6 +2,7 @@
 /*
  * The replaceable allocator behind every allocation of libxenfit.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,22 @@ void *xf__reallocarray(void *ptr, size_t count, size_t size)
     if (__builtin_mul_overflow(count, size, &bytes))
         return NULL;
     return xf__realloc(ptr, bytes);
+}
+
+void *xf__grow(void *ptr, size_t n, size_t *cap, size_t first, size_t size)
+{
+    size_t want;
+    void *p;
+
+    if (n < *cap)
+        return ptr;
+    if (*cap > SIZE_MAX / 2)
+        return NULL;
+    want = *cap ? *cap * 2 : first;
+    p = xf__reallocarray(ptr, want, size);
+    if (p)
+        *cap = want;
+    return p;
 }
 
 void xf__free(void *ptr)

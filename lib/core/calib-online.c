@@ -93,14 +93,10 @@ static int record(struct xf_calib_online *c, const struct xf_calib_observation *
             return 0; /* nothing new */
         t->pts[i].overhead_pages = o->needed_pages;
     } else {
-        if (t->n == t->cap) {
-            size_t cap = t->cap ? t->cap * 2 : 8;
-            struct xf_calib_point *p = xf__reallocarray(t->pts, cap, sizeof(*p));
-            if (!p)
-                return XF_ENOMEM;
-            t->pts = p;
-            t->cap = cap;
-        }
+        struct xf_calib_point *p = xf__grow(t->pts, t->n, &t->cap, 8, sizeof(*p));
+        if (!p)
+            return XF_ENOMEM;
+        t->pts = p;
         t->pts[t->n].vcpus = o->vcpus;
         t->pts[t->n].overhead_pages = o->needed_pages;
         t->n++;

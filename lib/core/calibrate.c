@@ -125,16 +125,12 @@ static void on_field(void *field, size_t len, void *data)
     (void)len;
     if (rec->oom)
         return;
-    if (rec->n == rec->cap) {
-        size_t cap = rec->cap ? rec->cap * 2 : 8;
-        char **f = xf__reallocarray(rec->fields, cap, sizeof(*f));
-        if (!f) {
-            rec->oom = 1;
-            return;
-        }
-        rec->fields = f;
-        rec->cap = cap;
+    char **f = xf__grow(rec->fields, rec->n, &rec->cap, 8, sizeof(*f));
+    if (!f) {
+        rec->oom = 1;
+        return;
     }
+    rec->fields = f;
     copy = xf__strdup(field ? (const char *)field : "");
     if (!copy) {
         rec->oom = 1;
@@ -156,10 +152,10 @@ static void record_clear(struct record *rec)
     rec->n = 0;
 }
 
-static int fail(struct xf_parse_error *err, size_t line, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void set_error(struct xf_parse_error *err, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static int fail(struct xf_parse_error *err, size_t line, int code, const char *fmt, ...)
+static void set_error(struct xf_parse_error *err, size_t line, const char *fmt, ...)
 {
     va_list ap;
     if (err) {
@@ -168,8 +164,11 @@ static int fail(struct xf_parse_error *err, size_t line, int code, const char *f
         vsnprintf(err->message, sizeof(err->message), fmt, ap);
         va_end(ap);
     }
-    return code;
 }
+
+/* Sets the message and evaluates to code: a macro so that the static
+ * analyzer, which does not follow a variadic call, sees the failure. */
+#define fail(err, line, code, ...) (set_error((err), (line), __VA_ARGS__), (code))
 
 static void trim(char *s)
 {

@@ -88,15 +88,11 @@ static void move(struct xf_ledger *l, size_t from, size_t to)
  * can fail half-way. */
 static int reserve_room(struct xf_ledger *l)
 {
+    struct xf_reservation *nr = xf__grow(l->r, l->n, &l->cap, 16, sizeof(*nr));
     int r;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        struct xf_reservation *nr = xf__reallocarray(l->r, cap, sizeof(*nr));
-        if (!nr)
-            return XF_ENOMEM;
-        l->r = nr;
-        l->cap = cap;
-    }
+    if (!nr)
+        return XF_ENOMEM;
+    l->r = nr;
     if ((r = xf__idmap_reserve(&l->by_id, l->n + 1)) < 0 ||
         (r = xf__idmap_reserve(&l->by_domain, l->n + 1)) < 0)
         return r;

@@ -377,6 +377,7 @@ static void dfs(struct bb *b, const struct state *s, uint64_t cand, const uint32
     if (!charge(b, (uint64_t)e.n * e.n / 4))
         return;
     uint32_t n = order_cands(b, cand, cd, order);
+    e.n = n; /* the same count of cand; tells the analyzer order[0..e.n) is set */
     if (b->have && cut_by_average(b, s, &e, cd, order))
         return;
     for (uint32_t o = 0; o < n; o++) {

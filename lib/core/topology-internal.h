@@ -147,9 +147,14 @@ static inline int xf__xenopsd_set_cmp(uint64_t a, uint64_t b)
     return a ? 1 : (b ? -1 : 0);
 }
 
-/* Writes a message to errbuf (if not NULL) and returns err. */
-int xf__topology_fail(char *errbuf, size_t errlen, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Writes a message to errbuf (if not NULL). */
+void xf__topology_message(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Writes the message and evaluates to err. A macro so that the negative code
+ * is visible where it is returned: the static analyzers neither look into
+ * another file nor follow a variadic call. */
+#define xf__topology_fail(errbuf, errlen, err, ...)                                                \
+    (xf__topology_message((errbuf), (errlen), __VA_ARGS__), (err))
 
 /* Builds the exhaustive candidate list or the threshold tables (topology-sets.c).
  * Returns 0 or XF_ENOMEM. */

@@ -15,7 +15,7 @@
 #include "xenfit/error.h"
 #include "xenfit/topology.h"
 
-int xf__topology_fail(char *errbuf, size_t errlen, int err, const char *fmt, ...)
+void xf__topology_message(char *errbuf, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     if (errbuf && errlen) {
@@ -23,7 +23,6 @@ int xf__topology_fail(char *errbuf, size_t errlen, int err, const char *fmt, ...
         vsnprintf(errbuf, errlen, fmt, ap);
         va_end(ap);
     }
-    return err;
 }
 
 /*

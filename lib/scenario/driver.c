@@ -50,7 +50,7 @@ static int build_topology(struct xf__scn_run *run)
     return xf_topology_read(run->hv, &run->topo, &run->node_capacity_pages);
 }
 
-static int run_tasks(struct xf__scn_run *run, size_t *vms, size_t n, bool parallel,
+static int run_tasks(struct xf__scn_run *run, const size_t *vms, size_t n, bool parallel,
                      enum xf__scn_arrival arrival)
 {
     struct xf__scn_task *tasks = xf__calloc(n ? n : 1, sizeof(*tasks));
@@ -202,7 +202,7 @@ static int fill(struct xf__scn_run *run, const struct xf_scn_step *st)
 
 static int run_step_on(struct xf__scn_run *run, const struct xf_scn_step *st, size_t *vms);
 
-static int run_step(struct xf__scn_run *run, const struct xf_scn_step *st, size_t *map)
+static int run_step(struct xf__scn_run *run, const struct xf_scn_step *st, const size_t *map)
 {
     size_t *vms = xf__calloc(st->nr_vms ? st->nr_vms : 1, sizeof(*vms));
     int r;

@@ -244,6 +244,7 @@ static uint64_t free_pages(struct xf_hv *hv, bool *ok)
     return pi.free_pages;
 }
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): the scheduler's step signature */
 int xf_build_step(void *build, struct xf_hv *hv, uint64_t *ret_sleep_ns)
 {
     struct xf_build *b = build;

@@ -350,14 +350,10 @@ int xf__eng_add(struct xf_engine *e, const struct xf_engine_resv *r)
         return XF_EEXIST;
     if (r->node_mask >> (xf_topology_nr_nodes(e->topo) - 1) >> 1)
         return XF_EINVAL; /* a node this host lacks */
-    if (e->n == e->cap) {
-        size_t cap = e->cap ? e->cap * 2 : 32;
-        struct xf__eng_rec *nr = xf__reallocarray(e->recs, cap, sizeof(*nr));
-        if (!nr)
-            return XF_ENOMEM;
-        e->recs = nr;
-        e->cap = cap;
-    }
+    struct xf__eng_rec *nr = xf__grow(e->recs, e->n, &e->cap, 32, sizeof(*nr));
+    if (!nr)
+        return XF_ENOMEM;
+    e->recs = nr;
     if ((err = xf__idmap_reserve(&e->by_id, e->n + 1)) < 0 ||
         (err = xf__idmap_reserve(&e->by_domain, e->n + 1)) < 0 ||
         (r->state == XF_RESV_PENDING &&

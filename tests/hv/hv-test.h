@@ -11,33 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test-file.h"
 #include "xenfit/error.h"
 #include "xenfit/hv.h"
 #include "xenfit/sim.h"
-
-/* Reads a whole file; NULL on error. The caller frees. */
-static inline char *hvt_read_file(const char *path, size_t *ret_len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        }
-        if (buf) {
-            buf[n] = '\0';
-            *ret_len = (size_t)n;
-        }
-    }
-    fclose(f);
-    return buf;
-}
 
 /* Boots the simulator from hosts/<name> (or any path containing a '/'). */
 static inline int hvt_sim_open(const char *name, const struct xf_sim_options *opts,
@@ -53,7 +30,7 @@ static inline int hvt_sim_open(const char *name, const struct xf_sim_options *op
         snprintf(path, sizeof(path), "%s", name);
     else
         snprintf(path, sizeof(path), "%s/hosts/%s", XF_SOURCE_DIR, name);
-    buf = hvt_read_file(path, &len);
+    buf = test_read_file(path, &len);
     if (!buf) {
         fprintf(stderr, "cannot read %s\n", path);
         return XF_EIO;

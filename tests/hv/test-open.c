@@ -26,7 +26,7 @@ static char *read_host(const char *name, size_t *ret_len)
     char path[512];
     char *buf;
     snprintf(path, sizeof(path), "%s/hosts/%s", XF_TEST_DATA, name);
-    buf = hvt_read_file(path, ret_len);
+    buf = test_read_file(path, ret_len);
     assert_non_null(buf);
     return buf;
 }

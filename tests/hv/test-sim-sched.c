@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "builder.h"
+#include "fail-alloc.h"
 #include "hv-test.h"
 #include "xenfit/alloc.h"
 #include "xenfit/error.h"
@@ -190,49 +191,39 @@ static void test_sim_sched_deterministic(void **state)
     assert_true(memcmp(r1.trace, r3.trace, r1.len * sizeof(r1.trace[0])) != 0);
 }
 
-static long fail_countdown = -1;
-static void *failing_realloc(void *p, size_t n)
-{
-    if (fail_countdown == 0)
-        return NULL;
-    if (fail_countdown > 0)
-        fail_countdown--;
-    return realloc(p, n);
-}
-static void *failing_calloc(size_t c, size_t n)
-{
-    if (fail_countdown == 0)
-        return NULL;
-    if (fail_countdown > 0)
-        fail_countdown--;
-    return calloc(c, n);
-}
-
-/* Allocation failure in xf_sim_sched_new and _add unwinds. */
+/* Allocation failure in xf_sim_sched_new and _add unwinds, leaving nothing
+ * allocated. */
 static void test_sim_sched_allocation_failure(void **state)
 {
     struct xf_hv *hv = open_xenbed();
     struct counter c = {.left = 1};
-    long k;
+    long allocs, first_ok;
     (void)state;
 
-    assert_int_equal(xf_replace_allocator(malloc, failing_realloc, failing_calloc, free), 0);
-    for (k = 0;; k++) {
+    assert_int_equal(fail_alloc_install(), 0);
+    for (fail_at = 0;; fail_at++) {
         struct xf_sim_sched *s = NULL;
         uint32_t id;
         int r;
-        fail_countdown = k;
+        alloc_count = 0;
+        live = 0;
         r = xf_sim_sched_new(hv, 1, &s);
         if (r == 0)
             r = xf_sim_sched_add(s, count_step, &c, &id);
-        fail_countdown = -1;
         xf_sim_sched_free(s);
+        assert_int_equal(live, 0);
         if (r == 0)
             break;
         assert_int_equal(r, XF_ENOMEM);
     }
+    allocs = alloc_count;
+    first_ok = fail_at;
+    fail_at = -1;
     xf_reset_allocator();
-    assert_int_equal(k, 3); /* the scheduler, its task array, its scratch array */
+    /* The first run to succeed is the first whose failure comes after its
+     * last allocation: the scheduler, its task array, its scratch array. */
+    assert_int_equal(allocs, 3);
+    assert_int_equal(first_ok, 3);
     xf_hv_free(hv);
 }
 

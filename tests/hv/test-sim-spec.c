@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "fail-alloc.h"
 #include "hv-test.h"
 #include "xenfit/alloc.h"
 #include "xenfit/error.h"
@@ -28,7 +29,7 @@ static int parse_file(const char *name, struct xf_sim_spec **ret, struct xf_pars
     int r;
 
     snprintf(path, sizeof(path), "%s/hosts/%s", XF_TEST_DATA, name);
-    buf = hvt_read_file(path, &len);
+    buf = test_read_file(path, &len);
     assert_non_null(buf);
     r = xf_sim_spec_parse(buf, len, ret, err);
     free(buf);
@@ -66,6 +67,7 @@ static void test_sim_spec_malformed_refused_naming_field(void **state)
         {"bad-no-dom0.json", "dom0: required", 0},
         {"bad-no-cpus.json", "nodes: the host has no CPU", 0},
         {"bad-not-object.json", "must be a JSON object", 0},
+        {"bad-dom0-type.json", "dom0.type: must be \"pv\", \"pvh\", \"hvm\" or \"pv_in_pvh\"", 0},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -101,7 +103,7 @@ static void test_sim_spec_shipped_hosts_parse(void **state)
 /* The xenbed spec as measured: every field where the README puts it. */
 static void test_sim_spec_xenbed_fields(void **state)
 {
-    struct xf_hv *hv;
+    struct xf_hv *hv = NULL;
     const struct xf_sim_spec *s;
     (void)state;
 
@@ -345,62 +347,42 @@ static void test_sim_spec_unreachable_distance(void **state)
     xf_sim_spec_free(s);
 }
 
-/* Allocation failure: every allocation of parse + new failing in turn. */
-static long fail_countdown = -1;
-static void *failing_malloc(size_t n)
-{
-    if (fail_countdown == 0)
-        return NULL;
-    if (fail_countdown > 0)
-        fail_countdown--;
-    return malloc(n);
-}
-static void *failing_realloc(void *p, size_t n)
-{
-    if (fail_countdown == 0)
-        return NULL;
-    if (fail_countdown > 0)
-        fail_countdown--;
-    return realloc(p, n);
-}
-static void *failing_calloc(size_t c, size_t n)
-{
-    if (fail_countdown == 0)
-        return NULL;
-    if (fail_countdown > 0)
-        fail_countdown--;
-    return calloc(c, n);
-}
-
+/* Allocation failure: every allocation of parse + new failing in turn
+ * unwinds and leaves nothing allocated. */
 static void test_sim_spec_allocation_failure(void **state)
 {
     char path[512];
     size_t len = 0;
     char *buf;
+    long allocs, first_ok;
     int r;
-    long k;
     (void)state;
 
     snprintf(path, sizeof(path), "%s/hosts/xenbed-2node.json", XF_SOURCE_DIR);
-    buf = hvt_read_file(path, &len);
+    buf = test_read_file(path, &len);
     assert_non_null(buf);
-    assert_int_equal(xf_replace_allocator(failing_malloc, failing_realloc, failing_calloc, free),
-                     0);
-    for (k = 0;; k++) {
+    assert_int_equal(fail_alloc_install(), 0);
+    for (fail_at = 0;; fail_at++) {
         struct xf_hv *hv = NULL;
-        fail_countdown = k;
+        alloc_count = 0;
+        live = 0;
         r = xf_sim_new_from_json(buf, len, NULL, &hv, NULL);
-        fail_countdown = -1;
         if (r == 0) {
+            allocs = alloc_count;
             xf_hv_free(hv);
+            assert_int_equal(live, 0);
             break;
         }
         assert_int_equal(r, XF_ENOMEM);
         assert_null(hv);
+        assert_int_equal(live, 0);
     }
+    first_ok = fail_at;
+    fail_at = -1;
     xf_reset_allocator();
     /* Six allocations: spec, CPU map, instance, domid table, domain array, dom0. */
-    assert_int_equal(k, 6);
+    assert_int_equal(allocs, 6);
+    assert_int_equal(first_ok, 6);
     free(buf);
 }
 

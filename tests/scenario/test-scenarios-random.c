@@ -62,11 +62,12 @@ static const char *const numa[] = {"best_effort", "prio_mem_only", "any", "best_
 /* Writes a random scenario; returns the number of VM groups. */
 static void generate(struct buf *b, uint64_t seed)
 {
-    unsigned h = (unsigned)rnd(4), groups = 2 + (unsigned)rnd(3);
+    unsigned h, groups;
     bool has_source[5] = {false};
     bool is_template[5] = {false};
 
     rng = seed * 0x9e3779b97f4a7c15ULL + 1;
+    groups = 2 + (unsigned)rnd(3); /* from the seed: was drawn before seeding */
     h = (unsigned)rnd(4);
     put(b, "{\"name\":\"random-%llu\",\"host\":\"%s\",\"numa_policy\":\"%s\",",
         (unsigned long long)seed, hosts[h], numa[rnd(4)]);
@@ -93,8 +94,8 @@ static void generate(struct buf *b, uint64_t seed)
             (unsigned long long)vcpus);
         if (rnd(3) == 0 && !is_template[g]) {
             has_source[g] = true;
-            put(b, ",\"memory_total_source\":\"%lluM\"",
-                (unsigned long long)(target + rnd(smax - target + 1)));
+            uint64_t source = target + rnd(smax - target + 1);
+            put(b, ",\"memory_total_source\":\"%lluM\"", (unsigned long long)source);
         }
         put(b, "}");
     }

@@ -20,6 +20,7 @@
 #include "xenfit/calibrate.h"
 #include "xenfit/error.h"
 #include "fail-alloc.h"
+#include "test-file.h"
 
 /* cmocka 1.1 compares floats only; the fits are doubles. */
 #define assert_near(a, b, eps) assert_true(fabs((double)(a) - (double)(b)) <= (eps))
@@ -99,33 +100,17 @@ static void brute_force(const struct xf_calib_point *p, size_t n, uint64_t limit
     *ret_slack = best;
 }
 
-static char *read_all(const char *path, size_t *ret_len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long len;
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)len + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-    buf[len] = '\0';
-    fclose(f);
-    *ret_len = (size_t)len;
-    return buf;
-}
-
 static void test_calibrate_reference_table(void **state)
 {
     struct xf_calib_table *t = NULL;
     struct xf_calib_fit *fits = NULL;
     struct xf_parse_error err;
     char **names = NULL;
-    size_t len, nfits = 0;
-    char *buf = read_all(XF_TEST_DATA "/vcpu-overhead-pages.csv", &len);
+    size_t len = 0, nfits = 0;
+    char *buf = test_read_file(XF_TEST_DATA "/vcpu-overhead-pages.csv", &len);
     (void)state;
+
+    assert_non_null(buf);
 
     assert_int_equal(xf_calib_table_parse_csv(buf, len, &t, &err), 0);
     free(buf);

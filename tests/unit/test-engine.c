@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "fail-alloc.h"
 #include "xenfit/alloc.h"
 #include "xenfit/engine.h"
 #include "xenfit/error.h"
@@ -398,7 +399,7 @@ static struct {
 
 static void engine_check(struct xf_engine *e, size_t nm)
 {
-    size_t live = 0, pending[3] = {0};
+    size_t nlive = 0, pending[3] = {0};
     bool in_pending_part = false;
     for (size_t i = 0; i < nm; i++) {
         const struct xf_engine_resv *r = xf_engine_find(e, emodel[i].id);
@@ -406,7 +407,7 @@ static void engine_check(struct xf_engine *e, size_t nm)
             assert_null(r);
             continue;
         }
-        live++;
+        nlive++;
         assert_non_null(r);
         assert_int_equal(r->domid, emodel[i].domid);
         if (emodel[i].domid == XF_DOMID_NONE)
@@ -414,7 +415,7 @@ static void engine_check(struct xf_engine *e, size_t nm)
         else
             assert_ptr_equal(xf_engine_find_domain(e, emodel[i].domid), r);
     }
-    assert_int_equal(xf_engine_count(e), live);
+    assert_int_equal(xf_engine_count(e), nlive);
     assert_int_equal(xf_engine_pending_count(e, NULL), pending[0] + pending[1] + pending[2]);
     assert_int_equal(xf_engine_pending_count(e, "s1"), pending[1]);
     for (size_t i = 0; i < xf_engine_count(e); i++) {
@@ -543,21 +544,8 @@ static void test_engine_calibration_bounds_and_reset(void **state)
     assert_true(seen.last_reset_all);
 }
 
-/* The Nth allocation fails: the constructor unwinds and reports it. */
-static int fail_at, calls;
-static void *t_malloc(size_t n)
-{
-    return ++calls == fail_at ? NULL : malloc(n);
-}
-static void *t_calloc(size_t c, size_t n)
-{
-    return ++calls == fail_at ? NULL : calloc(c, n);
-}
-static void *t_realloc(void *p, size_t n)
-{
-    return ++calls == fail_at ? NULL : realloc(p, n);
-}
-
+/* The Nth allocation fails: the constructor unwinds, leaving nothing
+ * allocated, and reports it. */
 static void test_engine_new_under_allocation_failure(void **state)
 {
     struct xf_hv *hv = test_host();
@@ -566,18 +554,20 @@ static void test_engine_new_under_allocation_failure(void **state)
     int r;
     (void)state;
     xf_engine_params_init(&p, hv);
-    for (fail_at = 1;; fail_at++) {
-        calls = 0;
+    for (fail_at = 0;; fail_at++) {
+        alloc_count = 0;
+        live = 0;
         e = (struct xf_engine *)0x1;
-        assert_int_equal(xf_replace_allocator(t_malloc, t_realloc, t_calloc, free), 0);
+        assert_int_equal(fail_alloc_install(), 0);
         r = xf_engine_new(hv, &p, &e);
         xf_reset_allocator();
         if (r == 0)
             break;
         assert_int_equal(r, XF_ENOMEM);
         assert_ptr_equal(e, (struct xf_engine *)0x1);
+        assert_int_equal(live, 0);
     }
-    assert_true(fail_at > 5);
+    assert_true(fail_at >= 5);
     xf_engine_free(e);
     xf_hv_free(hv);
 }

@@ -22,15 +22,17 @@
 #include "xenfit/sim.h"
 
 /* Runs fn with allocation 0, 1, 2, ... failing until a run makes fewer
- * allocations than the one to fail. fn returns 0 or XF_ENOMEM and frees all. */
+ * allocations than the one to fail. fn returns 0 or XF_ENOMEM and frees all;
+ * that last run, where nothing failed, must succeed. */
 static void every_failure(int (*fn)(void), long min_allocs)
 {
     long enomem = 0;
+    int r;
     assert_int_equal(fail_alloc_install(), 0);
     for (fail_at = 0;; fail_at++) {
         alloc_count = 0;
         live = 0;
-        int r = fn();
+        r = fn();
         if (r != 0 && r != XF_ENOMEM)
             fail_msg("allocation %ld failing gave %s", fail_at, xf_err_name(r));
         enomem += r == XF_ENOMEM;
@@ -40,6 +42,7 @@ static void every_failure(int (*fn)(void), long min_allocs)
             break;
     }
     xf_reset_allocator();
+    assert_int_equal(r, 0);
     assert_true(fail_at >= min_allocs);
     assert_true(enomem > 0);
 }

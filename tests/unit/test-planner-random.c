@@ -346,6 +346,8 @@ static uint64_t ref_min_left(const struct ref *r, uint64_t s)
                 (best < 0 || rem[i] > rem[best] ||
                  (rem[i] == rem[best] && r->free_mib[i] > r->free_mib[best])))
                 best = (int)i;
+        if (best < 0) /* cannot be: the remainders add up to (mem - given) * total */
+            break;
         share[best]++;
         bumped[best] = true;
         given++;
@@ -519,7 +521,7 @@ static void test_planner_random_sixteen(void **state)
             struct xf_numa_request req = random_request(&h, h.n);
             struct xf_plan plan;
             struct ref r;
-            uint64_t sets[1], usage[MAXN];
+            uint64_t sets[1], usage[MAXN] = {0};
             struct tier best;
             assert_int_equal(xf_planner_plan(pf, &req, &plan), 0);
             ref_init(&r, &h, pf, &plan);

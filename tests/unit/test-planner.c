@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "fail-alloc.h"
 #include "planner-internal.h"
 #include "xenfit/alloc.h"
 #include "xenfit/error.h"
@@ -246,26 +247,6 @@ static void test_planner_policies(void **state)
     xf_topology_free(t);
 }
 
-static void *failing_malloc(size_t n)
-{
-    (void)n;
-    return NULL;
-}
-
-static void *failing_realloc(void *p, size_t n)
-{
-    (void)p;
-    (void)n;
-    return NULL;
-}
-
-static void *failing_calloc(size_t c, size_t n)
-{
-    (void)c;
-    (void)n;
-    return NULL;
-}
-
 static void test_planner_bad_requests(void **state)
 {
     struct xf_topology *t = make_topology(2, NULL, 4, 2, NULL, 1024);
@@ -302,10 +283,12 @@ static void test_planner_bad_requests(void **state)
     assert_string_equal(xf_affinity_name(XF_AFFINITY_HARD), "hard");
     /* The one allocation of a planner failing. */
     q = (struct xf_planner *)0x1;
-    assert_int_equal(xf_replace_allocator(failing_malloc, failing_realloc, failing_calloc, free),
-                     0);
+    fail_at = 0;
+    alloc_count = 0;
+    assert_int_equal(fail_alloc_install(), 0);
     assert_int_equal(xf_planner_new(t, XF_PLANNER_XENFIT, &q), XF_ENOMEM);
     xf_reset_allocator();
+    assert_int_equal(alloc_count, 1);
     assert_ptr_equal(q, (struct xf_planner *)0x1);
     xf_planner_free(p);
     xf_topology_free(t);

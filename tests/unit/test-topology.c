@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "fail-alloc.h"
+#include "test-file.h"
 
 #include "xenfit/alloc.h"
 #include "xenfit/error.h"
@@ -29,23 +30,11 @@
 static char *read_fixture(const char *name, size_t *ret_len)
 {
     char path[512];
-    FILE *f;
-    long n;
     char *buf;
 
     snprintf(path, sizeof(path), "%s/topologies/%s", XF_TEST_DATA, name);
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n > 0);
-    rewind(f);
-    buf = malloc((size_t)n + 1);
+    buf = test_read_file(path, ret_len);
     assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *ret_len = (size_t)n;
     return buf;
 }
 

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "fail-alloc.h"
 #include "hv/xen/xen-calc.h"
 #include "xenfit/alloc.h"
 #include "xenfit/error.h"
@@ -116,21 +117,18 @@ static void test_hv_xen_record_grows(void **state)
     xf__xen_dom_clear(&d);
 }
 
-static void *fail_realloc(void *p, size_t n)
-{
-    (void)p, (void)n;
-    return NULL;
-}
-
 /* An allocation failure leaves the record as it was. */
 static void test_hv_xen_record_reserve_enomem(void **state)
 {
     struct xf_xen_dom d = {.domid = 1};
     (void)state;
 
-    assert_int_equal(xf_replace_allocator(malloc, fail_realloc, calloc, free), 0);
+    fail_at = 0;
+    alloc_count = 0;
+    assert_int_equal(fail_alloc_install(), 0);
     assert_int_equal(xf__xen_dom_reserve(&d, 1), XF_ENOMEM);
     xf_reset_allocator();
+    assert_int_equal(alloc_count, 1);
     assert_null(d.extents);
     assert_int_equal(d.cap_extents, 0);
     assert_int_equal(xf__xen_dom_reserve(&d, 1), 0);

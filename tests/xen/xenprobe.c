@@ -194,8 +194,8 @@ static int cmd_populate(struct xf_hv *hv, xf_domid_t d, uint64_t pages)
 
     if ((r = xf_hv_populate(hv, d, &big, &done)) < 0 ||
         (r = xf_hv_populate(hv, d, &small, &done_small)) < 0) {
-        printf("populate rc=%d err=%s pages=%llu\n", r, xf_err_name(r),
-               (unsigned long long)(done * 512 + done_small));
+        uint64_t total = done * 512 + done_small;
+        printf("populate rc=%d err=%s pages=%llu\n", r, xf_err_name(r), (unsigned long long)total);
         return 1;
     }
     printf("populate rc=0 pages=%llu\n", (unsigned long long)pages);

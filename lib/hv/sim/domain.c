@@ -41,16 +41,13 @@ struct sim_domain *xf__sim_domain_get(struct xf_sim *s, xf_domid_t domid)
 int xf__sim_domain_add(struct xf_sim *s, enum xf_domain_type type, xf_domid_t domid,
                        struct sim_domain **ret)
 {
+    struct sim_domain **nd =
+        xf__grow(s->domains, s->nr_domains, &s->cap_domains, 16, sizeof(struct sim_domain *));
     struct sim_domain *d;
 
-    if (s->nr_domains == s->cap_domains) {
-        uint32_t cap = s->cap_domains ? s->cap_domains * 2 : 16;
-        struct sim_domain **nd = xf__reallocarray(s->domains, cap, sizeof(*nd));
-        if (!nd)
-            return XF_ENOMEM;
-        s->domains = nd;
-        s->cap_domains = cap;
-    }
+    if (!nd)
+        return XF_ENOMEM;
+    s->domains = nd;
     d = xf__calloc(1, sizeof(*d));
     if (!d)
         return XF_ENOMEM;

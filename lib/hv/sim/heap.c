@@ -60,59 +60,84 @@ static inline bool zone_fits(const struct sim_node *n, int z, uint64_t req, uint
     return dirty_ok || order == 0 || n->clean[z] >= req;
 }
 
-/* get_free_buddy(): returns the node and zone, or false. */
+/* Can online node `node` give 2^order pages in this pass: enough memory
+ * that is not claimed (the claiming domain may count its own claim on its
+ * node), then a zone up to last_zone that fits? Writes the zone. */
+static bool node_gives(const struct xf_sim *s, const struct sim_domain *d,
+                       const struct sim_alloc *a, uint32_t node, int last_zone, bool dirty_ok,
+                       int *ret_zone)
+{
+    uint64_t req = UINT64_C(1) << a->order, unclaimed;
+    const struct sim_node *n;
+
+    if (!node_in(node, s->online_mask))
+        return false;
+    n = &s->nodes[node];
+    unclaimed = n->avail > n->claimed ? n->avail - n->claimed : 0;
+    if (d && d->claim_node == node && a->refcount)
+        unclaimed += d->outstanding;
+    if (unclaimed < req)
+        return false;
+    for (int z = SIM_ZONE_NORMAL; z <= last_zone; z++) {
+        if (zone_fits(n, z, req, a->order, dirty_ok)) {
+            *ret_zone = z;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* get_free_buddy()'s walk over the nodes: from the first, around `mask`,
+ * then once around the online nodes outside it. */
+struct walk {
+    uint64_t mask;
+    uint32_t node, first;
+    bool retried;
+};
+
+/* Moves the walk to the next node to try; false when it is over. */
+static bool walk_next(const struct xf_sim *s, const struct sim_alloc *a, struct walk *w)
+{
+    if (a->exact && a->node != XF_NODE_ANY)
+        return false;
+    if (!node_in(w->node, w->mask)) {
+        /* A hint outside the mask: continue with the mask's first node. */
+        w->first = w->node = first_node(w->mask);
+        return w->node < XF_MAX_NODES;
+    }
+    w->node = cycle_node(w->node, w->mask);
+    if (w->node != w->first)
+        return true;
+    /* All of the mask tried: fall back to the other nodes once. */
+    if (a->exact || w->retried)
+        return false;
+    w->retried = true;
+    w->mask = s->online_mask & ~w->mask;
+    w->first = w->node = first_node(w->mask);
+    return w->node < XF_MAX_NODES;
+}
+
+/* get_free_buddy(): returns the node and zone, or false. The walk starts at
+ * the node hint, else after the domain's last allocation node, over its node
+ * affinity (all online nodes when it has none online). */
 static bool find_buddy(const struct xf_sim *s, const struct sim_domain *d,
                        const struct sim_alloc *a, int last_zone, bool dirty_ok, uint32_t *ret_node,
                        int *ret_zone)
 {
-    uint64_t req = UINT64_C(1) << a->order;
-    uint64_t mask = s->online_mask;
-    uint32_t node = a->node, first;
-    int retry = 0;
+    struct walk w = {.mask = s->online_mask, .node = a->node};
 
-    if (d && (d->affinity & mask))
-        mask &= d->affinity;
-    if (node == XF_NODE_ANY)
-        node = d ? cycle_node(d->last_alloc_node, mask) : first_node(mask);
-    first = node;
-    for (;;) {
-        if (node_in(node, s->online_mask)) {
-            const struct sim_node *n = &s->nodes[node];
-            uint64_t unclaimed = n->avail > n->claimed ? n->avail - n->claimed : 0;
-            if (d && d->claim_node == node && a->refcount)
-                unclaimed += d->outstanding;
-            if (unclaimed >= req) {
-                for (int z = SIM_ZONE_NORMAL; z <= last_zone; z++) {
-                    if (zone_fits(n, z, req, a->order, dirty_ok)) {
-                        *ret_node = node;
-                        *ret_zone = z;
-                        return true;
-                    }
-                }
-            }
+    if (d && (d->affinity & w.mask))
+        w.mask &= d->affinity;
+    if (w.node == XF_NODE_ANY)
+        w.node = d ? cycle_node(d->last_alloc_node, w.mask) : first_node(w.mask);
+    w.first = w.node;
+    do {
+        if (node_gives(s, d, a, w.node, last_zone, dirty_ok, ret_zone)) {
+            *ret_node = w.node;
+            return true;
         }
-        if (a->exact && a->node != XF_NODE_ANY)
-            return false;
-        if (!node_in(node, mask)) {
-            /* A hint outside the mask: continue with the mask's first node. */
-            first = node = first_node(mask);
-            if (node < XF_MAX_NODES)
-                continue;
-            return false;
-        }
-        node = next_node(node, mask);
-        if (node >= XF_MAX_NODES)
-            node = first_node(mask);
-        if (node == first) {
-            /* All of the mask tried: fall back to the other nodes once. */
-            if (a->exact || retry++)
-                return false;
-            mask = s->online_mask & ~mask;
-            first = node = first_node(mask);
-            if (node >= XF_MAX_NODES)
-                return false;
-        }
-    }
+    } while (walk_next(s, a, &w));
+    return false;
 }
 
 int xf__sim_heap_alloc(struct xf_sim *s, struct sim_domain *d, const struct sim_alloc *a,

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "xenfit/error.h"
 #include "xenfit/hv.h"
 #include "xenfit/sim.h"
 
@@ -84,7 +85,7 @@ struct xf_sim {
     struct sim_domain **by_domid; /* XF_SIM_DOMID_LIMIT entries */
     struct sim_domain **domains;
     uint32_t nr_domains;
-    uint32_t cap_domains;
+    size_t cap_domains;
     uint32_t nr_dying;
     xf_domid_t domid_rover;
     uint64_t last_scrub_ns;
@@ -100,8 +101,6 @@ static inline bool xf__sim_type_ok(enum xf_domain_type type)
 {
     return (unsigned)type <= XF_DOMAIN_PV_IN_PVH;
 }
-/* "hvm", "pvh", "pv", "pv_in_pvh": 0 and the type, or -1. */
-int xf__sim_type_parse(const char *name, enum xf_domain_type *ret);
 
 static inline struct xf_sim *xf__sim_of(struct xf_hv *hv)
 {
@@ -114,8 +113,14 @@ extern const struct xf_hv_ops xf__sim_ops;
 int xf__sim_spec_finish(struct xf_sim_spec *spec, struct xf_parse_error *err);
 void xf__sim_truth_defaults(struct xf_sim_truth truth[4]);
 void xf__sim_timing_defaults(struct xf_sim_timing *t);
-int xf__sim_parse_fail(struct xf_parse_error *err, const char *fmt, ...)
+/* Writes a message naming the field at fault to err (when not NULL). */
+void xf__sim_parse_message(struct xf_parse_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Writes the message and evaluates to XF_EBADSPEC. A macro, not a function
+ * returning the code, so that the code is visible where it is returned: the
+ * static analyzers neither look into another file nor follow a variadic
+ * call, and would otherwise take every refusal for a possible success. */
+#define xf__sim_parse_fail(err, ...) (xf__sim_parse_message((err), __VA_ARGS__), XF_EBADSPEC)
 
 /* fault.c: counts a call of op; returns 0 or the injected error. */
 int xf__sim_enter(struct xf_sim *s, enum xf_sim_op op);

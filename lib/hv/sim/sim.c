@@ -230,7 +230,7 @@ int xf_sim_new(const struct xf_sim_spec *spec, const struct xf_sim_options *opts
         s->caps |= XF_HV_CAP_NODE_CLAIMED_INFO;
     if (s->spec.claim_semantics == XF_SIM_CLAIMS_4_17)
         s->caps |= XF_HV_CAP_CLAIM_DYING_OK; /* 4.17.x: no "Disallow claims on dying domains" */
-    s->by_domid = xf__calloc(XF_SIM_DOMID_LIMIT, sizeof(*s->by_domid));
+    s->by_domid = xf__calloc(XF_SIM_DOMID_LIMIT, sizeof(struct sim_domain *));
     if (!s->by_domid) {
         r = XF_ENOMEM;
         goto fail;

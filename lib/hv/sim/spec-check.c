@@ -23,7 +23,7 @@
 #define XEN_FIXED_PAGES 2945u
 #define FRAME_TABLE_DIV 128u
 
-int xf__sim_parse_fail(struct xf_parse_error *err, const char *fmt, ...)
+void xf__sim_parse_message(struct xf_parse_error *err, const char *fmt, ...)
 {
     va_list ap;
 
@@ -32,7 +32,6 @@ int xf__sim_parse_fail(struct xf_parse_error *err, const char *fmt, ...)
         vsnprintf(err->message, sizeof(err->message), fmt, ap);
         va_end(ap);
     }
-    return XF_EBADSPEC;
 }
 
 void xf__sim_truth_defaults(struct xf_sim_truth truth[4])

@@ -62,25 +62,6 @@ static const char *at_index(struct path *p, const char *parent, size_t i)
     return path_join(p, parent, idx);
 }
 
-int xf__sim_type_parse(const char *name, enum xf_domain_type *ret)
-{
-    static const struct {
-        const char *name;
-        enum xf_domain_type type;
-    } types[] = {{"hvm", XF_DOMAIN_HVM},
-                 {"pvh", XF_DOMAIN_PVH},
-                 {"pv", XF_DOMAIN_PV},
-                 {"pv_in_pvh", XF_DOMAIN_PV_IN_PVH}};
-
-    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-        if (strcmp(name, types[i].name) == 0) {
-            *ret = types[i].type;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 /* Refuses keys of obj not in the NULL-terminated list. */
 static int check_keys(json_t *obj, const char *path, const char *const *allowed,
                       struct xf_parse_error *err)
@@ -401,7 +382,8 @@ static int parse_dom0(json_t *o, struct xf_sim_spec *spec, struct xf_parse_error
     spec->dom0_memory_pages = total;
     spec->dom0_type = XF_DOMAIN_PV;
     t = json_object_get(o, "type");
-    if (t && (!json_is_string(t) || xf__sim_type_parse(json_string_value(t), &spec->dom0_type)))
+    if (t &&
+        (!json_is_string(t) || xf_domain_type_parse(json_string_value(t), &spec->dom0_type) < 0))
         return xf__sim_parse_fail(err,
                                   "dom0.type: must be \"pv\", \"pvh\", \"hvm\" or \"pv_in_pvh\"");
     for (uint32_t i = 0; i < spec->nr_nodes; i++)
@@ -458,7 +440,8 @@ static int parse_truth(json_t *o, struct xf_sim_spec *spec, struct xf_parse_erro
         struct xf_sim_truth *tr;
         const char *path = at(&p, "truth", name);
 
-        (void)xf__sim_type_parse(name, &type); /* known: check_keys passed */
+        if (xf_domain_type_parse(name, &type) < 0) /* cannot be: check_keys passed */
+            return xf__sim_parse_fail(err, "%s: unknown domain type", path);
         tr = &spec->truth[type];
         if ((r = need_object(t, path, err)) || (r = check_keys(t, path, keys, err)) ||
             (r = opt_uint(t, path, "domain_pages", SPEC_MAX_PAGES, &tr->domain_pages, err)) ||

@@ -7,6 +7,7 @@
 #ifndef XENFIT_HV_XEN_INTERNAL_H
 #define XENFIT_HV_XEN_INTERNAL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <xenctrl.h>
@@ -37,8 +38,14 @@ static inline struct xf_hv_xen *xf__xen(struct xf_hv *hv)
     return (struct xf_hv_xen *)hv;
 }
 
-/* -errno of the libxenctrl call that just failed (-EIO if it left errno 0). */
-int xf__xen_errno(void);
+/* -errno of the libxenctrl call that just failed (-EIO if it left errno 0).
+ * Inline, and tested for sign after the negation, so that the static
+ * analyzer sees the result is negative (it cannot derive -e < 0 from e > 0). */
+static inline int xf__xen_errno(void)
+{
+    int r = -errno;
+    return r < 0 ? r : -EIO;
+}
 
 /* XEN_DOMCTL_getdomaininfo of one domain: 0, -ESRCH if there is none. */
 int xf__xen_getinfo(struct xf_hv_xen *x, xf_domid_t domid, xc_domaininfo_t *ret);

@@ -30,11 +30,6 @@
 /* Domains read per XEN_SYSCTL_getdomaininfolist. */
 #define DOMINFO_BATCH 64u
 
-int xf__xen_errno(void)
-{
-    return errno > 0 ? -errno : -EIO;
-}
-
 /* --- a silent logger: libxenctrl would print to stderr otherwise -------------------- */
 
 static void quiet_vmessage(struct xentoollog_logger *logger, xentoollog_level level, int errnoval,
@@ -162,7 +157,9 @@ static int xen_numainfo(struct xf_hv *hv, uint32_t max_nodes, struct xf_node_mem
     struct xf_hv_xen *x = xf__xen(hv);
     xc_meminfo_t mi[XF_MAX_NODES];
     uint32_t dist[XF_MAX_NODES * XF_MAX_NODES];
-    uint64_t claimed[XF_MAX_NODES], dma[XF_MAX_NODES];
+    /* Zeroed although the calls below fill the first num entries, all that is
+     * read: the analyzer cannot relate min(num, max_nodes) to num. */
+    uint64_t claimed[XF_MAX_NODES] = {0}, dma[XF_MAX_NODES] = {0};
     unsigned int num = 0;
     uint32_t n;
     int r;
