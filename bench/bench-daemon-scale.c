@@ -63,8 +63,9 @@ static unsigned long long daemon_cpu_ns(void)
     snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)daemon_pid);
     if (!(f = fopen(path, "r")))
         return 0;
-    if (fscanf(f, "%llu", &ns) != 1)
-        ns = 0;
+    char buf[64];
+    if (fgets(buf, sizeof(buf), f))
+        ns = strtoull(buf, NULL, 10);
     fclose(f);
     return ns;
 }
@@ -179,8 +180,9 @@ static int cycles(struct xfd_client *c, double seconds, double *p50, double *p99
         domid = domid == 30000 ? 1000 : domid + 1;
     }
     qsort(lat, n, sizeof(*lat), cmp_u64);
-    *p50 = (double)lat[n / 2] / 1e3;
-    *p99 = (double)lat[n * 99 / 100] / 1e3;
+    size_t i50 = n / 2, i99 = n * 99 / 100;
+    *p50 = (double)lat[i50] / 1e3;
+    *p99 = (double)lat[i99] / 1e3;
     *max = (double)lat[n - 1] / 1e3;
     free(lat);
     return 0;

@@ -392,8 +392,9 @@ int xf_cmd_plan(int argc, char **argv)
         return xf_cli_failure(CMD, "out of memory");
     if ((r = parse_args(argc, argv, &a)))
         goto out;
-    reqs = calloc(a.nr_vms, sizeof(*reqs));
-    plans = calloc(a.nr_vms, sizeof(*plans));
+    /* parse_args insists on one --vm at least; calloc(0) is no object. */
+    reqs = calloc(a.nr_vms ? a.nr_vms : 1, sizeof(*reqs));
+    plans = calloc(a.nr_vms ? a.nr_vms : 1, sizeof(*plans));
     if (!reqs || !plans) {
         r = xf_cli_failure(CMD, "out of memory");
         goto out;

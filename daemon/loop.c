@@ -400,7 +400,6 @@ static void accept_all(struct xfd_server *srv, uint64_t now)
 {
     for (;;) {
         int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        struct xfd_conn *c;
         if (fd < 0) {
             int err = errno;
             if (err == EINTR || err == ECONNABORTED)
@@ -415,7 +414,7 @@ static void accept_all(struct xfd_server *srv, uint64_t now)
             refuse_busy(srv, fd, now);
             continue;
         }
-        if (!(c = conn_add(srv, fd, now))) {
+        if (!conn_add(srv, fd, now)) {
             refuse_busy(srv, fd, now);
             continue;
         }

@@ -359,7 +359,7 @@ static void calibration(struct xfd_call *c)
         xfd_fail_internal(c, "%s: out of memory", c->method);
         return;
     }
-    n = xf_engine_calib_rows(c->ctx->engine, rows, n);
+    n = rows ? xf_engine_calib_rows(c->ctx->engine, rows, n) : 0;
     for (size_t i = 0; i < n; i++) {
         struct xf_overhead_coeffs k = xf_engine_coeffs(c->ctx->engine, rows[i].type, rows[i].vcpus);
         json_array_append_new(

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,8 @@ static int fail(struct xfd_store *s, int r, char *err, size_t errlen, const char
 
 /* The SQL of each statement; a reservation's columns are ?1 .. ?17 in the
  * table's order (bind_resv, row_to_resv). */
+/* NOLINTBEGIN(bugprone-suspicious-missing-comma): designated entries whose
+ * long SQL is split over lines on purpose. */
 static const char *const STMT_SQL[] = {
     [ST_RESV_INSERT] = "INSERT OR REPLACE INTO reservations VALUES"
                        "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -92,6 +95,7 @@ static const char *const STMT_SQL[] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
 };
+/* NOLINTEND(bugprone-suspicious-missing-comma) */
 _Static_assert(sizeof(STMT_SQL) / sizeof(STMT_SQL[0]) == NR_STMTS, "one SQL text per statement");
 
 /* Prepares every statement of STMT_SQL (kept for the store's life). */
@@ -150,14 +154,15 @@ static int check_schema(struct xfd_store *s, char *err, size_t errlen)
  * Otherwise xenfitd refuses to start (-EUCLEAN) unless told to start fresh.
  */
 #define MARK_NAME   "xenfitd.mark"
-#define MARK_FORMAT "xenfitd state generation %020llu\n"
+#define MARK_FORMAT "xenfitd state generation %020" PRIu64 "\n"
 #define MARK_LEN    (sizeof("xenfitd state generation ") - 1 + 20 + 1)
 
 /* Reads the mark: 1 and the generation, 0 when there is none, -errno. */
 static int read_mark(const char *dir, uint64_t *ret_gen)
 {
     char path[4096], buf[128];
-    unsigned long long g;
+    static const char prefix[] = "xenfitd state generation ";
+    uint64_t g;
     ssize_t n;
     int fd;
 
@@ -170,7 +175,9 @@ static int read_mark(const char *dir, uint64_t *ret_gen)
     if (n < 0)
         return -EIO;
     buf[n] = '\0';
-    if (sscanf(buf, "xenfitd state generation %llu", &g) != 1)
+    buf[strcspn(buf, "\n")] = '\0';
+    if (strncmp(buf, prefix, sizeof(prefix) - 1) != 0 ||
+        xf_parse_u64(buf + sizeof(prefix) - 1, &g) < 0)
         return -EUCLEAN;
     *ret_gen = g;
     return 1;
@@ -179,7 +186,7 @@ static int read_mark(const char *dir, uint64_t *ret_gen)
 static int write_mark(struct xfd_store *s)
 {
     char buf[MARK_LEN + 1];
-    int n = snprintf(buf, sizeof(buf), MARK_FORMAT, (unsigned long long)s->generation);
+    int n = snprintf(buf, sizeof(buf), MARK_FORMAT, s->generation);
     if (n != (int)MARK_LEN || pwrite(s->mark_fd, buf, MARK_LEN, 0) != (ssize_t)MARK_LEN)
         return -EIO;
     return 0;
@@ -205,7 +212,7 @@ static int damaged(char *err, size_t errlen, const char *dir, const char *fmt, .
 static int check_tables(struct xfd_store *s, const char *dir, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
-    uint64_t mark;
+    uint64_t mark = 0;
     int n = -1, r = read_mark(dir, &mark);
 
     if (r == -EUCLEAN)
@@ -475,7 +482,7 @@ int xfd_store_commit(struct xfd_store *s)
     char gen[24];
     if (!s->in_txn)
         return 0;
-    snprintf(gen, sizeof(gen), "%llu", (unsigned long long)(s->generation + 1));
+    snprintf(gen, sizeof(gen), "%" PRIu64, s->generation + 1);
     sqlite3_bind_text(s->st[ST_GENERATION], 1, gen, -1, SQLITE_TRANSIENT);
     if (note(s, step_reset(s->st[ST_GENERATION])) < 0 ||
         note(s, step_reset(s->st[ST_COMMIT])) < 0) {

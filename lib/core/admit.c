@@ -146,7 +146,7 @@ static int admit(const struct xf_admit_params *params, const struct xf_admit_req
             .cores = XF_CORES_FROM_POLICY,
             .policy = params->numa_policy,
         };
-        uint64_t node_free_mib[XF_MAX_NODES];
+        uint64_t node_free_mib[XF_MAX_NODES] = {0};
         node_free_mib_of(free, xf_topology_nr_nodes(topo), node_free_mib);
         for (uint32_t n = 0; sync && n < xf_topology_nr_nodes(topo); n++)
             if ((r = xf_planner_set_node_free(sync, n, node_free_mib[n])) < 0)

@@ -21,8 +21,6 @@
 
 #include "harness.h"
 
-extern char **environ;
-
 int td_init(struct td *d)
 {
     memset(d, 0, sizeof(*d));

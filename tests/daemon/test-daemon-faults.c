@@ -288,9 +288,15 @@ static unsigned long long cpu_ticks(pid_t pid)
     p = strrchr(buf, ')'); /* the command may hold spaces */
     assert_non_null(p);
     /* After ") ": state ppid pgrp session tty tpgid flags minflt cminflt
-     * majflt cmajflt utime stime. */
-    assert_int_equal(
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st), 2);
+     * majflt cmajflt utime stime: fields 12 and 13. */
+    p += 2;
+    for (int field = 1; field < 12; field++) {
+        p = strchr(p, ' ');
+        assert_non_null(p);
+        p++;
+    }
+    ut = strtoull(p, &p, 10);
+    st = strtoull(p, NULL, 10);
     return ut + st;
 }
 
