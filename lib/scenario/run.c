@@ -282,8 +282,9 @@ static int xapi_place(void *ctx, struct xf_hv *hv, xf_domid_t domid, struct xf_b
     ci.numa_placement_on = numa_on;
     ci.mc = &t->build_mc;
     ci.migration = t->migration;
-    if (t->migration)
-        (void)xf_migration_claim_pages(xf__scn_source_kib(d, t->arrival), &ci.source_total_pages);
+    if (t->migration && (r = xf_migration_claim_pages(xf__scn_source_kib(d, t->arrival),
+                                                      &ci.source_total_pages)) < 0)
+        return r;
     if (numa_on) {
         for (uint32_t n = 0; n < nr && n < xf_topology_nr_nodes(run->topo); n++) {
             /* PR 6867 in 2026.02 only (claims.h). */
@@ -353,7 +354,9 @@ static int start_build(struct xf__scn_task *t)
     bs.max_pages = xf_pages_of_mib(t->build_mc.xen_max_mib);
     bs.paging_pool_pages = xf_pages_of_mib(t->build_mc.shadow_mib);
     if (t->migration) {
-        (void)xf_migration_claim_pages(xf__scn_source_kib(d, t->arrival), &source_pages);
+        int r = xf_migration_claim_pages(xf__scn_source_kib(d, t->arrival), &source_pages);
+        if (r < 0)
+            return r;
         bs.populate_pages = source_pages;
         if (source_pages > bs.max_pages)
             bs.max_pages = source_pages;
@@ -437,136 +440,258 @@ static void observe_overhead(struct xf__scn_task *t, const struct xf_build_resul
     }
 }
 
-static void finish_build(struct xf__scn_task *t, int err)
+/* Counts the claim a finished build ended with. */
+static void count_claim(struct xf_scn_totals *tot, enum xf_claim_kind claimed)
+{
+    switch (claimed) {
+    case XF_CLAIM_NODE:
+        tot->claims_node++;
+        break;
+    case XF_CLAIM_GLOBAL:
+        tot->claims_global++;
+        break;
+    default:
+        tot->claims_none++;
+    }
+}
+
+/* Gives back a plan committed to the placement counters (a build that did
+ * not boot holds nothing). */
+static void release_plan(struct xf__scn_run *run, struct xf__scn_vm *vs)
+{
+    if (!vs->committed)
+        return;
+    (void)xf_planner_release(run->planner, &vs->plan); /* committed: cannot fail */
+    vs->committed = false;
+}
+
+/* A booted VM: where its memory ended, what it really took (the simulator's
+ * hidden pages included: reporting only, no decision reads them). */
+static void record_boot(struct xf__scn_task *t, const struct xf_build_result *br)
 {
     struct xf__scn_run *run = t->run;
     struct xf_scn_vm_result *res = &run->rep->vms[t->vm];
     struct xf__scn_vm *vs = &run->vs[t->vm];
+    struct xf_hv_domain_info info;
+    struct xf_sim_domain_state ss;
+    uint64_t taken = 0, mask = 0;
+
+    memset(&info, 0, sizeof(info));
+    vs->domid = br->domid;
+    vs->running = true;
+    res->outcome = XF_SCN_BOOTED;
+    res->boots++;
+    run->rep->totals.booted++;
+    if (xf_hv_domain_info(run->hv, br->domid, &info) == 0) {
+        taken = info.tot_pages + info.paging_pool_pages;
+        for (unsigned n = 0; n < XF_MAX_NODES; n++)
+            if (info.pages_per_node[n])
+                mask |= UINT64_C(1) << n;
+        if (xf_sim_domain_state(run->hv, br->domid, &ss) == 0)
+            taken += ss.hidden_pages;
+    }
+    res->nodes = mask;
+    res->taken_mib = xf_mib_of_pages_used(taken);
+    if (t->adm.footprint_pages > taken)
+        run->rep->totals.reserved_unused_mib +=
+            xf_mib_of_pages_free(t->adm.footprint_pages - taken);
+    if (res->fits_one_node) {
+        run->rep->totals.fit_one_node++;
+        if (__builtin_popcountll(mask) == 1)
+            run->rep->totals.single_node++;
+    }
+    if (run->o.log) {
+        char per[160], on[XF_NODE_LIST_MAX], planned[XF_NODE_LIST_MAX];
+        size_t off = 0;
+        per[0] = '\0';
+        for (unsigned n = 0; n < XF_MAX_NODES && off + 24 < sizeof(per); n++)
+            if (info.pages_per_node[n])
+                off += (size_t)snprintf(
+                    per + off, sizeof(per) - off, " n%u:%lluM", n,
+                    (unsigned long long)xf_mib_of_pages_used(info.pages_per_node[n]));
+        xf__scn_log(run, "%s: guest pages per node:%s", res->name, per);
+        xf_node_list(mask, on, sizeof(on));
+        xf_node_list(vs->planned_nodes, planned, sizeof(planned));
+        xf__scn_log(run,
+                    "%s: booted as domain %u on nodes %s (planned %s, %s claim%s%s), "
+                    "took %llu MiB",
+                    res->name, br->domid, on, planned, xf_claim_kind_name(br->claimed),
+                    br->node_claim_err ? ", node claim refused: " : "",
+                    br->node_claim_err ? xf_err_name(br->node_claim_err) : "",
+                    (unsigned long long)res->taken_mib);
+    }
+}
+
+/* A build stopped before populating anything and reported as
+ * HOST_NOT_ENOUGH_FREE_MEMORY: a (late) refusal, not a failure. */
+static void record_late_refusal(struct xf__scn_task *t)
+{
+    struct xf_scn_vm_result *res = &t->run->rep->vms[t->vm];
+    res->outcome = XF_SCN_REFUSED;
+    res->refusals++;
+    t->run->rep->totals.refused++;
+    t->run->rep->totals.late_refusals++;
+    release_plan(t->run, &t->run->vs[t->vm]);
+    xf__scn_log(t->run, "%s: refused late: %s", res->name, res->reason);
+}
+
+/* Admitted, then the build failed: the false admit a toolstack must not have. */
+static void record_false_admit(struct xf__scn_task *t, const struct xf_build_result *br, int err)
+{
+    struct xf_scn_vm_result *res = &t->run->rep->vms[t->vm];
+    res->outcome = XF_SCN_FAILED;
+    res->false_admits++;
+    res->err = err;
+    res->phase = br->phase;
+    snprintf(res->reason, sizeof(res->reason),
+             "admitted, then the build failed in %s: %s (%s) after %llu of %llu MiB",
+             xf_build_phase_name(br->phase), xf_err_name(err), xf_strerror(err),
+             (unsigned long long)xf_mib_of_pages_free(br->populated_pages),
+             (unsigned long long)xf_mib_of_pages_used(t->adm.footprint_pages));
+    t->run->rep->totals.false_admits++;
+    release_plan(t->run, &t->run->vs[t->vm]);
+    xf__scn_log(t->run, "%s: FALSE ADMIT: %s", res->name, res->reason);
+}
+
+static void finish_build(struct xf__scn_task *t, int err)
+{
+    struct xf__scn_run *run = t->run;
+    struct xf_scn_vm_result *res = &run->rep->vms[t->vm];
     const struct xf_build_result *br = xf_build_result(t->build);
 
     probe_done(t);
     res->claim = br->claimed;
-    res->planned_nodes = vs->planned_nodes;
+    res->planned_nodes = run->vs[t->vm].planned_nodes;
     res->footprint_mib = xf_mib_of_pages_used(t->adm.footprint_pages);
-    switch (br->claimed) {
-    case XF_CLAIM_NODE:
-        run->rep->totals.claims_node++;
-        break;
-    case XF_CLAIM_GLOBAL:
-        run->rep->totals.claims_global++;
-        break;
-    default:
-        run->rep->totals.claims_none++;
-    }
+    count_claim(&run->rep->totals, br->claimed);
     if (err == 0) {
-        struct xf_hv_domain_info info;
-        struct xf_sim_domain_state ss;
-        uint64_t taken = 0, mask = 0, max_node = 0;
-        vs->domid = br->domid;
-        vs->running = true;
-        res->outcome = XF_SCN_BOOTED;
-        res->boots++;
-        run->rep->totals.booted++;
-        if (xf_hv_domain_info(run->hv, br->domid, &info) == 0) {
-            taken = info.tot_pages + info.paging_pool_pages;
-            for (unsigned n = 0; n < XF_MAX_NODES; n++) {
-                if (info.pages_per_node[n])
-                    mask |= UINT64_C(1) << n;
-                if (info.pages_per_node[n] > max_node)
-                    max_node = info.pages_per_node[n];
-            }
-            if (xf_sim_domain_state(run->hv, br->domid, &ss) == 0)
-                taken += ss.hidden_pages;
-        }
-        res->nodes = mask;
-        res->taken_mib = xf_mib_of_pages_used(taken);
-        if (run->o.log) {
-            char per[160];
-            size_t off = 0;
-            per[0] = '\0';
-            for (unsigned n = 0; n < XF_MAX_NODES && off + 24 < sizeof(per); n++)
-                if (info.pages_per_node[n])
-                    off += (size_t)snprintf(
-                        per + off, sizeof(per) - off, " n%u:%lluM", n,
-                        (unsigned long long)xf_mib_of_pages_used(info.pages_per_node[n]));
-            xf__scn_log(run, "%s: guest pages per node:%s", res->name, per);
-        }
-        if (t->adm.footprint_pages > taken)
-            run->rep->totals.reserved_unused_mib +=
-                xf_mib_of_pages_free(t->adm.footprint_pages - taken);
-        if (res->fits_one_node) {
-            run->rep->totals.fit_one_node++;
-            if (__builtin_popcountll(mask) == 1)
-                run->rep->totals.single_node++;
-        }
-        if (run->o.log) {
-            char on[XF_NODE_LIST_MAX], planned[XF_NODE_LIST_MAX];
-            xf_node_list(mask, on, sizeof(on));
-            xf_node_list(vs->planned_nodes, planned, sizeof(planned));
-            xf__scn_log(run,
-                        "%s: booted as domain %u on nodes %s (planned %s, %s claim%s%s), "
-                        "took %llu MiB",
-                        res->name, br->domid, on, planned, xf_claim_kind_name(br->claimed),
-                        br->node_claim_err ? ", node claim refused: " : "",
-                        br->node_claim_err ? xf_err_name(br->node_claim_err) : "",
-                        (unsigned long long)res->taken_mib);
-        }
+        record_boot(t, br);
     } else if (xf_policy_is_xapi(run->o.policy) && err == XF_ENOFIT &&
                br->phase == XF_BUILD_FREE_CHECK) {
         /* xen-api: build_pre's wait_xen_free_mem found less than the VM's
          * footprint free: Not_enough_memory, which xapi reports as
          * HOST_NOT_ENOUGH_FREE_MEMORY (xapi_xenops.ml), nothing populated. */
-        res->outcome = XF_SCN_REFUSED;
-        res->refusals++;
-        run->rep->totals.refused++;
-        run->rep->totals.late_refusals++;
         snprintf(res->reason, sizeof(res->reason),
                  "HOST_NOT_ENOUGH_FREE_MEMORY at build (Not_enough_memory): needs %llu MiB, "
                  "Xen has %llu MiB free",
                  (unsigned long long)t->build_mc.required_host_free_mib,
                  (unsigned long long)xf_mib_of_pages_free(br->free_found_pages));
-        xf__scn_log(run, "%s: refused late: %s", res->name, res->reason);
+        record_late_refusal(t);
     } else if (run->o.policy == XF_POLICY_XENFIT && err == XF_ENOMEM &&
                br->phase <= XF_BUILD_PLACE_CLAIM && br->populated_pages == 0) {
         /* xenfit claims everything it populates, before populating: a build
          * that cannot get its memory stops here, with nothing populated, and
          * is a refusal with numbers, not an internal error. */
-        res->outcome = XF_SCN_REFUSED;
-        res->refusals++;
-        run->rep->totals.refused++;
-        run->rep->totals.late_refusals++;
         snprintf(res->reason, sizeof(res->reason),
                  "HOST_NOT_ENOUGH_FREE_MEMORY at build (%s: %s): needs %llu MiB, the domain's "
                  "overhead measured %llu pages",
                  xf_build_phase_name(br->phase), xf_err_name(err),
                  (unsigned long long)xf_mib_of_pages_used(t->adm.footprint_pages),
                  (unsigned long long)br->overhead_pages);
-        if (vs->committed) {
-            (void)xf_planner_release(run->planner, &vs->plan);
-            vs->committed = false;
-        }
-        xf__scn_log(run, "%s: refused late: %s", res->name, res->reason);
+        record_late_refusal(t);
     } else {
-        res->outcome = XF_SCN_FAILED;
-        res->false_admits++;
-        res->err = err;
-        res->phase = br->phase;
-        snprintf(res->reason, sizeof(res->reason),
-                 "admitted, then the build failed in %s: %s (%s) after %llu of %llu MiB",
-                 xf_build_phase_name(br->phase), xf_err_name(err), xf_strerror(err),
-                 (unsigned long long)xf_mib_of_pages_free(br->populated_pages),
-                 (unsigned long long)xf_mib_of_pages_used(t->adm.footprint_pages));
-        run->rep->totals.false_admits++;
-        if (vs->committed) {
-            (void)xf_planner_release(run->planner, &vs->plan);
-            vs->committed = false;
-        }
-        xf__scn_log(run, "%s: FALSE ADMIT: %s", res->name, res->reason);
+        record_false_admit(t, br, err);
     }
     /* The domain now holds its memory (or none): the reservation ends. */
     if (t->has_res)
-        (void)xf_ledger_delete(run->ledger, t->res_id);
+        (void)xf_ledger_delete(run->ledger, t->res_id); /* has_res: it is there */
     t->has_res = false;
+}
+
+/* Counts a request once, however often it is re-decided after a wait. */
+static void count_request(struct xf__scn_task *t)
+{
+    if (t->counted)
+        return;
+    t->counted = true;
+    t->run->rep->totals.requested++;
+    if (t->run->rep->vms[t->vm].fits_one_node)
+        t->run->rep->totals.requested_fit_one_node++;
+}
+
+/* xenfit: a size never seen on this host is admitted one at a time until the
+ * first one's overhead is measured: a parallel group of a new size must not
+ * all be admitted on an unverified model. True when this one must wait. */
+static bool wait_for_probe(struct xf__scn_task *t)
+{
+    const struct xf_scn_vm_def *d = xf__scn_def(t->run, t->vm);
+    if (t->run->o.policy != XF_POLICY_XENFIT)
+        return false;
+    return !xf_calib_online_has(t->run->calib, d->vm.type, d->vm.vcpus) &&
+           *probe_slot(t->run, d) > 0;
+}
+
+/* Admission for a task: 1 to step again (waiting, or building), 0 when it
+ * is over (refused), or a negative error. */
+static int admit_step(struct xf__scn_task *t, struct xf_hv *hv, uint64_t *ret_sleep_ns)
+{
+    int r;
+
+    count_request(t);
+    if (wait_for_probe(t)) {
+        *ret_sleep_ns = 10000000; /* 10 ms */
+        return 1;
+    }
+    if ((r = admit_now(t)) < 0)
+        return r;
+    if (!t->adm.admitted) {
+        if (start_wait(t, hv, false))
+            return 1;
+        refuse(t);
+        t->phase = XF__SCN_DONE;
+        return 0;
+    }
+    /* xenfit: a VM that fits one node waits for a dying domain's memory
+     * rather than being spread over several nodes for good. */
+    if (t->run->o.policy == XF_POLICY_XENFIT && t->adm.plan.nr_nodes != 1 && t->node_waits < 8 &&
+        node_could_hold(t) && start_wait(t, hv, true)) {
+        t->node_waits++; /* bounded: a node may free up yet not suit the plan */
+        return 1;
+    }
+    t->run->rep->totals.admitted++;
+    if (t->run->o.policy == XF_POLICY_XENFIT) {
+        const struct xf_scn_vm_def *d = xf__scn_def(t->run, t->vm);
+        if (!xf_calib_online_has(t->run->calib, d->vm.type, d->vm.vcpus)) {
+            (*probe_slot(t->run, d))++;
+            t->probing = true;
+        }
+    }
+    r = reserve(t);
+    if (r == 0)
+        r = start_build(t);
+    if (r < 0) {
+        probe_done(t); /* or other VMs of its size would wait for it forever */
+        return r;
+    }
+    t->phase = XF__SCN_BUILD;
+    return 1;
+}
+
+/* While a build runs: record the claim it really holds, its measured
+ * overhead, and tie the reservation to its domain. Returns 0 or an error. */
+static int track_build(struct xf__scn_task *t)
+{
+    const struct xf_build_result *br = xf_build_result(t->build);
+    int r;
+
+    if (t->has_res && br->phase > XF_BUILD_PLACE_CLAIM && !t->claim_recorded) {
+        /* The claim the build really holds (a node claim may have fallen
+         * back to a global one): the accounting depends on it. */
+        struct xf_claim_plan actual = t->adm.claim;
+        actual.kind = br->claimed;
+        if ((r = xf_ledger_set_claim(t->run->ledger, t->res_id, &actual)) < 0)
+            return r;
+        t->claim_recorded = true;
+    }
+    if (t->run->o.policy == XF_POLICY_XENFIT && br->overhead_known && !t->overhead_seen) {
+        t->overhead_seen = true;
+        observe_overhead(t, br);
+    }
+    if (t->has_res && br->domid != XF_DOMID_NONE &&
+        !xf_ledger_find_domain(t->run->ledger, br->domid) &&
+        (r = xf_ledger_transfer(t->run->ledger, t->res_id, br->domid)) < 0)
+        return r;
+    return 0;
 }
 
 int xf__scn_boot_step(void *ctx, struct xf_hv *hv, uint64_t *ret_sleep_ns)
@@ -576,57 +701,7 @@ int xf__scn_boot_step(void *ctx, struct xf_hv *hv, uint64_t *ret_sleep_ns)
 
     switch (t->phase) {
     case XF__SCN_ADMIT:
-        if (!t->counted) {
-            t->counted = true;
-            t->run->rep->totals.requested++;
-            if (t->run->rep->vms[t->vm].fits_one_node)
-                t->run->rep->totals.requested_fit_one_node++;
-        }
-        if (t->run->o.policy == XF_POLICY_XENFIT) {
-            /* A size never seen on this host is admitted one at a time until
-             * the first one's overhead is measured: a parallel group of a new
-             * size must not all be admitted on an unverified model. */
-            const struct xf_scn_vm_def *d = xf__scn_def(t->run, t->vm);
-            bool known = xf_calib_online_has(t->run->calib, d->vm.type, d->vm.vcpus);
-            if (!known && *probe_slot(t->run, d) > 0) {
-                *ret_sleep_ns = 10000000; /* 10 ms */
-                return 1;
-            }
-        }
-        r = admit_now(t);
-        if (r < 0)
-            return r;
-        if (!t->adm.admitted) {
-            if (start_wait(t, hv, false))
-                return 1;
-            refuse(t);
-            t->phase = XF__SCN_DONE;
-            return 0;
-        }
-        /* xenfit: a VM that fits one node waits for a dying domain's memory
-         * rather than being spread over several nodes for good. */
-        if (t->run->o.policy == XF_POLICY_XENFIT && t->adm.plan.nr_nodes != 1 &&
-            t->node_waits < 8 && node_could_hold(t) && start_wait(t, hv, true)) {
-            t->node_waits++; /* bounded: a node may free up yet not suit the plan */
-            return 1;
-        }
-        t->run->rep->totals.admitted++;
-        if (t->run->o.policy == XF_POLICY_XENFIT) {
-            const struct xf_scn_vm_def *d = xf__scn_def(t->run, t->vm);
-            if (!xf_calib_online_has(t->run->calib, d->vm.type, d->vm.vcpus)) {
-                (*probe_slot(t->run, d))++;
-                t->probing = true;
-            }
-        }
-        r = reserve(t);
-        if (r == 0)
-            r = start_build(t);
-        if (r < 0) {
-            probe_done(t); /* or other VMs of its size would wait for it forever */
-            return r;
-        }
-        t->phase = XF__SCN_BUILD;
-        return 1;
+        return admit_step(t, hv, ret_sleep_ns);
     case XF__SCN_WAIT:
         r = xf_wait_step(&t->wait, hv, ret_sleep_ns);
         if (r == 1)
@@ -637,25 +712,8 @@ int xf__scn_boot_step(void *ctx, struct xf_hv *hv, uint64_t *ret_sleep_ns)
         return 1;
     case XF__SCN_BUILD:
         r = xf_build_step(t->build, hv, ret_sleep_ns);
-        if (r == 1) {
-            const struct xf_build_result *br = xf_build_result(t->build);
-            if (t->has_res && br->phase > XF_BUILD_PLACE_CLAIM && !t->claim_recorded) {
-                /* The claim the build really holds (a node claim may have
-                 * fallen back to a global one): the accounting depends on it. */
-                struct xf_claim_plan actual = t->adm.claim;
-                actual.kind = br->claimed;
-                (void)xf_ledger_set_claim(t->run->ledger, t->res_id, &actual);
-                t->claim_recorded = true;
-            }
-            if (t->run->o.policy == XF_POLICY_XENFIT && br->overhead_known && !t->overhead_seen) {
-                t->overhead_seen = true;
-                observe_overhead(t, br);
-            }
-            if (t->has_res && br->domid != UINT32_MAX &&
-                !xf_ledger_find_domain(t->run->ledger, br->domid))
-                (void)xf_ledger_transfer(t->run->ledger, t->res_id, br->domid);
-            return 1;
-        }
+        if (r == 1)
+            return (r = track_build(t)) < 0 ? r : 1;
         finish_build(t, r);
         t->phase = XF__SCN_DONE;
         return 0;
