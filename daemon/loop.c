@@ -114,6 +114,8 @@ static void conn_close(struct xfd_server *srv, struct xfd_conn *c)
         c->next->prev = c->prev;
     if (c->refusing)
         srv->nr_refusing--;
+    else if (c->lingering)
+        srv->nr_lingering--;
     else
         srv->nr_conns--;
     xfd_log(XFD_LOG_DEBUG, "connection %d closed (%u open)", c->fd, srv->nr_conns);
@@ -130,9 +132,16 @@ static void linger(struct xfd_server *srv, struct xfd_conn *c, uint64_t now)
 {
     if (c->lingering)
         return;
-    if (c->read_eof || shutdown(c->fd, SHUT_WR) < 0) {
+    /* A client that is done is no longer one of --max-clients: its slot is
+     * free for the next one at once. Lingering ones are bounded apart. */
+    if (c->read_eof || (!c->refusing && srv->nr_lingering >= XFD_REFUSING_MAX) ||
+        shutdown(c->fd, SHUT_WR) < 0) {
         c->dead = true;
         return;
+    }
+    if (!c->refusing) {
+        srv->nr_conns--;
+        srv->nr_lingering++;
     }
     c->lingering = true;
     c->active_ms = now;
@@ -411,8 +420,11 @@ static void accept_all(struct xfd_server *srv, uint64_t now)
             return;
         }
         if (srv->nr_conns >= srv->cfg.max_clients) {
+            /* The rest wait for the next round, after its hang-ups are
+             * closed: a client may have closed one (and connected again)
+             * while this loop ran, and must not be refused for it. */
             refuse_busy(srv, fd, now);
-            continue;
+            return;
         }
         if (!conn_add(srv, fd, now)) {
             refuse_busy(srv, fd, now);
@@ -509,7 +521,8 @@ static void sweep(struct xfd_server *srv)
 
 int xfd_fit_max_clients(unsigned *max_clients)
 {
-    const rlim_t others = XFD_REFUSING_MAX + XFD_FD_HEADROOM;
+    /* 503 slots, lingering closes, the daemon's own. */
+    const rlim_t others = 2 * XFD_REFUSING_MAX + XFD_FD_HEADROOM;
     struct rlimit rl;
     rlim_t want = (rlim_t)*max_clients + others;
 

@@ -62,7 +62,8 @@ int xfd_config_parse(int argc, char **argv, struct xfd_config *ret);
 
 /*
  * Fits --max-clients to the open-files limit: raises the soft limit towards
- * the hard one as far as max_clients + XFD_REFUSING_MAX + XFD_FD_HEADROOM
+ * the hard one as far as max_clients + 2 * XFD_REFUSING_MAX (503 replies and
+ * lingering closes) + XFD_FD_HEADROOM
  * needs, and lowers *max_clients if even the hard limit is short (logged).
  * Returns 0, or XF_ERANGE when the limit leaves no room for one client.
  */
@@ -83,6 +84,7 @@ struct xfd_server {
     struct xfd_conn *conns;    /* every open connection */
     unsigned nr_conns;         /* ... but those over the limit (at most max_clients) */
     unsigned nr_refusing;      /* over the limit, being told 503 (XFD_REFUSING_MAX) */
+    unsigned nr_lingering;     /* done, draining before close (at most XFD_REFUSING_MAX) */
     uint64_t accept_resume_ms; /* accepting paused until then (0: not paused) */
     uint64_t refusal_logged_ms;
     unsigned refusals_unlogged;
