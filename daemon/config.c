@@ -3,12 +3,15 @@
  * xenfitd's configuration: defaults, the key=value file (--config) and the
  * command-line flags, which take the same names (docs/daemon.md, OPTIONS).
  * A value that cannot be used is refused naming the flag or the file and
- * line, with exit status 2.
+ * line, with exit status 2. A --config file that does not exist means the
+ * defaults (said on stderr); one that cannot be read is an error.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "xenfit/units.h"
 #include "xenfitd.h"
@@ -189,10 +192,25 @@ static int read_file(struct xfd_config *c, const char *path)
     FILE *f = fopen(path, "r");
     char line[PATH_MAX + 64], where[PATH_MAX + 32];
     unsigned n = 0;
-    int r = 0;
+    struct stat st;
+    int r = 0, err;
 
-    if (!f) {
-        fprintf(stderr, "xenfitd: --config '%s': cannot open it\n", path);
+    if (!f && errno == ENOENT) {
+        /* The shipped unit names the config; an operator who deleted it (or
+         * never installed one) gets the defaults, not a unit that exits 2
+         * and is restarted forever. Said on stderr, where the journal is. */
+        fprintf(stderr, "xenfitd: --config '%s' does not exist: using the defaults\n", path);
+        return 0;
+    }
+    err = f ? 0 : errno;
+    if (f && fstat(fileno(f), &st) < 0)
+        err = errno;
+    else if (f && S_ISDIR(st.st_mode))
+        err = EISDIR; /* fopen() opens a directory for reading; only reads fail */
+    if (err) {
+        fprintf(stderr, "xenfitd: --config '%s': cannot open it: %s\n", path, strerror(err));
+        if (f)
+            fclose(f);
         return 2;
     }
     while (r == 0 && fgets(line, sizeof(line), f)) {
@@ -209,6 +227,10 @@ static int read_file(struct xfd_config *c, const char *path)
         }
         *eq = '\0';
         r = set(c, where, trim(s), trim(eq + 1));
+    }
+    if (r == 0 && ferror(f)) {
+        fprintf(stderr, "xenfitd: --config '%s': reading it failed\n", path);
+        r = 2;
     }
     fclose(f);
     return r;
