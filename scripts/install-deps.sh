@@ -18,6 +18,8 @@ packages=(
   curl
   # a daemon test steps the wall clock under xenfitd (an NTP step)
   libfaketime
+  # a test scores the installed unit's hardening (systemd-analyze security)
+  systemd
   # the real-Xen backend (libxenctrl) and its test tier: Xen 4.17 booted under
   # QEMU from a dom0 initramfs made of Debian packages (tests/xen/)
   libxen-dev qemu-system-x86 cpio xz-utils binutils
