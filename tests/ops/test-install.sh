@@ -33,7 +33,7 @@ expect_eq "config installed" "$(test -f "$dest$CONF" && echo yes)" yes
 expect_eq "config is all comments" "$(grep -cv '^#' "$dest$CONF")" 0
 expect_match "config documents every key" "$(cat "$dest$CONF")" '^# sweep-interval=1000'
 expect_eq "exit 2 not restarted" "$(grep -c '^RestartPreventExitStatus=2$' "$unit")" 1
-expect_eq "no @VAR@ left" "$(grep -c '@' "$unit")" 0
+expect_eq "no @VAR@ left" "$(grep -cE '@[A-Z_]+@' "$unit")" 0
 
 # start DESCRIPTION CONFIG: the installed daemon on the simulator, with the
 # unit's --config replaced by CONFIG; "ready" once it says READY=1.
@@ -57,6 +57,10 @@ expect_eq "starts without a config" "$(start none "$dest/nonexistent.conf")" REA
 expect_match "says the defaults are used" "$(cat "$dest/run-none/log")" \
   "--config '$dest/nonexistent.conf' does not exist: using the defaults"
 
+# The shipped lines, uncommented as they are (values with their comments).
+sed -e 's/^# \(log-level=\)/\1/' -e 's/^# \(reservation-ttl=\)/\1/' "$dest$CONF" >"$dest/edited.conf"
+expect_eq "two lines uncommented" "$(grep -c '^[a-z]' "$dest/edited.conf")" 2
+expect_eq "starts with lines uncommented" "$(start edited "$dest/edited.conf")" READY=1
 printf 'max-clients=0\n' >"$dest/bad.conf"
 expect_fail "bad config exits 2" 2 "bad.conf:1: max-clients '0'" \
   "$dest${argv[0]}" --config "$dest/bad.conf" --backend sim --host /dev/null
