@@ -264,6 +264,15 @@ static int metrics(struct xfd_server *srv, struct xfd_buf *b)
         r = one(b, "xenfitd_request_errors_total", "counter",
                 "JSON-RPC requests answered with an error", ctx->failures);
     if (r == 0)
+        r = head(b, "xenfitd_web_requests_total", "counter",
+                 "GETs on the metrics socket: scrapes, the live page's refreshes, others");
+    if (r == 0)
+        r = xfd_buf_printf(b,
+                           "xenfitd_web_requests_total{path=\"/metrics\"} %" PRIu64 "\n"
+                           "xenfitd_web_requests_total{path=\"/state.json\"} %" PRIu64 "\n"
+                           "xenfitd_web_requests_total{path=\"other\"} %" PRIu64 "\n",
+                           m->gets[0], m->gets[1], m->gets[2]);
+    if (r == 0)
         r = one(b, "xenfitd_connections", "gauge", "Open client connections", srv->nr_conns);
     if (r == 0)
         r = histogram(b, "xenfitd_request_handle_seconds",
@@ -319,14 +328,15 @@ int xfd_web_respond(struct xfd_server *srv, const char *path, struct xfd_buf *ou
     const char *type;
     int r;
 
-    srv->metrics.scrapes++;
     if (strcmp(path, "/metrics") == 0) {
+        srv->metrics.gets[0]++;
         type = "text/plain; version=0.0.4; charset=utf-8";
         r = metrics(srv, &body);
     } else if (strcmp(path, "/state.json") == 0) {
+        srv->metrics.gets[1]++;
         type = "application/json";
         r = state_json(srv, &body);
-    } else if (strcmp(path, "/") == 0) {
+    } else if (srv->metrics.gets[2]++, strcmp(path, "/") == 0) {
         return xfd_web_reply(out, 200, "text/html; charset=utf-8", xfd_web_page,
                              strlen(xfd_web_page));
     } else {

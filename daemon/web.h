@@ -33,7 +33,7 @@ struct xfd_metrics {
     struct xfd_histogram handle;     /* a request decided: parsed to reply written */
     struct xfd_histogram commit;     /* a round's changes committed to the state */
     uint64_t expired, died, settled; /* reservations the sweep ended or settled */
-    uint64_t scrapes;                /* GETs answered on this listener */
+    uint64_t gets[3];                /* GETs answered: /metrics, /state.json, others */
 };
 
 enum {

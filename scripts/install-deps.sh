@@ -20,6 +20,9 @@ packages=(
   libfaketime
   # a test scores the installed unit's hardening (systemd-analyze security)
   systemd
+  # a test loads xenfitd's live page in headless Chromium, through socat
+  # (Chromium cannot reach a Unix socket)
+  chromium socat
   # the real-Xen backend (libxenctrl) and its test tier: Xen 4.17 booted under
   # QEMU from a dom0 initramfs made of Debian packages (tests/xen/)
   libxen-dev qemu-system-x86 cpio xz-utils binutils
