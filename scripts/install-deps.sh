@@ -12,6 +12,8 @@ packages=(
   clang-format clang
   # libraries
   libcmocka-dev libjansson-dev libcsv-dev libsqlite3-dev
+  # xenfit top draws with curses
+  libncurses-dev
   # the CLI tests and the demo read JSON with jq; the demo's table uses column
   jq bsdextrautils
   # a daemon test sends raw JSON-RPC over the Unix socket with curl
