@@ -87,7 +87,7 @@ expect_eq "buckets cumulative" "$(awk '/^xenfitd_request_handle_seconds_bucket/ 
 expect_match "commits timed" "$(value "$m" xenfitd_commit_seconds_count)" '^[1-9][0-9]*$'
 
 # The 1 GiB reservation handed to a domain that holds it: settled by the sweep.
-id=$("$XENFIT" reservations | awk '/ amount / { print $1 }')
+id=$("$XENFIT" reservations --json | jq -r '.[] | select(.kind == "amount") | .reservation_id')
 domid=$(rpc xenfit.sim_domain_create '["t",1048576,true]' | sed -n 's/.*"result":\([0-9]*\).*/\1/p')
 out=$(rpc transfer_reservation_to_domain "[\"t\",\"xenfit-cli\",\"$id\",$domid]")
 expect_match "transferred" "$out" '"error":null'
