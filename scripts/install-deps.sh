@@ -25,6 +25,8 @@ packages=(
   # a test loads xenfitd's live page in headless Chromium, through socat
   # (Chromium cannot reach a Unix socket)
   chromium socat
+  # a test builds the Debian packages (debian/) and lints them
+  dpkg-dev debhelper lintian
   # the real-Xen backend (libxenctrl) and its test tier: Xen 4.17 booted under
   # QEMU from a dom0 initramfs made of Debian packages (tests/xen/)
   libxen-dev qemu-system-x86 cpio xz-utils binutils
