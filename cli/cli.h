@@ -134,5 +134,7 @@ int xf_cmd_reservations(int argc, char **argv);
 void xf_usage_reservations(void);
 int xf_cmd_calibration(int argc, char **argv);
 void xf_usage_calibration(void);
+int xf_cmd_top(int argc, char **argv); /* cmd-top.c */
+void xf_usage_top(void);
 
 #endif

@@ -24,6 +24,7 @@ static const struct xf_cli_command commands[] = {
     {"reservations", "list xenfitd's reservations", xf_cmd_reservations, xf_usage_reservations},
     {"calibration", "show or reset what xenfitd learned from observed builds", xf_cmd_calibration,
      xf_usage_calibration},
+    {"top", "xenfitd's live view in the terminal, every second", xf_cmd_top, xf_usage_top},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

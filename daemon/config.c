@@ -3,12 +3,15 @@
  * xenfitd's configuration: defaults, the key=value file (--config) and the
  * command-line flags, which take the same names (docs/daemon.md, OPTIONS).
  * A value that cannot be used is refused naming the flag or the file and
- * line, with exit status 2.
+ * line, with exit status 2. A --config file that does not exist means the
+ * defaults (said on stderr); one that cannot be read is an error.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "xenfit/units.h"
 #include "xenfitd.h"
@@ -29,6 +32,9 @@ static void usage(FILE *out)
             "  --socket PATH            the Unix socket (default " XFD_SOCKET_DEFAULT ");\n"
             "                           squeezed's JSON path is /var/xapi/memory.json\n"
             "  --socket-mode OCTAL      its permissions (default 0600)\n"
+            "  --metrics-socket PATH    serve GET /metrics (Prometheus) and the live page\n"
+            "                           (GET /) on a second Unix socket (default: off)\n"
+            "  --metrics-socket-mode OCTAL  its permissions (default 0600)\n"
             "  --config FILE            key=value lines with the flags' names (no dashes)\n"
             "  --log-level LEVEL        error, warning, info (default) or debug\n"
             "  --reservation-ttl S      untransferred reservations expire after S seconds\n"
@@ -59,6 +65,7 @@ static void defaults(struct xfd_config *c)
     snprintf(c->state_dir, sizeof(c->state_dir), "%s", XFD_STATE_DIR_DEFAULT);
     snprintf(c->socket_path, sizeof(c->socket_path), "%s", XFD_SOCKET_DEFAULT);
     c->socket_mode = 0600;
+    c->metrics_socket_mode = 0600;
     c->log_level = XFD_LOG_INFO;
     c->ttl_s = 600;
     c->sync = XFD_SYNC_NORMAL;
@@ -114,12 +121,14 @@ static int set(struct xfd_config *c, const char *where, const char *name, const 
         return copy(where, name, v, c->state_dir, sizeof(c->state_dir));
     } else if (strcmp(name, "socket") == 0) {
         return copy(where, name, v, c->socket_path, sizeof(c->socket_path));
-    } else if (strcmp(name, "socket-mode") == 0) {
+    } else if (strcmp(name, "metrics-socket") == 0) {
+        return copy(where, name, v, c->metrics_socket_path, sizeof(c->metrics_socket_path));
+    } else if (strcmp(name, "socket-mode") == 0 || strcmp(name, "metrics-socket-mode") == 0) {
         char *end;
         unsigned long m = strtoul(v, &end, 8);
-        if (!*v || *end || m > 0777)
+        if (!*v || *v == '-' || *end || m > 0777)
             return bad(where, name, v, "expected an octal mode such as 0600");
-        c->socket_mode = (unsigned)m;
+        *(name[0] == 'm' ? &c->metrics_socket_mode : &c->socket_mode) = (unsigned)m;
     } else if (strcmp(name, "log-level") == 0) {
         if (xfd_log_parse_level(v, &c->log_level) < 0)
             return bad(where, name, v, "expected error, warning, info or debug");
@@ -189,10 +198,25 @@ static int read_file(struct xfd_config *c, const char *path)
     FILE *f = fopen(path, "r");
     char line[PATH_MAX + 64], where[PATH_MAX + 32];
     unsigned n = 0;
-    int r = 0;
+    struct stat st;
+    int r = 0, err;
 
-    if (!f) {
-        fprintf(stderr, "xenfitd: --config '%s': cannot open it\n", path);
+    if (!f && errno == ENOENT) {
+        /* The shipped unit names the config; an operator who deleted it (or
+         * never installed one) gets the defaults, not a unit that exits 2
+         * and is restarted forever. Said on stderr, where the journal is. */
+        fprintf(stderr, "xenfitd: --config '%s' does not exist: using the defaults\n", path);
+        return 0;
+    }
+    err = f ? 0 : errno;
+    if (f && fstat(fileno(f), &st) < 0)
+        err = errno;
+    else if (f && S_ISDIR(st.st_mode))
+        err = EISDIR; /* fopen() opens a directory for reading; only reads fail */
+    if (err) {
+        fprintf(stderr, "xenfitd: --config '%s': cannot open it: %s\n", path, strerror(err));
+        if (f)
+            fclose(f);
         return 2;
     }
     while (r == 0 && fgets(line, sizeof(line), f)) {
@@ -208,7 +232,18 @@ static int read_file(struct xfd_config *c, const char *path)
             break;
         }
         *eq = '\0';
+        /* A comment after the value, as in the shipped xenfitd.conf: from a
+         * '#' that follows a blank. */
+        for (char *h = eq + 1; (h = strchr(h, '#')); h++)
+            if (h[-1] == ' ' || h[-1] == '\t') {
+                *h = '\0';
+                break;
+            }
         r = set(c, where, trim(s), trim(eq + 1));
+    }
+    if (r == 0 && ferror(f)) {
+        fprintf(stderr, "xenfitd: --config '%s': reading it failed\n", path);
+        r = 2;
     }
     fclose(f);
     return r;
@@ -220,6 +255,8 @@ static const struct option options[] = {
     {"state-dir", required_argument, NULL, 0},
     {"socket", required_argument, NULL, 0},
     {"socket-mode", required_argument, NULL, 0},
+    {"metrics-socket", required_argument, NULL, 0},
+    {"metrics-socket-mode", required_argument, NULL, 0},
     {"config", required_argument, NULL, 0},
     {"log-level", required_argument, NULL, 0},
     {"reservation-ttl", required_argument, NULL, 0},
@@ -281,6 +318,11 @@ int xfd_config_parse(int argc, char **argv, struct xfd_config *ret)
     }
     if (optind < argc) {
         fprintf(stderr, "xenfitd: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    if (c.metrics_socket_path[0] && strcmp(c.metrics_socket_path, c.socket_path) == 0) {
+        fprintf(stderr, "xenfitd: --metrics-socket '%s': the same path as --socket\n",
+                c.metrics_socket_path);
         return 2;
     }
     if (strcmp(c.backend, "sim") == 0 && !c.host_spec[0]) {

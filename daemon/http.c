@@ -16,6 +16,8 @@ const char *xfd_http_reason(int status)
         return "OK";
     case 400:
         return "Bad Request";
+    case 404:
+        return "Not Found";
     case 405:
         return "Method Not Allowed";
     case 408:
@@ -24,6 +26,8 @@ const char *xfd_http_reason(int status)
         return "Length Required";
     case 413:
         return "Content Too Large";
+    case 414:
+        return "URI Too Long";
     case 431:
         return "Request Header Fields Too Large";
     case 500:

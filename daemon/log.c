@@ -16,6 +16,8 @@
 
 static enum xfd_log_level current = XFD_LOG_INFO;
 static bool journal;
+static struct xfd_log_event recent[XFD_LOG_RECENT];
+static size_t recent_next, recent_count;
 
 void xfd_log_set_level(enum xfd_log_level level)
 {
@@ -56,7 +58,7 @@ void xfd_log_init(void)
         journal = (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
-static const char *level_name(enum xfd_log_level level)
+const char *xfd_log_level_name(enum xfd_log_level level)
 {
     switch (level) {
     case XFD_LOG_ERROR:
@@ -118,6 +120,20 @@ void xfd_log(enum xfd_log_level level, const char *fmt, ...)
      * message: one message is one line, with no control character that a
      * terminal or a log reader would act on. */
     xfd_log_escape(raw, msg, sizeof(msg));
+    if (level <= XFD_LOG_INFO) {
+        struct xfd_log_event *ev = &recent[recent_next];
+        ev->wall_s = (long long)time(NULL);
+        ev->level = level;
+        size_t n = strlen(msg) < sizeof(ev->msg) - 1 ? strlen(msg) : sizeof(ev->msg) - 1;
+        /* ASCII only: a client's bytes must not make the page's JSON invalid
+         * (nor a truncation cut a UTF-8 sequence). */
+        for (size_t i = 0; i < n; i++)
+            ev->msg[i] = (unsigned char)msg[i] < 0x80 ? msg[i] : '?';
+        ev->msg[n] = '\0';
+        recent_next = (recent_next + 1) % XFD_LOG_RECENT;
+        if (recent_count < XFD_LOG_RECENT)
+            recent_count++;
+    }
     if (journal) {
         fprintf(stderr, "<%d>%s\n", (int)level, msg);
     } else {
@@ -128,6 +144,14 @@ void xfd_log(enum xfd_log_level level, const char *fmt, ...)
         localtime_r(&ts.tv_sec, &tm);
         strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
         fprintf(stderr, "%s.%03ld xenfitd[%d] %s: %s\n", when, ts.tv_nsec / 1000000L, (int)getpid(),
-                level_name(level), msg);
+                xfd_log_level_name(level), msg);
     }
+}
+
+size_t xfd_log_recent(struct xfd_log_event *out, size_t max)
+{
+    size_t n = recent_count < max ? recent_count : max;
+    for (size_t i = 0; i < n; i++)
+        out[i] = recent[(recent_next + XFD_LOG_RECENT - 1 - i) % XFD_LOG_RECENT];
+    return n;
 }

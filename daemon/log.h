@@ -37,4 +37,19 @@ void xfd_log_init(void);
 
 void xfd_log(enum xfd_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The last XFD_LOG_RECENT lines logged at info or above, for the live page
+ * (GET /): the message as logged (escaped), truncated to fit. */
+#define XFD_LOG_RECENT 32u
+struct xfd_log_event {
+    long long wall_s; /* CLOCK_REALTIME seconds */
+    enum xfd_log_level level;
+    char msg[240];
+};
+
+/* Copies up to max of them into out, newest first. Returns how many. */
+size_t xfd_log_recent(struct xfd_log_event *out, size_t max);
+
+/* "error", "warning", "info", "debug". */
+const char *xfd_log_level_name(enum xfd_log_level level);
+
 #endif

@@ -42,11 +42,12 @@
 #include "xenfitd.h"
 
 /* Stop reading a client whose unsent replies exceed this. */
-#define OUT_HIGH   (1u << 20)
-#define READ_CHUNK 65536u
-#define TICK_MS    200u
-#define LISTEN_TAG ((void *)1)
-#define SIGNAL_TAG ((void *)2)
+#define OUT_HIGH    (1u << 20)
+#define READ_CHUNK  65536u
+#define TICK_MS     200u
+#define LISTEN_TAG  ((void *)1)
+#define SIGNAL_TAG  ((void *)2)
+#define METRICS_TAG ((void *)3)
 /* How long accepting pauses after accept() ran out of descriptors. */
 #define ACCEPT_PAUSE_MS 100u
 /* At most one line a second about refused connections. */
@@ -62,6 +63,7 @@ struct xfd_conn {
     bool read_eof;
     bool lingering; /* done: shut down for writing, draining the client's input */
     bool refusing;  /* over the limit: holds one of the refusal slots */
+    bool web;       /* on --metrics-socket: GETs (web.h), never in a batch */
     bool dead;
     uint32_t events;
     uint64_t req_start_ms; /* first byte of a request not yet complete; 0: none */
@@ -76,6 +78,13 @@ uint64_t xfd_now_ns(void)
      * and restarts with the machine (the store rebases on a new boot). */
     struct timespec ts;
     clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -239,15 +248,43 @@ static void persist(struct xfd_server *srv)
     }
 }
 
+/* A GET on the metrics socket: answered at once (it changes nothing, so it
+ * waits for no commit), then the connection closes. */
+static void serve_web(struct xfd_server *srv, struct xfd_conn *c)
+{
+    char path[256];
+    size_t used;
+    int r = xfd_web_parse(c->in.p, c->in.len, srv->cfg.max_header, path, sizeof(path), &used);
+
+    if (r == XFD_WEB_NEED_MORE && !c->read_eof)
+        return;
+    if (r == XFD_WEB_COMPLETE) {
+        r = xfd_web_respond(srv, path, &c->out);
+    } else if (r != XFD_WEB_NEED_MORE) {
+        const char *reason = xfd_http_reason(r);
+        r = xfd_web_reply(&c->out, r, "text/plain; charset=utf-8", reason, strlen(reason));
+    }
+    if (r < 0)
+        c->dead = true;
+    c->close_after = true;
+    c->in.len = 0;
+    c->req_start_ms = 0;
+}
+
 static void serve_requests(struct xfd_server *srv, struct xfd_conn *c, uint64_t now)
 {
     struct xfd_http_limits lim = {.max_header = srv->cfg.max_header, .max_body = srv->cfg.max_body};
     static struct xfd_buf body; /* reused: one request at a time */
     size_t used = 0;
 
+    if (c->web) {
+        serve_web(srv, c);
+        return;
+    }
     while (!c->close_after && used < c->in.len) {
         struct xfd_http_request req;
         struct xfd_http_error err;
+        uint64_t t0 = mono_ns();
         int r = xfd_http_parse(c->in.p + used, c->in.len - used, &lim, &req, &err);
         if (r == XFD_HTTP_NEED_MORE)
             break;
@@ -263,6 +300,7 @@ static void serve_requests(struct xfd_server *srv, struct xfd_conn *c, uint64_t 
             break;
         }
         persist(srv);
+        xfd_histogram_observe(&srv->metrics.handle, mono_ns() - t0);
         if (!req.keep_alive)
             c->close_after = true;
         used += req.header_len + req.body_len;
@@ -342,7 +380,10 @@ static void log_refusal(struct xfd_server *srv, uint64_t now, const char *why)
 static void pause_accepting(struct xfd_server *srv, uint64_t now, int err)
 {
     struct epoll_event ev = {.events = 0, .data.ptr = LISTEN_TAG};
+    struct epoll_event mev = {.events = 0, .data.ptr = METRICS_TAG};
     char why[128];
+    if (srv->metrics_fd >= 0)
+        (void)epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, srv->metrics_fd, &mev);
     if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, srv->listen_fd, &ev) == 0)
         srv->accept_resume_ms = now + ACCEPT_PAUSE_MS;
     snprintf(why, sizeof(why), "accept: %s; accepting again in %u ms", strerror(err),
@@ -353,8 +394,11 @@ static void pause_accepting(struct xfd_server *srv, uint64_t now, int err)
 static void resume_accepting(struct xfd_server *srv, uint64_t now)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = LISTEN_TAG};
+    struct epoll_event mev = {.events = EPOLLIN, .data.ptr = METRICS_TAG};
     if (!srv->accept_resume_ms || now < srv->accept_resume_ms)
         return;
+    if (srv->metrics_fd >= 0)
+        (void)epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, srv->metrics_fd, &mev);
     if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, srv->listen_fd, &ev) == 0)
         srv->accept_resume_ms = 0;
 }
@@ -405,10 +449,13 @@ static void refuse_busy(struct xfd_server *srv, int fd, uint64_t now)
     log_refusal(srv, now, why);
 }
 
-static void accept_all(struct xfd_server *srv, uint64_t now)
+/* Accepts on the control socket, or on the metrics socket when `web`. */
+static void accept_all(struct xfd_server *srv, bool web, uint64_t now)
 {
     for (;;) {
-        int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(web ? srv->metrics_fd : srv->listen_fd, NULL, NULL,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct xfd_conn *c;
         if (fd < 0) {
             int err = errno;
             if (err == EINTR || err == ECONNABORTED)
@@ -426,10 +473,11 @@ static void accept_all(struct xfd_server *srv, uint64_t now)
             refuse_busy(srv, fd, now);
             return;
         }
-        if (!conn_add(srv, fd, now)) {
+        if (!(c = conn_add(srv, fd, now))) {
             refuse_busy(srv, fd, now);
             continue;
         }
+        c->web = web;
         srv->nr_conns++;
         xfd_log(XFD_LOG_DEBUG, "connection %d accepted (%u open)", fd, srv->nr_conns);
     }
@@ -442,9 +490,14 @@ static void end_round(struct xfd_server *srv, uint64_t now)
     struct xfd_conn *c, *next;
     char why[400] = "";
 
-    if (!failed && xfd_store_in_txn(srv->store) && xfd_store_commit(srv->store) < 0) {
-        xfd_log(XFD_LOG_ERROR, "committing the state failed: %s", xfd_store_errmsg(srv->store));
-        failed = true;
+    if (!failed && xfd_store_in_txn(srv->store)) {
+        uint64_t t0 = mono_ns();
+        if (xfd_store_commit(srv->store) < 0) {
+            xfd_log(XFD_LOG_ERROR, "committing the state failed: %s", xfd_store_errmsg(srv->store));
+            failed = true;
+        } else {
+            xfd_histogram_observe(&srv->metrics.commit, mono_ns() - t0);
+        }
     }
     if (failed) {
         /* The cause, before the rollback and the reload talk to SQLite. */
@@ -513,6 +566,9 @@ static void sweep(struct xfd_server *srv)
         xfd_log(XFD_LOG_WARNING, "sweep: reading the hypervisor failed: %s", xf_strerror(r));
         return;
     }
+    srv->metrics.expired += sw.expired;
+    srv->metrics.died += sw.died;
+    srv->metrics.settled += sw.settled;
     if (sw.expired || sw.died || sw.settled)
         xfd_log(XFD_LOG_INFO, "sweep: %zu expired, %zu of dead domains dropped, %zu settled",
                 sw.expired, sw.died, sw.settled);
@@ -571,11 +627,14 @@ int xfd_serve(struct xfd_server *srv)
     struct epoll_event evs[256];
     struct epoll_event lev = {.events = EPOLLIN, .data.ptr = LISTEN_TAG};
     struct epoll_event sev = {.events = EPOLLIN, .data.ptr = SIGNAL_TAG};
+    struct epoll_event mev = {.events = EPOLLIN, .data.ptr = METRICS_TAG};
     uint64_t next_reap = 0;
 
     srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (srv->epoll_fd < 0 || epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, &lev) < 0 ||
-        epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->signal_fd, &sev) < 0)
+        epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->signal_fd, &sev) < 0 ||
+        (srv->metrics_fd >= 0 &&
+         epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->metrics_fd, &mev) < 0))
         return -errno;
     srv->next_sweep_ms = loop_ms(srv) + srv->cfg.sweep_interval_ms;
     while (!srv->stopping) {
@@ -596,11 +655,13 @@ int xfd_serve(struct xfd_server *srv)
             sweep(srv);
             srv->next_sweep_ms = now + srv->cfg.sweep_interval_ms;
         }
-        bool accept_ready = false;
+        bool accept_ready = false, metrics_ready = false;
         for (int i = 0; i < n; i++) {
             void *tag = evs[i].data.ptr;
             if (tag == LISTEN_TAG) {
                 accept_ready = true; /* after this round's hang-ups are closed */
+            } else if (tag == METRICS_TAG) {
+                metrics_ready = true;
             } else if (tag == SIGNAL_TAG) {
                 handle_signal(srv);
             } else {
@@ -621,7 +682,9 @@ int xfd_serve(struct xfd_server *srv)
             close_dead(srv);
         }
         if (accept_ready && !srv->stopping)
-            accept_all(srv, now);
+            accept_all(srv, false, now);
+        if (metrics_ready && !srv->stopping)
+            accept_all(srv, true, now);
         resume_accepting(srv, now);
     }
     /* Stopping: every acknowledged change is committed; drop the clients. */

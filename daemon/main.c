@@ -244,10 +244,12 @@ static int initial_free(struct xfd_server *srv)
     return xfd_store_meta_set(srv->store, key, text);
 }
 
-static int listen_socket(struct xfd_server *srv)
+/* Listens on the Unix socket `path` with permissions `mode`; *ret_fd, and
+ * the socket file's identity for unlink_socket(). */
+static int listen_socket(const char *path, unsigned mode, int *ret_fd, dev_t *ret_dev,
+                         ino_t *ret_ino)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    const char *path = srv->cfg.socket_path;
     char dir[XFD_SOCKET_PATH_MAX];
     char *slash;
     struct stat st;
@@ -282,31 +284,29 @@ static int listen_socket(struct xfd_server *srv)
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    old = umask(0777 & ~(mode_t)srv->cfg.socket_mode);
+    old = umask(0777 & ~(mode_t)mode);
     r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old);
-    if (r < 0 || chmod(path, (mode_t)srv->cfg.socket_mode) < 0 || listen(fd, 512) < 0) {
+    if (r < 0 || chmod(path, (mode_t)mode) < 0 || listen(fd, 512) < 0) {
         r = -errno;
         xfd_log(XFD_LOG_ERROR, "listening on '%s': %s", path, strerror(-r));
         close(fd);
         return r;
     }
     if (lstat(path, &st) == 0) {
-        srv->socket_dev = st.st_dev;
-        srv->socket_ino = st.st_ino;
+        *ret_dev = st.st_dev;
+        *ret_ino = st.st_ino;
     }
-    srv->listen_fd = fd;
+    *ret_fd = fd;
     return 0;
 }
 
 /* Removes the socket at exit, if it is still the one this daemon bound (not
  * a file someone put there since). */
-static void unlink_socket(const struct xfd_server *srv)
+static void unlink_socket(const char *path, dev_t dev, ino_t ino)
 {
-    const char *path = srv->cfg.socket_path;
     struct stat st;
-    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == srv->socket_dev &&
-        st.st_ino == srv->socket_ino)
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == dev && st.st_ino == ino)
         (void)unlink(path);
 }
 
@@ -358,7 +358,7 @@ int main(int argc, char **argv)
         return r == 1 ? 0 : 2;
     xfd_log_init();
     xfd_log_set_level(srv.cfg.log_level);
-    srv.listen_fd = srv.epoll_fd = srv.signal_fd = -1;
+    srv.listen_fd = srv.epoll_fd = srv.signal_fd = srv.metrics_fd = -1;
     srv.ctx.now_ns = xfd_now_ns;
     srv.ctx.info.version = XENFIT_VERSION;
     srv.ctx.info.backend = srv.cfg.backend;
@@ -396,8 +396,17 @@ int main(int argc, char **argv)
         xfd_log(XFD_LOG_ERROR, "measuring the initial free memory: %s", xf_strerror(r));
         goto out;
     }
-    if ((r = xfd_fit_max_clients(&srv.cfg.max_clients)) < 0 || (r = listen_socket(&srv)) < 0)
+    if ((r = xfd_fit_max_clients(&srv.cfg.max_clients)) < 0 ||
+        (r = listen_socket(srv.cfg.socket_path, srv.cfg.socket_mode, &srv.listen_fd,
+                           &srv.socket_dev, &srv.socket_ino)) < 0)
         goto out;
+    if (srv.cfg.metrics_socket_path[0] &&
+        (r = listen_socket(srv.cfg.metrics_socket_path, srv.cfg.metrics_socket_mode,
+                           &srv.metrics_fd, &srv.metrics_dev, &srv.metrics_ino)) < 0)
+        goto out;
+    if (srv.metrics_fd >= 0)
+        xfd_log(XFD_LOG_INFO, "metrics and the live page on %s (GET /metrics, GET /)",
+                srv.cfg.metrics_socket_path);
     xfd_log(XFD_LOG_INFO,
             "xenfitd %s: backend %s (host %s), state in %s (synchronous=%s), listening on %s",
             XENFIT_VERSION, srv.cfg.backend, host_name, srv.cfg.state_dir,
@@ -407,10 +416,14 @@ int main(int argc, char **argv)
     notify("STOPPING=1");
     if (r < 0)
         xfd_log(XFD_LOG_ERROR, "event loop: %s", strerror(-r));
-    unlink_socket(&srv);
+    unlink_socket(srv.cfg.socket_path, srv.socket_dev, srv.socket_ino);
+    if (srv.metrics_fd >= 0)
+        unlink_socket(srv.cfg.metrics_socket_path, srv.metrics_dev, srv.metrics_ino);
 out:
     if (srv.listen_fd >= 0)
         close(srv.listen_fd);
+    if (srv.metrics_fd >= 0)
+        close(srv.metrics_fd);
     if (srv.epoll_fd >= 0)
         close(srv.epoll_fd);
     if (srv.signal_fd >= 0)

@@ -55,6 +55,7 @@ static void engine_error(struct xfd_call *c, int err)
 void xfd_fail_limit(struct xfd_call *c, const char *session)
 {
     const struct xf_engine_params *p = xf_engine_params(E(c));
+    c->ctx->stats.refused_limit++;
     xfd_fail_internal(c,
                       "%s: too many pending reservations: session '%s' holds %zu (at most %zu, "
                       "--max-pending-per-session), the host %zu (at most %zu, --max-pending); "
@@ -133,6 +134,7 @@ static void reserve(struct xfd_call *c, uint64_t min_kib, uint64_t max_kib, bool
         return;
     }
     if (!o.granted) {
+        c->ctx->stats.refused_memory++;
         xfd_log(XFD_LOG_INFO, "%s for '%s' refused: %s", c->method, session, o.reason);
         xfd_fail(c, "Cannot_free_this_much_memory",
                  json_pack("[oo]", xfd_json_u64(o.needed_kib), xfd_json_u64(o.available_kib)));

@@ -191,6 +191,7 @@ static void reserve_vm_common(struct xfd_call *c, struct xf_admit_request *req, 
         return;
     }
     if (!o.granted) {
+        c->ctx->stats.refused_memory++;
         xfd_log(XFD_LOG_INFO, "%s for '%s' refused: %s", c->method, session, o.reason);
         xfd_fail(c, "Host_not_enough_free_memory",
                  json_pack("{sosososs}", "needed_kib", xfd_json_u64(o.needed_kib), "available_kib",
@@ -333,6 +334,8 @@ static void observe_build(struct xfd_call *c)
         invalid(c, "%s: %s", c->method, xf_strerror(r));
         return;
     }
+    if (ob.drift)
+        c->ctx->stats.drift_alarms++;
     if (ob.drift)
         xfd_log(XFD_LOG_WARNING,
                 "DRIFT: a %s domain with %u vCPUs took %" PRIu64

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "rpc.h"
+#include "xenfit/error.h"
 #include "xenfit/units.h"
 
 /* Xen's DOMID_FIRST_RESERVED (xen/include/public/xen.h). */
@@ -278,6 +279,24 @@ static int decode(struct xfd_ctx *ctx, const char *body, size_t len, struct xfd_
     ret->jsonrpc = json_incref(json_object_get(req, "jsonrpc"));
     json_decref(req);
     return 1;
+}
+
+int xfd_rpc_call(struct xfd_ctx *ctx, const char *method, json_t *params, json_t **ret_result)
+{
+    const struct xfd_method *m = find_method(ctx, method);
+    struct xfd_call call = {.ctx = ctx, .params = params};
+
+    if (!m || json_array_size(params) != m->nparams)
+        return XF_ENOENT;
+    call.method = m->name;
+    m->fn(&call);
+    json_decref(call.error);
+    if (!call.result || call.error) {
+        json_decref(call.result);
+        return XF_EINVAL;
+    }
+    *ret_result = call.result;
+    return 0;
 }
 
 int xfd_rpc_handle(struct xfd_ctx *ctx, const char *body, size_t len, struct xfd_buf *out)

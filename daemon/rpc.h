@@ -42,6 +42,13 @@ struct xfd_info {
     uint64_t started_ns;
 };
 
+/* Events the methods count for the metrics (docs/daemon.md, "Metrics"). */
+struct xfd_stats {
+    uint64_t refused_memory; /* reservations refused: not enough free memory */
+    uint64_t refused_limit;  /* refused: too many pending (--max-pending...) */
+    uint64_t drift_alarms;   /* observed builds that took more than the model said */
+};
+
 struct xfd_ctx {
     struct xf_engine *engine;
     struct xfd_info info;
@@ -52,6 +59,7 @@ struct xfd_ctx {
     uint64_t clock_skew_ns;
     bool sim_methods; /* offer xenfit.sim_* (the simulator backend) */
     uint64_t requests, failures;
+    struct xfd_stats stats; /* what GET /metrics counts (web.h) */
 };
 
 /* The daemon's time in ns: what TTLs, expiry and sweeps compare with. */
@@ -90,6 +98,11 @@ extern const size_t xfd_nr_native_methods;
  * error response, never a failure of this function.
  */
 int xfd_rpc_handle(struct xfd_ctx *ctx, const char *body, size_t len, struct xfd_buf *out);
+
+/* Calls a method in-process (the live page's view), not counted as a
+ * request. Returns 0 and *ret_result (the caller's reference), XF_ENOENT for
+ * no such method or a wrong arity, XF_EINVAL when the method failed. */
+int xfd_rpc_call(struct xfd_ctx *ctx, const char *method, json_t *params, json_t **ret_result);
 
 /* An error response with id null for a request that could not be framed
  * (HTTP errors): ["Internal_error", message]. Returns 0 or -ENOMEM. */

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "rpc.h"
 #include "store.h"
+#include "web.h"
 #include "xenfit/engine.h"
 #include "xenfit/planner.h"
 
@@ -29,7 +30,9 @@ struct xfd_config {
     char host_spec[PATH_MAX];
     char state_dir[PATH_MAX];
     char socket_path[XFD_SOCKET_PATH_MAX];
-    unsigned socket_mode; /* 0600 */
+    unsigned socket_mode;                          /* 0600 */
+    char metrics_socket_path[XFD_SOCKET_PATH_MAX]; /* GET /metrics and the page; "": off */
+    unsigned metrics_socket_mode;                  /* 0600 */
     enum xfd_log_level log_level;
     uint64_t ttl_s;                 /* --reservation-ttl; 0 never */
     enum xfd_sync sync;             /* --sync normal|full */
@@ -78,6 +81,10 @@ struct xfd_server {
     int listen_fd;
     dev_t socket_dev; /* the socket file bound, removed at exit only if still there */
     ino_t socket_ino;
+    int metrics_fd; /* --metrics-socket (web.h); -1: off */
+    dev_t metrics_dev;
+    ino_t metrics_ino;
+    struct xfd_metrics metrics;
     int epoll_fd;
     int signal_fd;
     bool stopping;

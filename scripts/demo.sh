@@ -11,7 +11,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${XF_BUILD_DIR:-$top/build}
 "$top/scripts/install-deps.sh"
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" --target xenfit >/dev/null
+# What the README's commands run after this: the CLI and the daemon
+# (tests/ops/test-demo-targets.sh checks that the README names no other).
+cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" --target xenfit xenfitd >/dev/null
 xf=$build/cli/xenfit
 
 echo "== xenfit footprint: what xen-api's model (after PR 6869) says a VM needs"

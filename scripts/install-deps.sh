@@ -13,12 +13,21 @@ packages=(
   clang-format clang clang-tidy clang-tools
   # libraries
   libcmocka-dev libjansson-dev libcsv-dev libsqlite3-dev
+  # xenfit top draws with curses
+  libncurses-dev
   # the CLI tests and the demo read JSON with jq; the demo's table uses column
   jq bsdextrautils
   # a daemon test sends raw JSON-RPC over the Unix socket with curl
   curl
   # a daemon test steps the wall clock under xenfitd (an NTP step)
   libfaketime
+  # a test scores the installed unit's hardening (systemd-analyze security)
+  systemd
+  # a test loads xenfitd's live page in headless Chromium, through socat
+  # (Chromium cannot reach a Unix socket)
+  chromium socat
+  # a test builds the Debian packages (debian/) and lints them
+  dpkg-dev debhelper lintian
   # the real-Xen backend (libxenctrl) and its test tier: Xen 4.17 booted under
   # QEMU from a dom0 initramfs made of Debian packages (tests/xen/)
   libxen-dev qemu-system-x86 cpio xz-utils binutils
