@@ -123,5 +123,9 @@ int xf_cmd_reservations(int argc, char **argv);
 void xf_usage_reservations(void);
 int xf_cmd_calibration(int argc, char **argv);
 void xf_usage_calibration(void);
+int xf_cmd_release(int argc, char **argv);
+void xf_usage_release(void);
+int xf_cmd_transfer(int argc, char **argv);
+void xf_usage_transfer(void);
 
 #endif

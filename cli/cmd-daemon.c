@@ -6,6 +6,7 @@
  * claim plan, or an incoming migration) and `xenfit reservations` (the
  * ledger). They talk JSON-RPC over the daemon's Unix socket with the shared
  * client (include/xenfit/client.h); docs/daemon.md describes the methods.
+ * `xenfit release` and `xenfit transfer` end or hand over a reservation.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "cli.h"
 #include "xenfit/client.h"
 #include "xenfit/model.h"
+#include "xenfit/types.h"
 #include "xenfit/units.h"
 
 #define DBG "xenfit-cli"
@@ -434,6 +436,116 @@ int xf_cmd_calibration(int argc, char **argv)
         return xf_cli_print_json(res);
     printf("calibration of %s reset: %lld row%s forgotten\n", type, (long long)num(res, "removed"),
            num(res, "removed") == 1 ? "" : "s");
+    json_decref(res);
+    return XF_EXIT_OK;
+}
+
+/* --- xenfit release, xenfit transfer -------------------------------------- */
+
+void xf_usage_release(void)
+{
+    printf("Usage: xenfit release ID [--session NAME] [--socket PATH] [--json]\n\n"
+           "Deletes a reservation of the session (squeezed's delete_reservation): its\n"
+           "memory is free for others at once. A reservation already transferred to a\n"
+           "domain is released too. An id the session does not hold is an error (exit 1).\n\n"
+           "  --session NAME   the session that made it (default %s, as `xenfit reserve`)\n"
+           "  --socket PATH    xenfitd's socket (default $XENFITD_SOCKET or %s)\n"
+           "  --json           {\"reservation_id\": ID, \"released\": true}\n",
+           DBG, XFD_CLIENT_SOCKET_DEFAULT);
+}
+
+void xf_usage_transfer(void)
+{
+    printf("Usage: xenfit transfer ID DOMID [--session NAME] [--socket PATH] [--json]\n\n"
+           "Ties a reservation to a domain that exists (xenfitd's xenfit.transfer): it no\n"
+           "longer expires, and is settled once the domain is built. A domain the\n"
+           "hypervisor does not have, a dying one, or domain 0 is refused. (squeezed's\n"
+           "transfer_reservation_to_domain, which toolstacks call, also accepts a domain\n"
+           "about to be created.)\n\n"
+           "  --session NAME   the session that made it (default %s, as `xenfit reserve`)\n"
+           "  --socket PATH    xenfitd's socket (default $XENFITD_SOCKET or %s)\n"
+           "  --json           the reservation after the transfer, as `reservations --json`\n",
+           DBG, XFD_CLIENT_SOCKET_DEFAULT);
+}
+
+/* Options and exactly `nargs` operands (into ret_args) for release and transfer. */
+static int id_opts(const char *cmd, int argc, char **argv, int nargs, const char **ret_args,
+                   const char **socket, const char **session, bool *json)
+{
+    static const struct option opts[] = {{"socket", required_argument, NULL, OPT_SOCKET},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"session", required_argument, NULL, OPT_SESSION},
+                                         {NULL, 0, NULL, 0}};
+    int c, n = 0;
+    optind = 1;
+    opterr = 0;
+    /* "+": operands and options in any order, parsed one at a time. */
+    for (;;) {
+        while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+            if (c == OPT_SOCKET)
+                *socket = optarg;
+            else if (c == OPT_JSON)
+                *json = true;
+            else if (c == OPT_SESSION)
+                *session = optarg;
+            else
+                return xf_cli_bad_option(cmd, argc, argv);
+        }
+        if (optind >= argc)
+            break;
+        if (n == nargs)
+            return xf_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+        ret_args[n++] = argv[optind++];
+    }
+    if (n < nargs)
+        return xf_cli_usage_error(
+            cmd, "%s (see 'xenfit %s --help')",
+            nargs == 1 ? "give the reservation ID" : "give the reservation ID and the DOMID", cmd);
+    if (**session == '\0')
+        return xf_cli_usage_error(cmd, "--session '': the session name is empty");
+    return 0;
+}
+
+int xf_cmd_release(int argc, char **argv)
+{
+    const char *path = default_socket(), *session = DBG, *id = NULL;
+    bool json = false;
+    json_t *res = NULL;
+    int r;
+
+    if ((r = id_opts("release", argc, argv, 1, &id, &path, &session, &json)) ||
+        (r = rpc("release", path, "delete_reservation", json_pack("[sss]", DBG, session, id),
+                 &res)))
+        return r;
+    json_decref(res);
+    if (json)
+        return xf_cli_print_json(json_pack("{sssb}", "reservation_id", id, "released", true));
+    printf("released %s\n", id);
+    return XF_EXIT_OK;
+}
+
+int xf_cmd_transfer(int argc, char **argv)
+{
+    const char *path = default_socket(), *session = DBG, *args[2] = {NULL, NULL};
+    bool json = false;
+    json_t *res = NULL;
+    uint64_t domid;
+    int r;
+
+    if ((r = id_opts("transfer", argc, argv, 2, args, &path, &session, &json)))
+        return r;
+    if (xf_parse_u64(args[1], &domid) == 0 && domid == 0)
+        return xf_cli_usage_error("transfer", "DOMID '0': domain 0 is the control domain; a "
+                                              "reservation is never transferred to it");
+    if ((r = xf_cli_parse_uint("transfer", "DOMID", args[1], 1, XF_DOMID_FIRST_RESERVED - 1,
+                               &domid)) ||
+        (r = rpc("transfer", path, "xenfit.transfer",
+                 json_pack("[sssI]", DBG, session, args[0], (json_int_t)domid), &res)))
+        return r;
+    if (json)
+        return xf_cli_print_json(res);
+    printf("%s transferred to domain %llu (%lld MiB)\n", args[0], (unsigned long long)domid,
+           (long long)xf_mib_of_kib_used((uint64_t)num(res, "kib")));
     json_decref(res);
     return XF_EXIT_OK;
 }

@@ -66,6 +66,32 @@ expect_fail "multiplier range" 2 "--shadow-multiplier '0.5': expected a number i
   "$XENFIT" reserve --type hvm --static-max 4G --vcpus 1 --shadow-multiplier 0.5
 expect_fail "source zero" 2 "--memory-total-source '0': must be between 1 KiB and 16 TiB" \
   "$XENFIT" reserve --type hvm --static-max 4G --vcpus 1 --memory-total-source 0
+# release and transfer (xenfit.transfer refuses a domain that does not exist).
+expect_fail "transfer no domain" 1 "domain 99 does not exist" "$XENFIT" transfer "$id" 99
+expect_fail "transfer dom0" 2 "DOMID '0': domain 0 is the control domain" "$XENFIT" transfer "$id" 0
+expect_fail "transfer bad domid" 2 "DOMID 'x': expected an integer in 1..32751" \
+  "$XENFIT" transfer "$id" x
+expect_fail "transfer one arg" 2 "give the reservation ID and the DOMID" "$XENFIT" transfer "$id"
+expect_fail "release no id" 2 "give the reservation ID" "$XENFIT" release
+expect_fail "release extra" 2 "unexpected argument 'b'" "$XENFIT" release a b
+domid=$(curl -s --unix-socket "$dir/s" \
+  -d '{"method":"xenfit.sim_domain_create","id":1,"params":["t",1024,false]}' http://xenfitd/ |
+  sed -n 's/.*"result":\([0-9]*\).*/\1/p')
+expect_match "sim domain" "$domid" '^[1-9][0-9]*$'
+expect_fail "transfer other session" 1 "Unknown_reservation: $id" \
+  "$XENFIT" transfer "$id" "$domid" --session xenopsd
+out=$("$XENFIT" transfer "$id" "$domid")
+expect_eq "transfer" "$out" "$id transferred to domain $domid (1024 MiB)"
+out=$("$XENFIT" reservations)
+expect_match "transferred" "$out" "^$id  xenfit-cli +amount +transferred +$domid "
+vm=$("$XENFIT" reservations --json | sed -n 's/.*"reservation_id": "\(.*\)",/\1/p' | sed -n 2p)
+expect_fail "release other session" 1 "Unknown_reservation: $vm" "$XENFIT" release "$vm"
+json=$("$XENFIT" release "$vm" --session xenopsd --json)
+expect_match "release json" "$json" '"released": true'
+expect_fail "released" 1 "Unknown_reservation: $vm" "$XENFIT" release --session xenopsd "$vm"
+out=$("$XENFIT" release "$id")
+expect_eq "release transferred" "$out" "released $id"
+expect_eq "reservations left" "$("$XENFIT" reservations | tail -n 1)" "1 reservation"
 # The daemon's own start-up errors name the cause and exit 1 (bad input: 2).
 "$XENFITD" --host "$dir/missing.json" --state-dir "$dir/state2" --socket "$dir/s2" 2>"$dir/err"
 expect_eq "missing host spec status" "$?" 1
