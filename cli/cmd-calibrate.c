@@ -4,7 +4,9 @@
  * (include/xenfit/calibrate.h) per series and for all rows.
  */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "xenfit/calibrate.h"
@@ -23,7 +25,9 @@ void xf_usage_calibrate(void)
            "paging pool: the value for 'xenfit footprint --per-vcpu-pages'.\n\n"
            "FILE.csv: a header row with columns vcpus and overhead_pages (host pages a\n"
            "domain took beyond its own pages), optionally series; other columns are\n"
-           "ignored; lines starting with '#' are comments.\n\n"
+           "ignored; lines starting with '#' are comments. Each series, and the table,\n"
+           "needs rows at two vCPU counts or more: a table it cannot fit is refused\n"
+           "(exit 2). FILE \"-\" reads stdin.\n\n"
            "  --json   {\"fits\":[{series, rows, fixed_pages, per_vcpu_pages,\n"
            "           extra_per_vcpu_pages, total_slack_pages, lsq_slope, lsq_intercept}]}\n");
 }
@@ -32,6 +36,45 @@ static const struct option options[] = {
     {"json", no_argument, NULL, 'j'},
     {NULL, 0, NULL, 0},
 };
+
+/*
+ * A line fixed + per_vcpu * vcpus is known only from rows at two vCPU counts
+ * or more: from one count the fit puts everything in `fixed` and reports
+ * per_vcpu 0 (extra -256), which reads as a measurement. Returns 0, or the
+ * usage error naming the first series (in file order, then "all") that has
+ * rows at a single count.
+ */
+static int check_fittable(const char *path, const struct xf_calib_table *t)
+{
+    for (size_t i = 0; i <= t->n_rows; i++) {
+        /* i == n_rows: the whole table ("all"); else the series first seen at row i. */
+        const char *name = i < t->n_rows ? t->series[i] : NULL;
+        size_t rows = 0, first = SIZE_MAX;
+        bool two = false;
+
+        if (i < t->n_rows && (!t->has_series || !name))
+            continue;
+        for (size_t k = 0; k < t->n_rows; k++) {
+            if (name && strcmp(t->series[k], name) != 0)
+                continue;
+            if (name && k < i)
+                break; /* not its first row: checked already */
+            if (first == SIZE_MAX)
+                first = k;
+            two = two || t->points[k].vcpus != t->points[first].vcpus;
+            rows++;
+        }
+        if (first == SIZE_MAX || (name && first != i) || two)
+            continue;
+        return xf_cli_usage_error(
+            CMD,
+            "%s: %s%s%s has %zu row%s, all at %u vCPUs: cannot fit a per-vCPU line; "
+            "measure at two or more vCPU counts",
+            path, name ? "series '" : "the table", name ? name : "", name ? "'" : "", rows,
+            rows == 1 ? "" : "s", t->points[first].vcpus);
+    }
+    return 0;
+}
 
 static json_t *fit_json(const char *name, const struct xf_calib_fit *f)
 {
@@ -72,6 +115,10 @@ int xf_cmd_calibrate(int argc, char **argv)
         return xf_cli_failure(CMD, "out of memory");
     if (r < 0)
         return xf_cli_usage_error(CMD, "%s:%zu: %s", argv[optind], perr.line, perr.message);
+    if ((status = check_fittable(argv[optind], table))) {
+        xf_calib_table_free(table);
+        return status;
+    }
     r = xf_calib_fit_table(table, &fits, &names, &nfits);
     xf_calib_table_free(table);
     if (r < 0)

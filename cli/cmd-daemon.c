@@ -270,7 +270,7 @@ int xf_cmd_reserve(int argc, char **argv)
             json = true;
             break;
         case OPT_KIB:
-            if ((r = xf_cli_parse_uint("reserve", "--kib", optarg, 0,
+            if ((r = xf_cli_parse_uint("reserve", "--kib", optarg, 1,
                                        XF_MEMORY_MAX_BYTES / XF_BYTES_PER_KIB, &kib)))
                 return r;
             have_kib = true;

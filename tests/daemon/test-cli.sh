@@ -54,6 +54,8 @@ expect_fail "refused" 1 "HOST_NOT_ENOUGH_FREE_MEMORY: needs 16517 MiB, the host 
 expect_fail "kib too big" 1 "Cannot_free_this_much_memory: [6083585,6083584]" \
   "$XENFIT" reserve --kib 6083585
 expect_fail "bad kib" 2 "--kib '-1'" "$XENFIT" reserve --kib -1
+# xenfitd refuses 0 KiB (Invalid_memory_value): the CLI says so before sending.
+expect_fail "zero kib" 2 "--kib '0': expected an integer in 1..17179869184" "$XENFIT" reserve --kib 0 --socket "$dir/none"
 expect_fail "half a MiB" 2 "--static-max '1536K': must be a whole number of MiB" \
   "$XENFIT" reserve --type hvm --static-max 1536K --vcpus 1
 expect_fail "kib with vm" 2 "no VM flags" "$XENFIT" reserve --kib 4 --vcpus 2
