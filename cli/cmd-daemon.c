@@ -59,6 +59,62 @@ static json_int_t num(const json_t *o, const char *key)
     return json_integer_value(json_object_get(o, key));
 }
 
+/* A KiB member of a reply in MiB for the screen (the replies keep squeezed's
+ * KiB, exact with --json): free memory rounds down, memory taken up. */
+static unsigned long long mib_free(const json_t *o, const char *key)
+{
+    json_int_t kib = num(o, key);
+    return xf_mib_of_kib_free(kib > 0 ? (uint64_t)kib : 0);
+}
+
+static unsigned long long mib_used(const json_t *o, const char *key)
+{
+    json_int_t kib = num(o, key);
+    return xf_mib_of_kib_used(kib > 0 ? (uint64_t)kib : 0);
+}
+
+/* A JSON array of node numbers as "[0, 2]" (at most 64 nodes). */
+static const char *node_list(const json_t *nodes, char *buf, size_t len)
+{
+    size_t i, off = 0;
+    const json_t *n;
+
+    snprintf(buf, len, "[");
+    off = strlen(buf);
+    json_array_foreach(nodes, i, n)
+    {
+        int k = snprintf(buf + off, len - off, "%s%lld", i ? ", " : "",
+                         (long long)json_integer_value(n));
+        if (k < 0 || (size_t)k >= len - off)
+            break;
+        off += (size_t)k;
+    }
+    if (off + 2 <= len)
+        snprintf(buf + off, len - off, "]");
+    return buf;
+}
+
+/* {"0": 4133, "1": 10} as "0:4133,1:10", as `xenfit plan` prints MiB per node. */
+static const char *node_mib_list(json_t *node_mib, char *buf, size_t len)
+{
+    const char *key;
+    const json_t *v;
+    size_t off = 0;
+
+    buf[0] = '\0';
+    json_object_foreach(node_mib, key, v)
+    {
+        int k = snprintf(buf + off, len - off, "%s%s:%lld", off ? "," : "", key,
+                         (long long)json_integer_value(v));
+        if (k < 0 || (size_t)k >= len - off)
+            break;
+        off += (size_t)k;
+    }
+    if (!buf[0])
+        snprintf(buf, len, "-");
+    return buf;
+}
+
 /* --- xenfit status --------------------------------------------------------- */
 
 void xf_usage_status(void)
@@ -116,24 +172,24 @@ int xf_cmd_status(int argc, char **argv)
     printf("%-22s : %lld MiB\n", "free_memory", (long long)num(st, "free_mib"));
     printf("%-22s : %lld MiB\n", "outstanding_claims",
            (long long)num(st, "outstanding_claims_mib"));
-    printf("%-22s : %lld KiB\n", "low_mem_reserve", (long long)num(st, "low_mem_reserve_kib"));
-    printf("%-22s : %lld KiB\n", "free_for_new_vms", (long long)num(st, "free_for_new_vm_kib"));
-    printf("%-22s : %lld KiB\n", "reserved_not_yet_used", (long long)num(st, "pending_kib"));
+    printf("%-22s : %llu MiB\n", "low_mem_reserve", mib_used(st, "low_mem_reserve_kib"));
+    printf("%-22s : %llu MiB\n", "free_for_new_vms", mib_free(st, "free_for_new_vm_kib"));
+    printf("%-22s : %llu MiB\n", "reserved_not_yet_used", mib_used(st, "pending_kib"));
     printf("%-22s : %lld pending, %lld transferred, %lld settled\n", "reservations",
            (long long)num(res, "pending"), (long long)num(res, "transferred"),
            (long long)num(res, "settled"));
     printf("%-22s : %lld (%lld dying)\n", "domains", (long long)num(st, "domains"),
            (long long)num(st, "dying_domains"));
-    printf("node:  memsize  memfree  claimed  dma_free   free_for_new_vms     reserved_here\n");
+    printf("node:  memsize  memfree  claimed  dma_free  free_for_new_vms  reserved_here\n");
     nodes = json_object_get(st, "nodes");
     json_array_foreach(nodes, i, n)
     {
-        printf("%4lld: %8lld %8lld %8lld %9lld %14lld KiB %13lld KiB\n", (long long)num(n, "node"),
+        printf("%4lld: %8lld %8lld %8lld %9lld %17llu %14llu\n", (long long)num(n, "node"),
                (long long)num(n, "memsize_mib"), (long long)num(n, "memfree_mib"),
                (long long)num(n, "claimed_mib"), (long long)num(n, "dma_free_mib"),
-               (long long)num(n, "free_for_new_vm_kib"), (long long)num(n, "placed_kib"));
+               mib_free(n, "free_for_new_vm_kib"), mib_used(n, "placed_kib"));
     }
-    printf("(memsize, memfree, claimed and dma_free in MiB)\n");
+    printf("(MiB: free rounded down, reserved up; --json for exact KiB)\n");
     json_decref(st);
     return XF_EXIT_OK;
 }
@@ -182,12 +238,14 @@ static void print_vm_reservation(const json_t *res)
 {
     const json_t *claim = json_object_get(res, "claim"), *place = json_object_get(res, "placement");
     const char *kind = json_string_value(json_object_get(claim, "kind"));
-    char *nodes = json_dumps(json_object_get(res, "node_mib"), JSON_COMPACT | JSON_ENCODE_ANY);
+    char nodes[XF_MAX_NODES * 5 + 4], node_mib[XF_MAX_NODES * 24 + 2];
 
     printf("%s\n", json_string_value(json_object_get(res, "reservation_id")));
-    printf("  footprint %lld MiB (%lld KiB reserved), placement %s, MiB per node %s\n",
-           (long long)num(res, "footprint_mib"), (long long)num(res, "kib"),
-           json_string_value(json_object_get(place, "outcome")), nodes ? nodes : "{}");
+    printf("  footprint %lld MiB, reserved %llu MiB, placement %s %s, MiB per node %s\n",
+           (long long)num(res, "footprint_mib"), mib_used(res, "kib"),
+           json_string_value(json_object_get(place, "outcome")),
+           node_list(json_object_get(place, "nodes"), nodes, sizeof(nodes)),
+           node_mib_list(json_object_get(res, "node_mib"), node_mib, sizeof(node_mib)));
     if (kind && strcmp(kind, "node") == 0)
         printf("  claim: node %lld, %lld pages (fall back to a global claim of %lld pages)\n",
                (long long)num(claim, "node"), (long long)num(claim, "pages"),
@@ -196,7 +254,6 @@ static void print_vm_reservation(const json_t *res)
         printf("  claim: global, %lld pages\n", (long long)num(claim, "pages"));
     else
         printf("  claim: none\n");
-    free(nodes);
 }
 
 /* The VM object of xenfit.reserve_vm and xenfit.reserve_migration
@@ -337,25 +394,23 @@ int xf_cmd_reservations(int argc, char **argv)
         return rc;
     if (json)
         return xf_cli_print_json(list);
-    printf("%-36s  %-12s %-9s %-11s %6s %12s  %-7s %-6s %s\n", "id", "session", "kind", "state",
-           "domain", "KiB", "nodes", "claim", "expires");
+    printf("%-36s  %-12s %-9s %-11s %6s %9s  %-7s %-6s %s\n", "id", "session", "kind", "state",
+           "domain", "MiB", "nodes", "claim", "expires");
     json_array_foreach(list, i, r)
     {
         json_t *dom = json_object_get(r, "domid"), *exp = json_object_get(r, "expires_in_s");
-        char domain[16] = "-", expires[24] = "-";
-        char *nodes = json_dumps(json_object_get(r, "nodes"), JSON_COMPACT | JSON_ENCODE_ANY);
+        char domain[16] = "-", expires[24] = "-", nodes[XF_MAX_NODES * 5 + 4];
         if (json_is_integer(dom))
             snprintf(domain, sizeof(domain), "%lld", (long long)json_integer_value(dom));
         if (json_is_integer(exp))
             snprintf(expires, sizeof(expires), "in %llds", (long long)json_integer_value(exp));
-        printf("%-36s  %-12.12s %-9s %-11s %6s %12lld  %-7s %-6s %s\n",
+        printf("%-36s  %-12.12s %-9s %-11s %6s %9llu  %-7s %-6s %s\n",
                json_string_value(json_object_get(r, "reservation_id")),
                json_string_value(json_object_get(r, "session")),
                json_string_value(json_object_get(r, "kind")),
-               json_string_value(json_object_get(r, "state")), domain, (long long)num(r, "kib"),
-               nodes ? nodes : "[]",
+               json_string_value(json_object_get(r, "state")), domain, mib_used(r, "kib"),
+               node_list(json_object_get(r, "nodes"), nodes, sizeof(nodes)),
                json_string_value(json_object_get(json_object_get(r, "claim"), "kind")), expires);
-        free(nodes);
     }
     printf("%zu reservation%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s");
     json_decref(list);

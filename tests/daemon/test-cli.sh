@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-only
 # xenfit's daemon commands (cli/cmd-daemon.c) against a real xenfitd on the
-# simulated test host (tests/data/hosts/daemon-2node.json: 15597568 KiB free
-# for new VMs; an hvm VM of 4096 MiB with 2 vCPUs has a 4133 MiB footprint,
+# simulated test host (tests/data/hosts/daemon-2node.json: 15597568 KiB, 15232
+# MiB, free for new VMs; an hvm VM of 4096 MiB with 2 vCPUs has a 4133 MiB footprint,
 # placed on node 0 with a node claim of 1048832 pages).
 # Usage: test-cli.sh XENFIT XENFITD NOTIFY_RUN
 set -u
@@ -27,25 +27,28 @@ export XENFITD_SOCKET=$dir/s
 
 out=$("$XENFIT" status)
 expect_match "status host" "$out" '^host +: daemon-2node \(backend sim\)'
-expect_match "status free" "$out" 'free_for_new_vms +: 15597568 KiB'
-expect_match "status node 1" "$out" '^ +1: +8192 +7168 +0 +0 +7340032 KiB +0 KiB'
+expect_match "status free" "$out" 'free_for_new_vms +: 15232 MiB'
+expect_match "status node 1" "$out" '^ +1: +8192 +7168 +0 +0 +7168 +0$'
 
 id=$("$XENFIT" reserve --kib 1048576)
 expect_match "reserve kib" "$id" '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
 out=$("$XENFIT" reserve --type hvm --static-max 4G --vcpus 2 --session xenopsd)
-expect_match "reserve vm footprint" "$out" 'footprint 4133 MiB \(4232192 KiB reserved\), placement nodes, MiB per node \{"0":4133\}'
+expect_match "reserve vm footprint" "$out" 'footprint 4133 MiB, reserved 4133 MiB, placement nodes \[0\], MiB per node 0:4133$'
 expect_match "reserve vm claim" "$out" 'claim: node 0, 1048832 pages'
 json=$("$XENFIT" reserve --json --type hvm --static-max 4096 --vcpus 2 --memory-total-source 4195328K)
 expect_match "reserve migration" "$json" '"kind": "migration"'
 expect_match "reserve migration footprint" "$json" '"footprint_mib": 4134'
 
 out=$("$XENFIT" status)
-# 15597568 - 1048576 - 4232192 - 4233216
-expect_match "status after" "$out" 'free_for_new_vms +: 6083584 KiB'
+# 15597568 - 1048576 - 4232192 - 4233216 KiB = 6083584 KiB = 5941 MiB; the
+# three hold 1024 + 4133 + 4134 MiB (their KiB rounded up).
+expect_match "status after" "$out" 'free_for_new_vms +: 5941 MiB'
+expect_match "status reserved" "$out" 'reserved_not_yet_used +: 9291 MiB'
+expect_match "status exact" "$("$XENFIT" status --json)" '"free_for_new_vm_kib": 6083584'
 out=$("$XENFIT" reservations)
 expect_match "reservations count" "$out" '^3 reservations$'
-expect_match "reservations amount" "$out" "^$id  xenfit-cli +amount +pending +- +1048576  \[\] +none +in [0-9]+s$"
-expect_match "reservations vm" "$out" 'xenopsd +vm +pending +- +4232192  \[0\] +node'
+expect_match "reservations amount" "$out" "^$id  xenfit-cli +amount +pending +- +1024  \[\] +none +in [0-9]+s$"
+expect_match "reservations vm" "$out" 'xenopsd +vm +pending +- +4133  \[0\] +node'
 n=$("$XENFIT" reservations --json | grep -c '"reservation_id"')
 expect_eq "reservations json" "$n" 3
 
