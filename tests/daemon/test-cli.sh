@@ -72,7 +72,13 @@ expect_fail "multiplier range" 2 "--shadow-multiplier '0.5': expected a number i
 expect_fail "source zero" 2 "--memory-total-source '0': must be between 1 KiB and 16 TiB" \
   "$XENFIT" reserve --type hvm --static-max 4G --vcpus 1 --memory-total-source 0
 # release and transfer (xenfit.transfer refuses a domain that does not exist).
-expect_fail "transfer no domain" 1 "domain 99 does not exist" "$XENFIT" transfer "$id" 99
+expect_fail "transfer no domain" 1 \
+  "xenfit: transfer: Invalid_argument: xenfit.transfer: domain 99 does not exist: nothing to transfer to" \
+  "$XENFIT" transfer "$id" 99
+expect_match "refused transfer changes nothing" "$("$XENFIT" reservations)" "^$id  xenfit-cli +amount +pending +- "
+# The reply itself: Invalid_argument naming the method and the domain.
+raw=$(curl -s --unix-socket "$dir/s" -d "{\"method\":\"xenfit.transfer\",\"id\":1,\"params\":[\"t\",\"xenfit-cli\",\"$id\",99]}" http://xenfitd/)
+expect_match "xenfit.transfer error" "$raw" '"error":\["Invalid_argument","xenfit.transfer: domain 99 does not exist: nothing to transfer to"\]'
 expect_fail "transfer dom0" 2 "DOMID '0': domain 0 is the control domain" "$XENFIT" transfer "$id" 0
 expect_fail "transfer bad domid" 2 "DOMID 'x': expected an integer in 1..32751" \
   "$XENFIT" transfer "$id" x
