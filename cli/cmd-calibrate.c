@@ -37,42 +37,58 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* The rows of series `name` (NULL: every row): true if they are all at one
+ * vCPU count, with how many there are and that count. */
+static bool one_count(const struct xf_calib_table *t, const char *name, size_t *ret_rows,
+                      uint32_t *ret_vcpus)
+{
+    size_t rows = 0;
+    uint32_t vcpus = 0;
+
+    for (size_t k = 0; k < t->n_rows; k++) {
+        if (name && strcmp(t->series[k], name) != 0)
+            continue;
+        if (rows++ && t->points[k].vcpus != vcpus)
+            return false;
+        vcpus = t->points[k].vcpus;
+    }
+    *ret_rows = rows;
+    *ret_vcpus = vcpus;
+    return true;
+}
+
+/* A row is the first of its series when no earlier row has its name. */
+static bool first_of_series(const struct xf_calib_table *t, size_t i)
+{
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(t->series[k], t->series[i]) == 0)
+            return false;
+    return true;
+}
+
 /*
  * A line fixed + per_vcpu * vcpus is known only from rows at two vCPU counts
  * or more: from one count the fit puts everything in `fixed` and reports
  * per_vcpu 0 (extra -256), which reads as a measurement. Returns 0, or the
- * usage error naming the first series (in file order, then "all") that has
- * rows at a single count.
+ * usage error naming the first series (in file order, then the whole table)
+ * whose rows are all at one count.
  */
 static int check_fittable(const char *path, const struct xf_calib_table *t)
 {
-    for (size_t i = 0; i <= t->n_rows; i++) {
-        /* i == n_rows: the whole table ("all"); else the series first seen at row i. */
-        const char *name = i < t->n_rows ? t->series[i] : NULL;
-        size_t rows = 0, first = SIZE_MAX;
-        bool two = false;
+    size_t rows;
+    uint32_t vcpus;
 
-        if (i < t->n_rows && (!t->has_series || !name))
-            continue;
-        for (size_t k = 0; k < t->n_rows; k++) {
-            if (name && strcmp(t->series[k], name) != 0)
-                continue;
-            if (name && k < i)
-                break; /* not its first row: checked already */
-            if (first == SIZE_MAX)
-                first = k;
-            two = two || t->points[k].vcpus != t->points[first].vcpus;
-            rows++;
-        }
-        if (first == SIZE_MAX || (name && first != i) || two)
-            continue;
-        return xf_cli_usage_error(
-            CMD,
-            "%s: %s%s%s has %zu row%s, all at %u vCPUs: cannot fit a per-vCPU line; "
-            "measure at two or more vCPU counts",
-            path, name ? "series '" : "the table", name ? name : "", name ? "'" : "", rows,
-            rows == 1 ? "" : "s", t->points[first].vcpus);
-    }
+    for (size_t i = 0; t->has_series && i < t->n_rows; i++)
+        if (first_of_series(t, i) && one_count(t, t->series[i], &rows, &vcpus))
+            return xf_cli_usage_error(CMD,
+                                      "%s: series '%s' has %zu row%s, all at %u vCPUs: cannot "
+                                      "fit a per-vCPU line; measure at two or more vCPU counts",
+                                      path, t->series[i], rows, rows == 1 ? "" : "s", vcpus);
+    if (one_count(t, NULL, &rows, &vcpus))
+        return xf_cli_usage_error(CMD,
+                                  "%s: the table has %zu row%s, all at %u vCPUs: cannot fit a "
+                                  "per-vCPU line; measure at two or more vCPU counts",
+                                  path, rows, rows == 1 ? "" : "s", vcpus);
     return 0;
 }
 
