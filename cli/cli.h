@@ -36,17 +36,25 @@ int xf_cli_failure(const char *cmd, const char *fmt, ...) __attribute__((format(
  * returned '?' or ':'. Returns XF_EXIT_USAGE. */
 int xf_cli_bad_option(const char *cmd, int argc, char **argv);
 
-/* Parses a SIZE argument (bare number = MiB). On error prints a message
- * naming the flag and the value and returns XF_EXIT_USAGE; 0 on success. */
+/* Parses a SIZE argument, the one rule of every command: a whole number with
+ * an optional binary unit B, K, M, G, T (case-insensitive; KiB and KB, GiB
+ * and GB, ... mean the same 1024-based unit: 4GB is 4096 MiB), bare = MiB;
+ * a fraction (1.5G) is refused. On error prints a message naming the flag
+ * and the value and returns XF_EXIT_USAGE; 0 on success. */
 int xf_cli_parse_size(const char *cmd, const char *flag, const char *arg, uint64_t *ret_bytes);
 
 /* Parses an unsigned integer in [min, max]; errors as above. */
 int xf_cli_parse_uint(const char *cmd, const char *flag, const char *arg, uint64_t min,
                       uint64_t max, uint64_t *ret);
 
-/* Reads a whole file into memory (NUL-terminated). 0 or a message and
+/* Reads a whole file into memory (NUL-terminated); "-" reads stdin. A
+ * directory, a missing or unreadable file: a message naming it and
  * XF_EXIT_USAGE. Caller frees *ret_buf. */
 int xf_cli_read_file(const char *cmd, const char *path, char **ret_buf, size_t *ret_len);
+
+/* True when buf holds a host spec (docs/host-spec.md: "nodes" objects)
+ * rather than a topology snapshot (docs/topology.md: "cpu_to_node"). */
+bool xf_cli_is_host_spec(const char *buf, size_t len);
 
 /* Prints a JSON value on stdout followed by a newline, and releases it. */
 int xf_cli_print_json(json_t *value);
@@ -136,5 +144,9 @@ int xf_cmd_calibration(int argc, char **argv);
 void xf_usage_calibration(void);
 int xf_cmd_top(int argc, char **argv); /* cmd-top.c */
 void xf_usage_top(void);
+int xf_cmd_release(int argc, char **argv);
+void xf_usage_release(void);
+int xf_cmd_transfer(int argc, char **argv);
+void xf_usage_transfer(void);
 
 #endif

@@ -4,7 +4,9 @@
  * (include/xenfit/calibrate.h) per series and for all rows.
  */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "xenfit/calibrate.h"
@@ -23,7 +25,9 @@ void xf_usage_calibrate(void)
            "paging pool: the value for 'xenfit footprint --per-vcpu-pages'.\n\n"
            "FILE.csv: a header row with columns vcpus and overhead_pages (host pages a\n"
            "domain took beyond its own pages), optionally series; other columns are\n"
-           "ignored; lines starting with '#' are comments.\n\n"
+           "ignored; lines starting with '#' are comments. Each series, and the table,\n"
+           "needs rows at two vCPU counts or more: a table it cannot fit is refused\n"
+           "(exit 2). FILE \"-\" reads stdin.\n\n"
            "  --json   {\"fits\":[{series, rows, fixed_pages, per_vcpu_pages,\n"
            "           extra_per_vcpu_pages, total_slack_pages, lsq_slope, lsq_intercept}]}\n");
 }
@@ -32,6 +36,61 @@ static const struct option options[] = {
     {"json", no_argument, NULL, 'j'},
     {NULL, 0, NULL, 0},
 };
+
+/* The rows of series `name` (NULL: every row): true if they are all at one
+ * vCPU count, with how many there are and that count. */
+static bool one_count(const struct xf_calib_table *t, const char *name, size_t *ret_rows,
+                      uint32_t *ret_vcpus)
+{
+    size_t rows = 0;
+    uint32_t vcpus = 0;
+
+    for (size_t k = 0; k < t->n_rows; k++) {
+        if (name && strcmp(t->series[k], name) != 0)
+            continue;
+        if (rows++ && t->points[k].vcpus != vcpus)
+            return false;
+        vcpus = t->points[k].vcpus;
+    }
+    *ret_rows = rows;
+    *ret_vcpus = vcpus;
+    return true;
+}
+
+/* A row is the first of its series when no earlier row has its name. */
+static bool first_of_series(const struct xf_calib_table *t, size_t i)
+{
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(t->series[k], t->series[i]) == 0)
+            return false;
+    return true;
+}
+
+/*
+ * A line fixed + per_vcpu * vcpus is known only from rows at two vCPU counts
+ * or more: from one count the fit puts everything in `fixed` and reports
+ * per_vcpu 0 (extra -256), which reads as a measurement. Returns 0, or the
+ * usage error naming the first series (in file order, then the whole table)
+ * whose rows are all at one count.
+ */
+static int check_fittable(const char *path, const struct xf_calib_table *t)
+{
+    size_t rows;
+    uint32_t vcpus;
+
+    for (size_t i = 0; t->has_series && i < t->n_rows; i++)
+        if (first_of_series(t, i) && one_count(t, t->series[i], &rows, &vcpus))
+            return xf_cli_usage_error(CMD,
+                                      "%s: series '%s' has %zu row%s, all at %u vCPUs: cannot "
+                                      "fit a per-vCPU line; measure at two or more vCPU counts",
+                                      path, t->series[i], rows, rows == 1 ? "" : "s", vcpus);
+    if (one_count(t, NULL, &rows, &vcpus))
+        return xf_cli_usage_error(CMD,
+                                  "%s: the table has %zu row%s, all at %u vCPUs: cannot fit a "
+                                  "per-vCPU line; measure at two or more vCPU counts",
+                                  path, rows, rows == 1 ? "" : "s", vcpus);
+    return 0;
+}
 
 static json_t *fit_json(const char *name, const struct xf_calib_fit *f)
 {
@@ -72,6 +131,10 @@ int xf_cmd_calibrate(int argc, char **argv)
         return xf_cli_failure(CMD, "out of memory");
     if (r < 0)
         return xf_cli_usage_error(CMD, "%s:%zu: %s", argv[optind], perr.line, perr.message);
+    if ((status = check_fittable(argv[optind], table))) {
+        xf_calib_table_free(table);
+        return status;
+    }
     r = xf_calib_fit_table(table, &fits, &names, &nfits);
     xf_calib_table_free(table);
     if (r < 0)

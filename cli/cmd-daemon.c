@@ -6,6 +6,7 @@
  * claim plan, or an incoming migration) and `xenfit reservations` (the
  * ledger). They talk JSON-RPC over the daemon's Unix socket with the shared
  * client (include/xenfit/client.h); docs/daemon.md describes the methods.
+ * `xenfit release` and `xenfit transfer` end or hand over a reservation.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "cli.h"
 #include "xenfit/client.h"
 #include "xenfit/model.h"
+#include "xenfit/types.h"
 #include "xenfit/units.h"
 
 #define DBG "xenfit-cli"
@@ -55,6 +57,62 @@ static int rpc(const char *cmd, const char *path, const char *method, json_t *pa
 static json_int_t num(const json_t *o, const char *key)
 {
     return json_integer_value(json_object_get(o, key));
+}
+
+/* A KiB member of a reply in MiB for the screen (the replies keep squeezed's
+ * KiB, exact with --json): free memory rounds down, memory taken up. */
+static unsigned long long mib_free(const json_t *o, const char *key)
+{
+    json_int_t kib = num(o, key);
+    return xf_mib_of_kib_free(kib > 0 ? (uint64_t)kib : 0);
+}
+
+static unsigned long long mib_used(const json_t *o, const char *key)
+{
+    json_int_t kib = num(o, key);
+    return xf_mib_of_kib_used(kib > 0 ? (uint64_t)kib : 0);
+}
+
+/* A JSON array of node numbers as "[0, 2]" (at most 64 nodes). */
+static const char *node_list(const json_t *nodes, char *buf, size_t len)
+{
+    size_t i, off = 0;
+    const json_t *n;
+
+    snprintf(buf, len, "[");
+    off = strlen(buf);
+    json_array_foreach(nodes, i, n)
+    {
+        int k = snprintf(buf + off, len - off, "%s%lld", i ? ", " : "",
+                         (long long)json_integer_value(n));
+        if (k < 0 || (size_t)k >= len - off)
+            break;
+        off += (size_t)k;
+    }
+    if (off + 2 <= len)
+        snprintf(buf + off, len - off, "]");
+    return buf;
+}
+
+/* {"0": 4133, "1": 10} as "0:4133,1:10", as `xenfit plan` prints MiB per node. */
+static const char *node_mib_list(json_t *node_mib, char *buf, size_t len)
+{
+    const char *key;
+    const json_t *v;
+    size_t off = 0;
+
+    buf[0] = '\0';
+    json_object_foreach(node_mib, key, v)
+    {
+        int k = snprintf(buf + off, len - off, "%s%s:%lld", off ? "," : "", key,
+                         (long long)json_integer_value(v));
+        if (k < 0 || (size_t)k >= len - off)
+            break;
+        off += (size_t)k;
+    }
+    if (!buf[0])
+        snprintf(buf, len, "-");
+    return buf;
 }
 
 /* --- xenfit status --------------------------------------------------------- */
@@ -114,24 +172,24 @@ int xf_cmd_status(int argc, char **argv)
     printf("%-22s : %lld MiB\n", "free_memory", (long long)num(st, "free_mib"));
     printf("%-22s : %lld MiB\n", "outstanding_claims",
            (long long)num(st, "outstanding_claims_mib"));
-    printf("%-22s : %lld KiB\n", "low_mem_reserve", (long long)num(st, "low_mem_reserve_kib"));
-    printf("%-22s : %lld KiB\n", "free_for_new_vms", (long long)num(st, "free_for_new_vm_kib"));
-    printf("%-22s : %lld KiB\n", "reserved_not_yet_used", (long long)num(st, "pending_kib"));
+    printf("%-22s : %llu MiB\n", "low_mem_reserve", mib_used(st, "low_mem_reserve_kib"));
+    printf("%-22s : %llu MiB\n", "free_for_new_vms", mib_free(st, "free_for_new_vm_kib"));
+    printf("%-22s : %llu MiB\n", "reserved_not_yet_used", mib_used(st, "pending_kib"));
     printf("%-22s : %lld pending, %lld transferred, %lld settled\n", "reservations",
            (long long)num(res, "pending"), (long long)num(res, "transferred"),
            (long long)num(res, "settled"));
     printf("%-22s : %lld (%lld dying)\n", "domains", (long long)num(st, "domains"),
            (long long)num(st, "dying_domains"));
-    printf("node:  memsize  memfree  claimed  dma_free   free_for_new_vms     reserved_here\n");
+    printf("node:  memsize  memfree  claimed  dma_free  free_for_new_vms  reserved_here\n");
     nodes = json_object_get(st, "nodes");
     json_array_foreach(nodes, i, n)
     {
-        printf("%4lld: %8lld %8lld %8lld %9lld %14lld KiB %13lld KiB\n", (long long)num(n, "node"),
+        printf("%4lld: %8lld %8lld %8lld %9lld %17llu %14llu\n", (long long)num(n, "node"),
                (long long)num(n, "memsize_mib"), (long long)num(n, "memfree_mib"),
                (long long)num(n, "claimed_mib"), (long long)num(n, "dma_free_mib"),
-               (long long)num(n, "free_for_new_vm_kib"), (long long)num(n, "placed_kib"));
+               mib_free(n, "free_for_new_vm_kib"), mib_used(n, "placed_kib"));
     }
-    printf("(memsize, memfree, claimed and dma_free in MiB)\n");
+    printf("(MiB: free rounded down, reserved up; --json for exact KiB)\n");
     json_decref(st);
     return XF_EXIT_OK;
 }
@@ -180,12 +238,14 @@ static void print_vm_reservation(const json_t *res)
 {
     const json_t *claim = json_object_get(res, "claim"), *place = json_object_get(res, "placement");
     const char *kind = json_string_value(json_object_get(claim, "kind"));
-    char *nodes = json_dumps(json_object_get(res, "node_mib"), JSON_COMPACT | JSON_ENCODE_ANY);
+    char nodes[XF_MAX_NODES * 5 + 4], node_mib[XF_MAX_NODES * 24 + 2];
 
     printf("%s\n", json_string_value(json_object_get(res, "reservation_id")));
-    printf("  footprint %lld MiB (%lld KiB reserved), placement %s, MiB per node %s\n",
-           (long long)num(res, "footprint_mib"), (long long)num(res, "kib"),
-           json_string_value(json_object_get(place, "outcome")), nodes ? nodes : "{}");
+    printf("  footprint %lld MiB, reserved %llu MiB, placement %s %s, MiB per node %s\n",
+           (long long)num(res, "footprint_mib"), mib_used(res, "kib"),
+           json_string_value(json_object_get(place, "outcome")),
+           node_list(json_object_get(place, "nodes"), nodes, sizeof(nodes)),
+           node_mib_list(json_object_get(res, "node_mib"), node_mib, sizeof(node_mib)));
     if (kind && strcmp(kind, "node") == 0)
         printf("  claim: node %lld, %lld pages (fall back to a global claim of %lld pages)\n",
                (long long)num(claim, "node"), (long long)num(claim, "pages"),
@@ -194,7 +254,6 @@ static void print_vm_reservation(const json_t *res)
         printf("  claim: global, %lld pages\n", (long long)num(claim, "pages"));
     else
         printf("  claim: none\n");
-    free(nodes);
 }
 
 /* The VM object of xenfit.reserve_vm and xenfit.reserve_migration
@@ -268,7 +327,7 @@ int xf_cmd_reserve(int argc, char **argv)
             json = true;
             break;
         case OPT_KIB:
-            if ((r = xf_cli_parse_uint("reserve", "--kib", optarg, 0,
+            if ((r = xf_cli_parse_uint("reserve", "--kib", optarg, 1,
                                        XF_MEMORY_MAX_BYTES / XF_BYTES_PER_KIB, &kib)))
                 return r;
             have_kib = true;
@@ -335,25 +394,23 @@ int xf_cmd_reservations(int argc, char **argv)
         return rc;
     if (json)
         return xf_cli_print_json(list);
-    printf("%-36s  %-12s %-9s %-11s %6s %12s  %-7s %-6s %s\n", "id", "session", "kind", "state",
-           "domain", "KiB", "nodes", "claim", "expires");
+    printf("%-36s  %-12s %-9s %-11s %6s %9s  %-7s %-6s %s\n", "id", "session", "kind", "state",
+           "domain", "MiB", "nodes", "claim", "expires");
     json_array_foreach(list, i, r)
     {
         json_t *dom = json_object_get(r, "domid"), *exp = json_object_get(r, "expires_in_s");
-        char domain[16] = "-", expires[24] = "-";
-        char *nodes = json_dumps(json_object_get(r, "nodes"), JSON_COMPACT | JSON_ENCODE_ANY);
+        char domain[16] = "-", expires[24] = "-", nodes[XF_MAX_NODES * 5 + 4];
         if (json_is_integer(dom))
             snprintf(domain, sizeof(domain), "%lld", (long long)json_integer_value(dom));
         if (json_is_integer(exp))
             snprintf(expires, sizeof(expires), "in %llds", (long long)json_integer_value(exp));
-        printf("%-36s  %-12.12s %-9s %-11s %6s %12lld  %-7s %-6s %s\n",
+        printf("%-36s  %-12.12s %-9s %-11s %6s %9llu  %-7s %-6s %s\n",
                json_string_value(json_object_get(r, "reservation_id")),
                json_string_value(json_object_get(r, "session")),
                json_string_value(json_object_get(r, "kind")),
-               json_string_value(json_object_get(r, "state")), domain, (long long)num(r, "kib"),
-               nodes ? nodes : "[]",
+               json_string_value(json_object_get(r, "state")), domain, mib_used(r, "kib"),
+               node_list(json_object_get(r, "nodes"), nodes, sizeof(nodes)),
                json_string_value(json_object_get(json_object_get(r, "claim"), "kind")), expires);
-        free(nodes);
     }
     printf("%zu reservation%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s");
     json_decref(list);
@@ -434,6 +491,116 @@ int xf_cmd_calibration(int argc, char **argv)
         return xf_cli_print_json(res);
     printf("calibration of %s reset: %lld row%s forgotten\n", type, (long long)num(res, "removed"),
            num(res, "removed") == 1 ? "" : "s");
+    json_decref(res);
+    return XF_EXIT_OK;
+}
+
+/* --- xenfit release, xenfit transfer -------------------------------------- */
+
+void xf_usage_release(void)
+{
+    printf("Usage: xenfit release ID [--session NAME] [--socket PATH] [--json]\n\n"
+           "Deletes a reservation of the session (squeezed's delete_reservation): its\n"
+           "memory is free for others at once. A reservation already transferred to a\n"
+           "domain is released too. An id the session does not hold is an error (exit 1).\n\n"
+           "  --session NAME   the session that made it (default %s, as `xenfit reserve`)\n"
+           "  --socket PATH    xenfitd's socket (default $XENFITD_SOCKET or %s)\n"
+           "  --json           {\"reservation_id\": ID, \"released\": true}\n",
+           DBG, XFD_CLIENT_SOCKET_DEFAULT);
+}
+
+void xf_usage_transfer(void)
+{
+    printf("Usage: xenfit transfer ID DOMID [--session NAME] [--socket PATH] [--json]\n\n"
+           "Ties a reservation to a domain that exists (xenfitd's xenfit.transfer): it no\n"
+           "longer expires, and is settled once the domain is built. A domain the\n"
+           "hypervisor does not have, a dying one, or domain 0 is refused. (squeezed's\n"
+           "transfer_reservation_to_domain, which toolstacks call, also accepts a domain\n"
+           "about to be created.)\n\n"
+           "  --session NAME   the session that made it (default %s, as `xenfit reserve`)\n"
+           "  --socket PATH    xenfitd's socket (default $XENFITD_SOCKET or %s)\n"
+           "  --json           the reservation after the transfer, as `reservations --json`\n",
+           DBG, XFD_CLIENT_SOCKET_DEFAULT);
+}
+
+/* Options and exactly `nargs` operands (into ret_args) for release and transfer. */
+static int id_opts(const char *cmd, int argc, char **argv, int nargs, const char **ret_args,
+                   const char **socket, const char **session, bool *json)
+{
+    static const struct option opts[] = {{"socket", required_argument, NULL, OPT_SOCKET},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"session", required_argument, NULL, OPT_SESSION},
+                                         {NULL, 0, NULL, 0}};
+    int c, n = 0;
+    optind = 1;
+    opterr = 0;
+    /* "+": operands and options in any order, parsed one at a time. */
+    for (;;) {
+        while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+            if (c == OPT_SOCKET)
+                *socket = optarg;
+            else if (c == OPT_JSON)
+                *json = true;
+            else if (c == OPT_SESSION)
+                *session = optarg;
+            else
+                return xf_cli_bad_option(cmd, argc, argv);
+        }
+        if (optind >= argc)
+            break;
+        if (n == nargs)
+            return xf_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+        ret_args[n++] = argv[optind++];
+    }
+    if (n < nargs)
+        return xf_cli_usage_error(
+            cmd, "%s (see 'xenfit %s --help')",
+            nargs == 1 ? "give the reservation ID" : "give the reservation ID and the DOMID", cmd);
+    if (**session == '\0')
+        return xf_cli_usage_error(cmd, "--session '': the session name is empty");
+    return 0;
+}
+
+int xf_cmd_release(int argc, char **argv)
+{
+    const char *path = default_socket(), *session = DBG, *id = NULL;
+    bool json = false;
+    json_t *res = NULL;
+    int r;
+
+    if ((r = id_opts("release", argc, argv, 1, &id, &path, &session, &json)) ||
+        (r = rpc("release", path, "delete_reservation", json_pack("[sss]", DBG, session, id),
+                 &res)))
+        return r;
+    json_decref(res);
+    if (json)
+        return xf_cli_print_json(json_pack("{sssb}", "reservation_id", id, "released", true));
+    printf("released %s\n", id);
+    return XF_EXIT_OK;
+}
+
+int xf_cmd_transfer(int argc, char **argv)
+{
+    const char *path = default_socket(), *session = DBG, *args[2] = {NULL, NULL};
+    bool json = false;
+    json_t *res = NULL;
+    uint64_t domid;
+    int r;
+
+    if ((r = id_opts("transfer", argc, argv, 2, args, &path, &session, &json)))
+        return r;
+    if (xf_parse_u64(args[1], &domid) == 0 && domid == 0)
+        return xf_cli_usage_error("transfer", "DOMID '0': domain 0 is the control domain; a "
+                                              "reservation is never transferred to it");
+    if ((r = xf_cli_parse_uint("transfer", "DOMID", args[1], 1, XF_DOMID_FIRST_RESERVED - 1,
+                               &domid)) ||
+        (r = rpc("transfer", path, "xenfit.transfer",
+                 json_pack("[sssI]", DBG, session, args[0], (json_int_t)domid), &res)))
+        return r;
+    if (json)
+        return xf_cli_print_json(res);
+    printf("%s transferred to domain %llu (%lld MiB)\n", args[0], (unsigned long long)domid,
+           (long long)xf_mib_of_kib_used((uint64_t)num(res, "kib")));
     json_decref(res);
     return XF_EXIT_OK;
 }

@@ -40,7 +40,8 @@ void xf_usage_footprint(void)
            "                           xen_max_mib, shadow_mib, required_host_free_mib,\n"
            "                           overhead_mib, build_claim_pages\n\n"
            "SIZE is an integer with an optional binary unit B, K/KiB, M/MiB, G/GiB, T/TiB;\n"
-           "a bare number is MiB, as in xl configs.\n",
+           "KB, MB, GB, TB mean the same (4GB = 4096 MiB); a bare number is MiB, as in xl\n"
+           "configs; a fraction (1.5G) is refused: write 1536M. See xenfit(1), SIZES.\n",
            XF_VCPUS_MAX, XF_SHADOW_MULT_MIN, XF_SHADOW_MULT_MAX, XF_XAPI_EXTRA_PER_VCPU_PAGES);
 }
 

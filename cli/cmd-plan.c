@@ -27,7 +27,9 @@ void xf_usage_plan(void)
         "placements of the ones before it. A multi-node plan gives the MiB per node\n"
         "(in proportion to the nodes' free memory) and the CPUs for the vCPUs' affinity.\n\n"
         "  --topology FILE   the host's snapshot: distances, cpu_to_node, node_cores,\n"
-        "                    node_free_mib (see docs/topology.md)\n"
+        "                    node_free_mib (see docs/topology.md); - reads stdin, so\n"
+        "                    `xenfit host show --host SPEC --json | xenfit plan\n"
+        "                    --topology - ...` plans on a host spec\n"
         "  --vm SPEC         vcpus=N (1..%u), memory=SIZE, cores=N (physical cores\n"
         "                    wanted; default: the policy's, vCPUs for best_effort*, else 0)\n"
         "  --policy P        any: no placement, Xen interleaves; best_effort (default):\n"
@@ -353,12 +355,20 @@ static int load_topology(const char *path, struct xf_topology **ret)
     if ((r = xf_cli_read_file(CMD, path, &buf, &len)))
         return r;
     r = xf_topology_new_from_json(buf, len, errbuf, sizeof(errbuf), ret);
-    free(buf);
-    if (r == XF_ENOMEM)
+    if (r == XF_ENOMEM) {
+        free(buf);
         return xf_cli_failure(CMD, "out of memory");
-    if (r < 0)
-        return xf_cli_usage_error(CMD, "--topology '%s': %s", path, errbuf);
-    return 0;
+    }
+    if (r < 0 && xf_cli_is_host_spec(buf, len))
+        r = xf_cli_usage_error(CMD,
+                               "--topology '%s' is a host spec, not a topology snapshot: plan "
+                               "from `xenfit host show --host %s --json | xenfit plan "
+                               "--topology - ...`",
+                               path, path);
+    else if (r < 0)
+        r = xf_cli_usage_error(CMD, "--topology '%s': %s", path, errbuf);
+    free(buf);
+    return r;
 }
 
 /* Places the VMs in order on `planner`. 0 or an exit status; *ret_all_fit. */

@@ -24,6 +24,8 @@ static const struct xf_cli_command commands[] = {
     {"reservations", "list xenfitd's reservations", xf_cmd_reservations, xf_usage_reservations},
     {"calibration", "show or reset what xenfitd learned from observed builds", xf_cmd_calibration,
      xf_usage_calibration},
+    {"release", "delete a reservation made with xenfitd", xf_cmd_release, xf_usage_release},
+    {"transfer", "tie a reservation to a domain that exists", xf_cmd_transfer, xf_usage_transfer},
     {"top", "xenfitd's live view in the terminal, every second", xf_cmd_top, xf_usage_top},
 };
 

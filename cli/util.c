@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "xenfit/error.h"
@@ -57,10 +58,16 @@ int xf_cli_parse_size(const char *cmd, const char *flag, const char *arg, uint64
 
     if (r == XF_EOVERFLOW)
         return xf_cli_usage_error(cmd, "%s '%s': size too large", flag, arg);
+    if (r < 0 && strchr(arg, '.'))
+        return xf_cli_usage_error(cmd,
+                                  "%s '%s': a fraction; sizes are whole numbers of a unit "
+                                  "(for 1.5G write 1536M)",
+                                  flag, arg);
     if (r < 0)
-        return xf_cli_usage_error(
-            cmd, "%s '%s': not a size (an integer with an optional unit B, K, M, G, T; bare = MiB)",
-            flag, arg);
+        return xf_cli_usage_error(cmd,
+                                  "%s '%s': not a size (an integer with an optional binary unit B, "
+                                  "K, M, G, T, also KiB or KB ...; bare = MiB)",
+                                  flag, arg);
     return 0;
 }
 
@@ -75,27 +82,45 @@ int xf_cli_parse_uint(const char *cmd, const char *flag, const char *arg, uint64
     return 0;
 }
 
+/* Closes what xf_cli_read_file() opened; stdin stays open. */
+static void close_input(FILE *f)
+{
+    if (f != stdin)
+        fclose(f);
+}
+
 int xf_cli_read_file(const char *cmd, const char *path, char **ret_buf, size_t *ret_len)
 {
-    FILE *f = fopen(path, "rb");
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
     char *buf = NULL;
     size_t len = 0, cap = 0;
+    struct stat st;
 
     if (!f)
         return xf_cli_usage_error(cmd, "cannot open '%s': %s", path, strerror(errno));
+    /* fopen() opens a directory for reading; only the first read fails, with
+     * a message ("cannot read") that does not say why. */
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (!is_stdin)
+            fclose(f);
+        return xf_cli_usage_error(cmd, "'%s' is a directory, not a file", path);
+    }
+    if (is_stdin)
+        path = "<stdin>";
     for (;;) {
         if (cap - len < 4096) {
             size_t ncap = cap ? cap * 2 : 65536;
             char *nbuf;
             if (ncap > (size_t)1 << 30) {
                 free(buf);
-                fclose(f);
+                close_input(f);
                 return xf_cli_usage_error(cmd, "'%s' is larger than 1 GiB", path);
             }
             nbuf = realloc(buf, ncap);
             if (!nbuf) {
                 free(buf);
-                fclose(f);
+                close_input(f);
                 return xf_cli_failure(cmd, "out of memory reading '%s'", path);
             }
             buf = nbuf;
@@ -107,11 +132,12 @@ int xf_cli_read_file(const char *cmd, const char *path, char **ret_buf, size_t *
             break;
     }
     if (ferror(f)) {
+        int err = errno;
         free(buf);
-        fclose(f);
-        return xf_cli_usage_error(cmd, "cannot read '%s'", path);
+        close_input(f);
+        return xf_cli_usage_error(cmd, "cannot read '%s': %s", path, strerror(err));
     }
-    fclose(f);
+    close_input(f);
     buf[len] = '\0';
     *ret_buf = buf;
     *ret_len = len;
@@ -137,4 +163,14 @@ bool xf_cli_wants_help(int argc, char **argv)
             return true;
     }
     return false;
+}
+
+bool xf_cli_is_host_spec(const char *buf, size_t len)
+{
+    json_t *o = json_loadb(buf, len, 0, NULL);
+    const json_t *nodes = json_object_get(o, "nodes");
+    bool spec = json_is_array(nodes) && json_is_object(json_array_get(nodes, 0)) &&
+                !json_object_get(o, "cpu_to_node");
+    json_decref(o);
+    return spec;
 }

@@ -19,6 +19,8 @@ packages=(
   jq bsdextrautils
   # a daemon test sends raw JSON-RPC over the Unix socket with curl
   curl
+  # the man page test renders xenfit(1) and xenfit-host-spec(5) with warnings on
+  man-db groff-base
   # a daemon test steps the wall clock under xenfitd (an NTP step)
   libfaketime
   # a test scores the installed unit's hardening (systemd-analyze security)

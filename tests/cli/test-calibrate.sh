@@ -31,5 +31,15 @@ expect_fail "missing file" 2 "cannot open '$tmp/none.csv'" "$XF" calibrate "$tmp
 expect_fail "no file" 2 "FILE.csv is required" "$XF" calibrate
 expect_fail "two files" 2 "exactly one" "$XF" calibrate a.csv b.csv
 expect_fail "unknown flag" 2 "'--fit'" "$XF" calibrate --fit x.csv
+# A line needs rows at two vCPU counts: one row used to print "extra -256".
+printf 'vcpus,overhead_pages\n2,1000\n' >"$tmp/one.csv"
+expect_fail "one row" 2 "one.csv: the table has 1 row, all at 2 vCPUs: cannot fit" \
+  "$XF" calibrate "$tmp/one.csv"
+printf 'series,vcpus,overhead_pages\na,1,300\na,2,600\nb,4,1200\nb,4,1300\n' >"$tmp/series.csv"
+expect_fail "one count in a series" 2 "series 'b' has 2 rows, all at 4 vCPUs" \
+  "$XF" calibrate "$tmp/series.csv"
+# "-" reads stdin; a directory is named as one.
+expect_match "stdin" "$("$XF" calibrate - <"$DATA/vcpu-overhead-pages.csv")" "^all +101 +48 +264 +8 "
+expect_fail "directory" 2 "'$tmp' is a directory" "$XF" calibrate "$tmp"
 expect_match "help" "$("$XF" calibrate --help)" "extra_per_vcpu_pages"
 finish

@@ -30,6 +30,13 @@ expect_eq "calibrated" "$("$XF" footprint --type hvm --static-max 4096 --vcpus 4
 expect_match "table" "$("$XF" footprint --type hvm --static-max 4096 --vcpus 4)" "required_host_free_mib +4135 MiB"
 
 # Bad input: one line on stderr naming the value, exit 2, nothing on stdout.
+# Sizes: one rule for every command (cli/util.c): binary units, "GB" = "GiB".
+expect_eq "4GB is 4 GiB" "$("$XF" footprint --type hvm --static-max 4GB --vcpus 1 --json | jq .build_max_mib)" 4096
+expect_eq "4GB = 4GiB" "$("$XF" footprint --type hvm --static-max 4GB --vcpus 1)" \
+  "$("$XF" footprint --type hvm --static-max 4GiB --vcpus 1)"
+expect_fail "fraction" 2 "--static-max '1.5G': a fraction; sizes are whole numbers of a unit (for 1.5G write 1536M)" \
+  "$XF" footprint --type hvm --static-max 1.5G --vcpus 1
+expect_fail "junk unit" 2 "--video '4x': not a size" "$XF" footprint --type hvm --static-max 4G --video 4x --vcpus 1
 expect_fail "unknown type" 2 "'xen'" "$XF" footprint --type xen --static-max 1 --vcpus 1
 expect_fail "zero vcpus" 2 "'0'" "$XF" footprint --type hvm --static-max 1024 --vcpus 0
 expect_fail "negative vcpus" 2 "'-1'" "$XF" footprint --type hvm --static-max 1024 --vcpus -1

@@ -74,4 +74,10 @@ expect_fail "stray argument" 2 "'extra'" "$XF" host show --host "$HOSTS/1node.js
 # --help.
 expect_match "help" "$("$XF" host --help)" "xenfit host show --host SPEC.json"
 
+# "-" reads the spec from stdin; a directory is named as one.
+expect_eq "spec from stdin" "$("$XF" host show --host - <"$DATA/hosts/daemon-2node.json" | sed -n 7p)" \
+  "total_memory           : 16384"
+expect_eq "stdin = file" "$("$XF" host show --host - <"$DATA/hosts/daemon-2node.json" | sed 1d)" \
+  "$("$XF" host show --host "$DATA/hosts/daemon-2node.json" | sed 1d)"
+expect_fail "spec is a directory" 2 "'$DATA/hosts' is a directory" "$XF" host show --host "$DATA/hosts"
 finish

@@ -104,6 +104,19 @@ expect_fail "not json" 2 "not JSON" "$XF" plan --topology "$tmp/trunc.json" --vm
 expect_fail "stray argument" 2 "'extra'" "$XF" plan --topology "$T/two-node.json" --vm vcpus=1,memory=1G extra
 expect_fail "unknown flag" 2 "'--frob'" "$XF" plan --topology "$T/two-node.json" --vm vcpus=1,memory=1G --frob
 
+# A plan that cannot place says why with the numbers, in the table too.
+expect_match "no fit numbers" "$("$XF" plan --topology "$T/linear-4.json" --vm vcpus=4,memory=70000)" \
+  "does not fit: needs 70000 MiB, 4 vCPUs, 4 cores; the best node \(0\) has 16384 MiB free, the host 65536 MiB free"
+# A host spec is not a snapshot: the error says how to get one, and "-" reads
+# it from a pipe (daemon-2node: node 0 has 7872 MiB free for new VMs).
+H=${XF_TEST_DATA:-$(dirname "$0")/../data}/hosts/daemon-2node.json
+expect_fail "host spec" 2 "is a host spec, not a topology snapshot: plan from \`xenfit host show --host $H --json | xenfit plan --topology - ...\`" \
+  "$XF" plan --topology "$H" --vm vcpus=2,memory=4G
+out=$("$XF" host show --host "$H" --json | "$XF" plan --topology - --vm vcpus=2,memory=4G --json)
+expect_eq "plan from stdin" "$(jq -c '.placements[0] | [.nodes, .memory_mib_per_node, .node_free_mib_after]' <<<"$out")" \
+  '[[0],{"0":4096},null]'
+expect_eq "free after, from stdin" "$(jq -c '.node_free_mib_after' <<<"$out")" '[3776,7168]'
+expect_fail "directory" 2 "'$tmp' is a directory" "$XF" plan --topology "$tmp" --vm vcpus=1,memory=1G
 expect_match "plan --help" "$("$XF" plan --help)" "best_effort_hard"
 expect_match "help lists plan" "$("$XF" --help)" "plan"
 

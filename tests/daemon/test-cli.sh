@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-only
 # xenfit's daemon commands (cli/cmd-daemon.c) against a real xenfitd on the
-# simulated test host (tests/data/hosts/daemon-2node.json: 15597568 KiB free
-# for new VMs; an hvm VM of 4096 MiB with 2 vCPUs has a 4133 MiB footprint,
+# simulated test host (tests/data/hosts/daemon-2node.json: 15597568 KiB, 15232
+# MiB, free for new VMs; an hvm VM of 4096 MiB with 2 vCPUs has a 4133 MiB footprint,
 # placed on node 0 with a node claim of 1048832 pages).
 # Usage: test-cli.sh XENFIT XENFITD NOTIFY_RUN
 set -u
@@ -27,25 +27,28 @@ export XENFITD_SOCKET=$dir/s
 
 out=$("$XENFIT" status)
 expect_match "status host" "$out" '^host +: daemon-2node \(backend sim\)'
-expect_match "status free" "$out" 'free_for_new_vms +: 15597568 KiB'
-expect_match "status node 1" "$out" '^ +1: +8192 +7168 +0 +0 +7340032 KiB +0 KiB'
+expect_match "status free" "$out" 'free_for_new_vms +: 15232 MiB'
+expect_match "status node 1" "$out" '^ +1: +8192 +7168 +0 +0 +7168 +0$'
 
 id=$("$XENFIT" reserve --kib 1048576)
 expect_match "reserve kib" "$id" '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
 out=$("$XENFIT" reserve --type hvm --static-max 4G --vcpus 2 --session xenopsd)
-expect_match "reserve vm footprint" "$out" 'footprint 4133 MiB \(4232192 KiB reserved\), placement nodes, MiB per node \{"0":4133\}'
+expect_match "reserve vm footprint" "$out" 'footprint 4133 MiB, reserved 4133 MiB, placement nodes \[0\], MiB per node 0:4133$'
 expect_match "reserve vm claim" "$out" 'claim: node 0, 1048832 pages'
 json=$("$XENFIT" reserve --json --type hvm --static-max 4096 --vcpus 2 --memory-total-source 4195328K)
 expect_match "reserve migration" "$json" '"kind": "migration"'
 expect_match "reserve migration footprint" "$json" '"footprint_mib": 4134'
 
 out=$("$XENFIT" status)
-# 15597568 - 1048576 - 4232192 - 4233216
-expect_match "status after" "$out" 'free_for_new_vms +: 6083584 KiB'
+# 15597568 - 1048576 - 4232192 - 4233216 KiB = 6083584 KiB = 5941 MiB; the
+# three hold 1024 + 4133 + 4134 MiB (their KiB rounded up).
+expect_match "status after" "$out" 'free_for_new_vms +: 5941 MiB'
+expect_match "status reserved" "$out" 'reserved_not_yet_used +: 9291 MiB'
+expect_match "status exact" "$("$XENFIT" status --json)" '"free_for_new_vm_kib": 6083584'
 out=$("$XENFIT" reservations)
 expect_match "reservations count" "$out" '^3 reservations$'
-expect_match "reservations amount" "$out" "^$id  xenfit-cli +amount +pending +- +1048576  \[\] +none +in [0-9]+s$"
-expect_match "reservations vm" "$out" 'xenopsd +vm +pending +- +4232192  \[0\] +node'
+expect_match "reservations amount" "$out" "^$id  xenfit-cli +amount +pending +- +1024  \[\] +none +in [0-9]+s$"
+expect_match "reservations vm" "$out" 'xenopsd +vm +pending +- +4133  \[0\] +node'
 n=$("$XENFIT" reservations --json | grep -c '"reservation_id"')
 expect_eq "reservations json" "$n" 3
 
@@ -54,6 +57,8 @@ expect_fail "refused" 1 "HOST_NOT_ENOUGH_FREE_MEMORY: needs 16517 MiB, the host 
 expect_fail "kib too big" 1 "Cannot_free_this_much_memory: [6083585,6083584]" \
   "$XENFIT" reserve --kib 6083585
 expect_fail "bad kib" 2 "--kib '-1'" "$XENFIT" reserve --kib -1
+# xenfitd refuses 0 KiB (Invalid_memory_value): the CLI says so before sending.
+expect_fail "zero kib" 2 "--kib '0': expected an integer in 1..17179869184" "$XENFIT" reserve --kib 0 --socket "$dir/none"
 expect_fail "half a MiB" 2 "--static-max '1536K': must be a whole number of MiB" \
   "$XENFIT" reserve --type hvm --static-max 1536K --vcpus 1
 expect_fail "kib with vm" 2 "no VM flags" "$XENFIT" reserve --kib 4 --vcpus 2
@@ -66,6 +71,38 @@ expect_fail "multiplier range" 2 "--shadow-multiplier '0.5': expected a number i
   "$XENFIT" reserve --type hvm --static-max 4G --vcpus 1 --shadow-multiplier 0.5
 expect_fail "source zero" 2 "--memory-total-source '0': must be between 1 KiB and 16 TiB" \
   "$XENFIT" reserve --type hvm --static-max 4G --vcpus 1 --memory-total-source 0
+# release and transfer (xenfit.transfer refuses a domain that does not exist).
+expect_fail "transfer no domain" 1 \
+  "xenfit: transfer: Invalid_argument: xenfit.transfer: domain 99 does not exist: nothing to transfer to" \
+  "$XENFIT" transfer "$id" 99
+expect_match "refused transfer changes nothing" "$("$XENFIT" reservations)" "^$id  xenfit-cli +amount +pending +- "
+# The reply itself: Invalid_argument naming the method and the domain.
+raw=$(curl -s --unix-socket "$dir/s" -d "{\"method\":\"xenfit.transfer\",\"id\":1,\"params\":[\"t\",\"xenfit-cli\",\"$id\",99]}" http://xenfitd/)
+expect_match "xenfit.transfer error" "$raw" '"error":\["Invalid_argument","xenfit.transfer: domain 99 does not exist: nothing to transfer to"\]'
+expect_fail "transfer dom0" 2 "DOMID '0': domain 0 is the control domain" "$XENFIT" transfer "$id" 0
+expect_fail "transfer bad domid" 2 "DOMID 'x': expected an integer in 1..32751" \
+  "$XENFIT" transfer "$id" x
+expect_fail "transfer one arg" 2 "give the reservation ID and the DOMID" "$XENFIT" transfer "$id"
+expect_fail "release no id" 2 "give the reservation ID" "$XENFIT" release
+expect_fail "release extra" 2 "unexpected argument 'b'" "$XENFIT" release a b
+domid=$(curl -s --unix-socket "$dir/s" \
+  -d '{"method":"xenfit.sim_domain_create","id":1,"params":["t",1024,false]}' http://xenfitd/ |
+  sed -n 's/.*"result":\([0-9]*\).*/\1/p')
+expect_match "sim domain" "$domid" '^[1-9][0-9]*$'
+expect_fail "transfer other session" 1 "Unknown_reservation: $id" \
+  "$XENFIT" transfer "$id" "$domid" --session xenopsd
+out=$("$XENFIT" transfer "$id" "$domid")
+expect_eq "transfer" "$out" "$id transferred to domain $domid (1024 MiB)"
+out=$("$XENFIT" reservations)
+expect_match "transferred" "$out" "^$id  xenfit-cli +amount +transferred +$domid "
+vm=$("$XENFIT" reservations --json | sed -n 's/.*"reservation_id": "\(.*\)",/\1/p' | sed -n 2p)
+expect_fail "release other session" 1 "Unknown_reservation: $vm" "$XENFIT" release "$vm"
+json=$("$XENFIT" release "$vm" --session xenopsd --json)
+expect_match "release json" "$json" '"released": true'
+expect_fail "released" 1 "Unknown_reservation: $vm" "$XENFIT" release --session xenopsd "$vm"
+out=$("$XENFIT" release "$id")
+expect_eq "release transferred" "$out" "released $id"
+expect_eq "reservations left" "$("$XENFIT" reservations | tail -n 1)" "1 reservation"
 # The daemon's own start-up errors name the cause and exit 1 (bad input: 2).
 "$XENFITD" --host "$dir/missing.json" --state-dir "$dir/state2" --socket "$dir/s2" 2>"$dir/err"
 expect_eq "missing host spec status" "$?" 1
