@@ -59,6 +59,18 @@ bool xf_cli_is_host_spec(const char *buf, size_t len);
 /* Prints a JSON value on stdout followed by a newline, and releases it. */
 int xf_cli_print_json(json_t *value);
 
+/* --bytes: human output prints sizes as exact bytes, not MiB (one unit per
+ * screen either way; --json keeps each reply's own exact units). */
+extern bool xf_cli_bytes;
+
+/* A size given in KiB as the screen shows it: "N MiB" (rounded down when
+ * `used` is false, as free memory is; up when true, as memory taken is), or
+ * "N B" exactly under --bytes. Returns buf. */
+const char *xf_cli_size_kib(char *buf, size_t len, uint64_t kib, bool used);
+
+/* The unit the screen shows sizes in: "MiB", or "B" under --bytes. */
+const char *xf_cli_unit(void);
+
 /* Option table helper: true for "-h" / "--help" anywhere in argv. */
 bool xf_cli_wants_help(int argc, char **argv);
 

@@ -23,7 +23,7 @@ void xf_usage_admit(void)
     printf("Usage: xenfit admit [--backend sim|xen] [--host SPEC.json] --type T --static-max SIZE\n"
            "                    [--target SIZE] --vcpus N [--video SIZE] [--shadow-multiplier X]\n"
            "                    [--memory-total-source SIZE] [--policy P] [--numa-policy P]\n"
-           "                    [--hard-affinity] [--json]\n\n"
+           "                    [--hard-affinity] [--json] [--bytes]\n\n"
            "Decides whether a VM fits on the host now, as the admission of xenfitd would\n"
            "with no reservations pending: the footprint (the calibrated model starts from\n"
            "xen-api's), the host's and each node's memory free for a new VM (free pages less\n"
@@ -36,7 +36,8 @@ void xf_usage_admit(void)
            "  --numa-policy P     best_effort (default), best_effort_hard, prio_mem_only, any\n"
            "  --hard-affinity     the VM pins its vCPUs: no NUMA placement\n"
            "  --json              {admitted, footprint_mib, host_free_mib, node_free_mib,\n"
-           "                       nodes, memory_mib_per_node, claim, reason, ...}\n\n"
+           "                       nodes, memory_mib_per_node, claim, reason, ...}\n"
+           "  --bytes             sizes in exact bytes, not MiB\n\n"
            "Exit status: 0 admitted, 1 refused, 2 bad input.\n");
 }
 
@@ -47,6 +48,7 @@ enum {
     OPT_NUMA,
     OPT_HARD,
     OPT_JSON,
+    OPT_BYTES,
 };
 
 static const struct option options[] = {
@@ -57,6 +59,7 @@ static const struct option options[] = {
     {"numa-policy", required_argument, NULL, OPT_NUMA},
     {"hard-affinity", no_argument, NULL, OPT_HARD},
     {"json", no_argument, NULL, OPT_JSON},
+    {"bytes", no_argument, NULL, OPT_BYTES},
     {NULL, 0, NULL, 0},
 };
 
@@ -69,16 +72,25 @@ static json_t *nodes_json(uint64_t mask)
     return a;
 }
 
+/* Pages as the screen shows sizes (xf_cli_size_kib). */
+static const char *pages_size(char *buf, size_t len, uint64_t pages, bool used)
+{
+    return xf_cli_size_kib(buf, len, xf_kib_of_pages(pages), used);
+}
+
 static int report(const struct xf_admission *a, const struct xf_host_free *f, uint32_t nr_nodes,
                   bool json)
 {
+    char b[32];
+
     if (json) {
-        json_t *o = json_object(), *nf = json_array(), *per = json_object();
-        if (!o || !nf || !per)
+        json_t *o = json_object(), *nf = json_array(), *nfp = json_array(), *per = json_object();
+        if (!o || !nf || !nfp || !per)
             return xf_cli_failure(CMD, "out of memory");
         for (uint32_t n = 0; n < nr_nodes; n++) {
             json_array_append_new(
                 nf, json_integer((json_int_t)xf_mib_of_pages_free(f->node_free_pages[n])));
+            json_array_append_new(nfp, json_integer((json_int_t)f->node_free_pages[n]));
             if (a->placed && a->plan.memory_mib_per_node[n]) {
                 char key[12];
                 snprintf(key, sizeof(key), "%u", n);
@@ -93,6 +105,9 @@ static int report(const struct xf_admission *a, const struct xf_host_free *f, ui
         json_object_set_new(o, "host_free_mib",
                             json_integer((json_int_t)xf_mib_of_pages_free(f->host_free_pages)));
         json_object_set_new(o, "node_free_mib", nf);
+        /* The exact figures beside the rounded ones. */
+        json_object_set_new(o, "host_free_pages", json_integer((json_int_t)f->host_free_pages));
+        json_object_set_new(o, "node_free_pages", nfp);
         json_object_set_new(o, "placed", json_boolean(a->placed));
         json_object_set_new(o, "nodes", nodes_json(a->placed ? a->plan.node_mask : 0));
         json_object_set_new(o, "memory_mib_per_node", per);
@@ -112,13 +127,12 @@ static int report(const struct xf_admission *a, const struct xf_host_free *f, ui
         return r ? r : (a->admitted ? XF_EXIT_OK : XF_EXIT_FAILURE);
     }
     printf("%-22s %s\n", "admitted", a->admitted ? "yes" : "no");
-    printf("%-22s %llu MiB\n", "footprint",
-           (unsigned long long)xf_mib_of_pages_used(a->footprint_pages));
-    printf("%-22s %llu MiB\n", "host free for new VMs",
-           (unsigned long long)xf_mib_of_pages_free(f->host_free_pages));
+    printf("%-22s %s\n", "footprint", pages_size(b, sizeof(b), a->footprint_pages, true));
+    printf("%-22s %s\n", "host free for new VMs",
+           pages_size(b, sizeof(b), f->host_free_pages, false));
     for (uint32_t n = 0; n < nr_nodes; n++)
-        printf("  node %-3u free         %llu MiB%s\n", n,
-               (unsigned long long)xf_mib_of_pages_free(f->node_free_pages[n]),
+        printf("  node %-3u free         %s%s\n", n,
+               pages_size(b, sizeof(b), f->node_free_pages[n], false),
                a->placed && a->plan.memory_mib_per_node[n] ? "  <- planned" : "");
     if (!a->admitted) {
         printf("%-22s %s\n", "reason", a->reason);
@@ -127,15 +141,16 @@ static int report(const struct xf_admission *a, const struct xf_host_free *f, ui
     if (a->placed)
         for (uint32_t n = 0; n < nr_nodes; n++)
             if (a->plan.memory_mib_per_node[n])
-                printf("%-22s node %u: %llu MiB\n", "plan", n,
-                       (unsigned long long)a->plan.memory_mib_per_node[n]);
+                printf("%-22s node %u: %s\n", "plan", n,
+                       xf_cli_size_kib(b, sizeof(b), a->plan.memory_mib_per_node[n] * 1024, true));
     printf("%-22s %s", "claim", xf_claim_kind_name(a->claim.kind));
     if (a->claim.kind == XF_CLAIM_NODE)
         printf(" on node %u", a->claim.node);
+    /* Claims count pages (XENMEM_claim_pages): --json has them. */
     if (a->claim.kind != XF_CLAIM_NONE)
-        printf(", %llu pages", (unsigned long long)a->claim.pages);
+        printf(", %s", pages_size(b, sizeof(b), a->claim.pages, true));
     if (a->claim.global_pages)
-        printf(" (global fallback %llu pages)", (unsigned long long)a->claim.global_pages);
+        printf(" (global fallback %s)", pages_size(b, sizeof(b), a->claim.global_pages, true));
     printf("\n");
     return XF_EXIT_OK;
 }
@@ -177,6 +192,9 @@ static int admit_option(void *ctx, int opt, const char *arg)
         return 0;
     case OPT_JSON:
         args->json = true;
+        return 0;
+    case OPT_BYTES:
+        xf_cli_bytes = true;
         return 0;
     default:
         return xf_cli_usage_error(CMD, "option %d not handled", opt); /* a missing case */

@@ -59,18 +59,28 @@ static json_int_t num(const json_t *o, const char *key)
     return json_integer_value(json_object_get(o, key));
 }
 
-/* A KiB member of a reply in MiB for the screen (the replies keep squeezed's
- * KiB, exact with --json): free memory rounds down, memory taken up. */
-static unsigned long long mib_free(const json_t *o, const char *key)
+/* A KiB member as the screen shows it (xf_cli_size_kib); "?" when absent. */
+static const char *size_of(char *buf, size_t len, const json_t *o, const char *key, bool used)
 {
-    json_int_t kib = num(o, key);
-    return xf_mib_of_kib_free(kib > 0 ? (uint64_t)kib : 0);
+    const json_t *v = json_object_get(o, key);
+
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        snprintf(buf, len, "?");
+        return buf;
+    }
+    return xf_cli_size_kib(buf, len, (uint64_t)json_integer_value(v), used);
 }
 
-static unsigned long long mib_used(const json_t *o, const char *key)
+/* A KiB member in the screen's unit, for a table whose header or note gives
+ * the unit once: MiB (rounded as xf_cli_size_kib does), or bytes. */
+static unsigned long long in_unit(const json_t *o, const char *key, bool used)
 {
     json_int_t kib = num(o, key);
-    return xf_mib_of_kib_used(kib > 0 ? (uint64_t)kib : 0);
+    uint64_t k = kib > 0 ? (uint64_t)kib : 0;
+
+    if (xf_cli_bytes)
+        return k * XF_BYTES_PER_KIB;
+    return used ? xf_mib_of_kib_used(k) : xf_mib_of_kib_free(k);
 }
 
 /* A JSON array of node numbers as "[0, 2]" (at most 64 nodes). */
@@ -94,18 +104,22 @@ static const char *node_list(const json_t *nodes, char *buf, size_t len)
     return buf;
 }
 
-/* {"0": 4133, "1": 10} as "0:4133,1:10", as `xenfit plan` prints MiB per node. */
-static const char *node_mib_list(json_t *node_mib, char *buf, size_t len)
+/* {"0": 4232192, "1": 10240} (KiB) as "0:4133,1:10" in the screen's unit,
+ * as `xenfit plan` prints MiB per node. */
+static const char *node_size_list(json_t *node_kib, char *buf, size_t len)
 {
     const char *key;
     const json_t *v;
     size_t off = 0;
 
     buf[0] = '\0';
-    json_object_foreach(node_mib, key, v)
+    json_object_foreach(node_kib, key, v)
     {
-        int k = snprintf(buf + off, len - off, "%s%s:%lld", off ? "," : "", key,
-                         (long long)json_integer_value(v));
+        json_int_t kib = json_integer_value(v);
+        uint64_t k_ = kib > 0 ? (uint64_t)kib : 0;
+        int k = snprintf(
+            buf + off, len - off, "%s%s:%llu", off ? "," : "", key,
+            (unsigned long long)(xf_cli_bytes ? k_ * XF_BYTES_PER_KIB : xf_mib_of_kib_used(k_)));
         if (k < 0 || (size_t)k >= len - off)
             break;
         off += (size_t)k;
@@ -119,22 +133,26 @@ static const char *node_mib_list(json_t *node_mib, char *buf, size_t len)
 
 void xf_usage_status(void)
 {
-    printf("Usage: xenfit status [--socket PATH] [--json]\n\n"
+    printf("Usage: xenfit status [--socket PATH] [--json] [--bytes]\n\n"
            "Asks xenfitd for the host's memory: what xl info -n shows (total, free and\n"
            "claimed memory, per node memsize, memfree, claimed) and xenfit's ledger: the\n"
            "memory free for a new VM, host-wide and per node, the reservations pending,\n"
            "transferred and settled.\n\n"
            "  --socket PATH   xenfitd's socket (default $XENFITD_SOCKET or %s)\n"
-           "  --json          the reply of xenfit.host_status as it is (docs/daemon.md)\n",
+           "  --json          the reply of xenfit.host_status as it is (docs/daemon.md)\n"
+           "  --bytes         sizes in exact bytes (default: MiB)\n",
            XFD_CLIENT_SOCKET_DEFAULT);
 }
 
-enum { OPT_SOCKET = 300, OPT_JSON, OPT_KIB, OPT_HARD, OPT_SESSION };
+enum { OPT_SOCKET = 300, OPT_JSON, OPT_KIB, OPT_HARD, OPT_SESSION, OPT_BYTES };
 
-static int common_opts(const char *cmd, int argc, char **argv, const char **socket, bool *json)
+/* --socket, --json, and --bytes where the command prints sizes (`sizes`). */
+static int common_opts(const char *cmd, int argc, char **argv, bool sizes, const char **socket,
+                       bool *json)
 {
     static const struct option opts[] = {{"socket", required_argument, NULL, OPT_SOCKET},
                                          {"json", no_argument, NULL, OPT_JSON},
+                                         {"bytes", no_argument, NULL, OPT_BYTES},
                                          {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
@@ -144,6 +162,8 @@ static int common_opts(const char *cmd, int argc, char **argv, const char **sock
             *socket = optarg;
         else if (c == OPT_JSON)
             *json = true;
+        else if (c == OPT_BYTES && sizes)
+            xf_cli_bytes = true;
         else
             return xf_cli_bad_option(cmd, argc, argv);
     }
@@ -157,10 +177,12 @@ int xf_cmd_status(int argc, char **argv)
     const char *path = default_socket();
     bool json = false;
     json_t *st = NULL, *nodes, *n, *res;
+    int w; /* the width of a size column */
+    char b[32];
     size_t i;
     int r;
 
-    if ((r = common_opts("status", argc, argv, &path, &json)) ||
+    if ((r = common_opts("status", argc, argv, true, &path, &json)) ||
         (r = rpc("status", path, "xenfit.host_status", json_pack("[s]", DBG), &st)))
         return r;
     if (json)
@@ -168,28 +190,36 @@ int xf_cmd_status(int argc, char **argv)
     res = json_object_get(st, "reservations");
     printf("%-22s : %s (backend %s)\n", "host", json_string_value(json_object_get(st, "host")),
            json_string_value(json_object_get(st, "backend")));
-    printf("%-22s : %lld MiB\n", "total_memory", (long long)num(st, "total_mib"));
-    printf("%-22s : %lld MiB\n", "free_memory", (long long)num(st, "free_mib"));
-    printf("%-22s : %lld MiB\n", "outstanding_claims",
-           (long long)num(st, "outstanding_claims_mib"));
-    printf("%-22s : %llu MiB\n", "low_mem_reserve", mib_used(st, "low_mem_reserve_kib"));
-    printf("%-22s : %llu MiB\n", "free_for_new_vms", mib_free(st, "free_for_new_vm_kib"));
-    printf("%-22s : %llu MiB\n", "reserved_not_yet_used", mib_used(st, "pending_kib"));
+    printf("%-22s : %s\n", "total_memory", size_of(b, sizeof(b), st, "total_kib", false));
+    printf("%-22s : %s\n", "free_memory", size_of(b, sizeof(b), st, "free_kib", false));
+    printf("%-22s : %s\n", "outstanding_claims",
+           size_of(b, sizeof(b), st, "outstanding_claims_kib", true));
+    printf("%-22s : %s\n", "low_mem_reserve",
+           size_of(b, sizeof(b), st, "low_mem_reserve_kib", true));
+    printf("%-22s : %s\n", "free_for_new_vms",
+           size_of(b, sizeof(b), st, "free_for_new_vm_kib", false));
+    printf("%-22s : %s\n", "reserved_not_yet_used", size_of(b, sizeof(b), st, "pending_kib", true));
     printf("%-22s : %lld pending, %lld transferred, %lld settled\n", "reservations",
            (long long)num(res, "pending"), (long long)num(res, "transferred"),
            (long long)num(res, "settled"));
     printf("%-22s : %lld (%lld dying)\n", "domains", (long long)num(st, "domains"),
            (long long)num(st, "dying_domains"));
-    printf("node:  memsize  memfree  claimed  dma_free  free_for_new_vms  reserved_here\n");
+    /* A table: the unit once, in the note below it. */
+    w = xf_cli_bytes ? 14 : 8;
+    printf("node: %*s %*s %*s %*s %17s %14s\n", w, "memsize", w, "memfree", w, "claimed", w + 1,
+           "dma_free", "free_for_new_vms", "reserved_here");
     nodes = json_object_get(st, "nodes");
     json_array_foreach(nodes, i, n)
     {
-        printf("%4lld: %8lld %8lld %8lld %9lld %17llu %14llu\n", (long long)num(n, "node"),
-               (long long)num(n, "memsize_mib"), (long long)num(n, "memfree_mib"),
-               (long long)num(n, "claimed_mib"), (long long)num(n, "dma_free_mib"),
-               mib_free(n, "free_for_new_vm_kib"), mib_used(n, "placed_kib"));
+        printf("%4lld: %*llu %*llu %*llu %*llu %17llu %14llu\n", (long long)num(n, "node"), w,
+               in_unit(n, "memsize_kib", false), w, in_unit(n, "memfree_kib", false), w,
+               in_unit(n, "claimed_kib", true), w + 1, in_unit(n, "dma_free_kib", false),
+               in_unit(n, "free_for_new_vm_kib", false), in_unit(n, "placed_kib", true));
     }
-    printf("(MiB: free rounded down, reserved up; --json for exact KiB)\n");
+    if (xf_cli_bytes)
+        printf("(bytes, exact)\n");
+    else
+        printf("(MiB: free rounded down, reserved up; --bytes or --json for exact values)\n");
     json_decref(st);
     return XF_EXIT_OK;
 }
@@ -198,7 +228,7 @@ int xf_cmd_status(int argc, char **argv)
 
 void xf_usage_reserve(void)
 {
-    printf("Usage: xenfit reserve --kib N [--session NAME] [--socket PATH] [--json]\n"
+    printf("Usage: xenfit reserve --kib N [--session NAME] [--socket PATH] [--json] [--bytes]\n"
            "       xenfit reserve --type T --static-max SIZE --vcpus N [--target SIZE]\n"
            "                      [--video SIZE] [--shadow-multiplier X] [--hard-affinity]\n"
            "                      [--memory-total-source SIZE] [--session NAME]\n"
@@ -219,7 +249,8 @@ void xf_usage_reserve(void)
            "  --memory-total-source SIZE  the memory the VM had on its source host\n"
            "  --session NAME           the session (squeezed's service name; default %s)\n"
            "  --socket PATH            xenfitd's socket (default $XENFITD_SOCKET or %s)\n"
-           "  --json                   the daemon's reply as it is\n",
+           "  --json                   the daemon's reply as it is\n"
+           "  --bytes                  sizes in exact bytes (default: MiB)\n",
            DBG, XFD_CLIENT_SOCKET_DEFAULT);
 }
 
@@ -234,24 +265,36 @@ static int whole_mib(const char *flag, const char *arg, uint64_t bytes, uint64_t
     return 0;
 }
 
+/* A member counting 4 KiB pages, in KiB. */
+static uint64_t pages_kib(const json_t *o, const char *key)
+{
+    json_int_t pages = num(o, key);
+    return pages > 0 ? xf_kib_of_pages((uint64_t)pages) : 0;
+}
+
 static void print_vm_reservation(const json_t *res)
 {
     const json_t *claim = json_object_get(res, "claim"), *place = json_object_get(res, "placement");
     const char *kind = json_string_value(json_object_get(claim, "kind"));
-    char nodes[XF_MAX_NODES * 5 + 4], node_mib[XF_MAX_NODES * 24 + 2];
+    char nodes[XF_MAX_NODES * 5 + 4], node_size[XF_MAX_NODES * 24 + 2], b[4][32];
+    json_int_t footprint_mib = num(res, "footprint_mib");
 
     printf("%s\n", json_string_value(json_object_get(res, "reservation_id")));
-    printf("  footprint %lld MiB, reserved %llu MiB, placement %s %s, MiB per node %s\n",
-           (long long)num(res, "footprint_mib"), mib_used(res, "kib"),
+    printf("  footprint %s, reserved %s, placement %s %s, %s per node %s\n",
+           xf_cli_size_kib(b[0], 32, footprint_mib > 0 ? (uint64_t)footprint_mib * 1024 : 0, true),
+           size_of(b[1], 32, res, "kib", true),
            json_string_value(json_object_get(place, "outcome")),
-           node_list(json_object_get(place, "nodes"), nodes, sizeof(nodes)),
-           node_mib_list(json_object_get(res, "node_mib"), node_mib, sizeof(node_mib)));
+           node_list(json_object_get(place, "nodes"), nodes, sizeof(nodes)), xf_cli_unit(),
+           node_size_list(json_object_get(res, "node_kib"), node_size, sizeof(node_size)));
+    /* Claims count pages (XENMEM_claim_pages); the screen shows their size,
+     * --json the pages. */
     if (kind && strcmp(kind, "node") == 0)
-        printf("  claim: node %lld, %lld pages (fall back to a global claim of %lld pages)\n",
-               (long long)num(claim, "node"), (long long)num(claim, "pages"),
-               (long long)num(claim, "global_pages"));
+        printf("  claim: node %lld, %s (fall back to a global claim of %s)\n",
+               (long long)num(claim, "node"),
+               xf_cli_size_kib(b[2], 32, pages_kib(claim, "pages"), true),
+               xf_cli_size_kib(b[3], 32, pages_kib(claim, "global_pages"), true));
     else if (kind && strcmp(kind, "global") == 0)
-        printf("  claim: global, %lld pages\n", (long long)num(claim, "pages"));
+        printf("  claim: global, %s\n", xf_cli_size_kib(b[2], 32, pages_kib(claim, "pages"), true));
     else
         printf("  claim: none\n");
 }
@@ -300,6 +343,7 @@ int xf_cmd_reserve(int argc, char **argv)
         {"kib", required_argument, NULL, OPT_KIB},
         {"hard-affinity", no_argument, NULL, OPT_HARD},
         {"session", required_argument, NULL, OPT_SESSION},
+        {"bytes", no_argument, NULL, OPT_BYTES},
         XF_CLI_VM_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -338,6 +382,9 @@ int xf_cmd_reserve(int argc, char **argv)
         case OPT_SESSION:
             session = optarg;
             break;
+        case OPT_BYTES:
+            xf_cli_bytes = true;
+            break;
         default:
             return xf_cli_bad_option("reserve", argc, argv);
         }
@@ -372,12 +419,13 @@ int xf_cmd_reserve(int argc, char **argv)
 
 void xf_usage_reservations(void)
 {
-    printf("Usage: xenfit reservations [--socket PATH] [--json]\n\n"
+    printf("Usage: xenfit reservations [--socket PATH] [--json] [--bytes]\n\n"
            "Lists xenfitd's reservations: id, session, kind (amount, vm, migration), state\n"
            "(pending, transferred, settled), domain, size, NUMA nodes, claim, and the\n"
            "seconds a pending one has left before it expires.\n\n"
            "  --socket PATH   xenfitd's socket (default $XENFITD_SOCKET or %s)\n"
-           "  --json          the reply of xenfit.list_reservations as it is\n",
+           "  --json          the reply of xenfit.list_reservations as it is\n"
+           "  --bytes         sizes in exact bytes (default: MiB)\n",
            XFD_CLIENT_SOCKET_DEFAULT);
 }
 
@@ -389,13 +437,13 @@ int xf_cmd_reservations(int argc, char **argv)
     size_t i;
     int rc;
 
-    if ((rc = common_opts("reservations", argc, argv, &path, &json)) ||
+    if ((rc = common_opts("reservations", argc, argv, true, &path, &json)) ||
         (rc = rpc("reservations", path, "xenfit.list_reservations", json_pack("[s]", DBG), &list)))
         return rc;
     if (json)
         return xf_cli_print_json(list);
-    printf("%-36s  %-12s %-9s %-11s %6s %9s  %-7s %-6s %s\n", "id", "session", "kind", "state",
-           "domain", "MiB", "nodes", "claim", "expires");
+    printf("%-36s  %-12s %-9s %-11s %6s %*s  %-7s %-6s %s\n", "id", "session", "kind", "state",
+           "domain", xf_cli_bytes ? 13 : 9, xf_cli_unit(), "nodes", "claim", "expires");
     json_array_foreach(list, i, r)
     {
         json_t *dom = json_object_get(r, "domid"), *exp = json_object_get(r, "expires_in_s");
@@ -404,11 +452,12 @@ int xf_cmd_reservations(int argc, char **argv)
             snprintf(domain, sizeof(domain), "%lld", (long long)json_integer_value(dom));
         if (json_is_integer(exp))
             snprintf(expires, sizeof(expires), "in %llds", (long long)json_integer_value(exp));
-        printf("%-36s  %-12.12s %-9s %-11s %6s %9llu  %-7s %-6s %s\n",
+        printf("%-36s  %-12.12s %-9s %-11s %6s %*llu  %-7s %-6s %s\n",
                json_string_value(json_object_get(r, "reservation_id")),
                json_string_value(json_object_get(r, "session")),
                json_string_value(json_object_get(r, "kind")),
-               json_string_value(json_object_get(r, "state")), domain, mib_used(r, "kib"),
+               json_string_value(json_object_get(r, "state")), domain, xf_cli_bytes ? 13 : 9,
+               in_unit(r, "kib", true),
                node_list(json_object_get(r, "nodes"), nodes, sizeof(nodes)),
                json_string_value(json_object_get(json_object_get(r, "claim"), "kind")), expires);
     }
@@ -480,7 +529,7 @@ int xf_cmd_calibration(int argc, char **argv)
             return xf_cli_usage_error("calibration", "unknown action '%s' (show or reset)", action);
         }
     }
-    if ((r = common_opts("calibration", argc, argv, &path, &json)))
+    if ((r = common_opts("calibration", argc, argv, false, &path, &json)))
         return r;
     if (!type)
         return calibration_show(path, json);
@@ -511,7 +560,7 @@ void xf_usage_release(void)
 
 void xf_usage_transfer(void)
 {
-    printf("Usage: xenfit transfer ID DOMID [--session NAME] [--socket PATH] [--json]\n\n"
+    printf("Usage: xenfit transfer ID DOMID [--session NAME] [--socket PATH] [--json] [--bytes]\n\n"
            "Ties a reservation to a domain that exists (xenfitd's xenfit.transfer): it no\n"
            "longer expires, and is settled once the domain is built. A domain the\n"
            "hypervisor does not have, a dying one, or domain 0 is refused. (squeezed's\n"
@@ -519,17 +568,19 @@ void xf_usage_transfer(void)
            "about to be created.)\n\n"
            "  --session NAME   the session that made it (default %s, as `xenfit reserve`)\n"
            "  --socket PATH    xenfitd's socket (default $XENFITD_SOCKET or %s)\n"
-           "  --json           the reservation after the transfer, as `reservations --json`\n",
+           "  --json           the reservation after the transfer, as `reservations --json`\n"
+           "  --bytes          its size in exact bytes (default: MiB)\n",
            DBG, XFD_CLIENT_SOCKET_DEFAULT);
 }
 
 /* Options and exactly `nargs` operands (into ret_args) for release and transfer. */
 static int id_opts(const char *cmd, int argc, char **argv, int nargs, const char **ret_args,
-                   const char **socket, const char **session, bool *json)
+                   bool sizes, const char **socket, const char **session, bool *json)
 {
     static const struct option opts[] = {{"socket", required_argument, NULL, OPT_SOCKET},
                                          {"json", no_argument, NULL, OPT_JSON},
                                          {"session", required_argument, NULL, OPT_SESSION},
+                                         {"bytes", no_argument, NULL, OPT_BYTES},
                                          {NULL, 0, NULL, 0}};
     int c, n = 0;
     optind = 1;
@@ -543,6 +594,8 @@ static int id_opts(const char *cmd, int argc, char **argv, int nargs, const char
                 *json = true;
             else if (c == OPT_SESSION)
                 *session = optarg;
+            else if (c == OPT_BYTES && sizes)
+                xf_cli_bytes = true;
             else
                 return xf_cli_bad_option(cmd, argc, argv);
         }
@@ -568,7 +621,7 @@ int xf_cmd_release(int argc, char **argv)
     json_t *res = NULL;
     int r;
 
-    if ((r = id_opts("release", argc, argv, 1, &id, &path, &session, &json)) ||
+    if ((r = id_opts("release", argc, argv, 1, &id, false, &path, &session, &json)) ||
         (r = rpc("release", path, "delete_reservation", json_pack("[sss]", DBG, session, id),
                  &res)))
         return r;
@@ -582,12 +635,13 @@ int xf_cmd_release(int argc, char **argv)
 int xf_cmd_transfer(int argc, char **argv)
 {
     const char *path = default_socket(), *session = DBG, *args[2] = {NULL, NULL};
+    char b[32];
     bool json = false;
     json_t *res = NULL;
     uint64_t domid;
     int r;
 
-    if ((r = id_opts("transfer", argc, argv, 2, args, &path, &session, &json)))
+    if ((r = id_opts("transfer", argc, argv, 2, args, true, &path, &session, &json)))
         return r;
     if (xf_parse_u64(args[1], &domid) == 0 && domid == 0)
         return xf_cli_usage_error("transfer", "DOMID '0': domain 0 is the control domain; a "
@@ -599,8 +653,8 @@ int xf_cmd_transfer(int argc, char **argv)
         return r;
     if (json)
         return xf_cli_print_json(res);
-    printf("%s transferred to domain %llu (%lld MiB)\n", args[0], (unsigned long long)domid,
-           (long long)xf_mib_of_kib_used((uint64_t)num(res, "kib")));
+    printf("%s transferred to domain %llu (%s)\n", args[0], (unsigned long long)domid,
+           size_of(b, sizeof(b), res, "kib", true));
     json_decref(res);
     return XF_EXIT_OK;
 }

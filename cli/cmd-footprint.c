@@ -19,7 +19,7 @@ void xf_usage_footprint(void)
     printf("Usage: xenfit footprint --type hvm|pvh|pv|pv_in_pvh --static-max SIZE --target SIZE\n"
            "                        --vcpus N [--video SIZE] [--shadow-multiplier X]\n"
            "                        [--memory-total-source SIZE] [--fixed-pages N]\n"
-           "                        [--per-vcpu-pages N] [--json]\n\n"
+           "                        [--per-vcpu-pages N] [--json] [--bytes]\n\n"
            "Prints the host memory a VM needs and how its build is sized, exactly as\n"
            "xen-api computes it after its pull request 6869 (Memory_model.full_config).\n\n"
            "  --type T                 domain type: hvm, pvh, pv or pv_in_pvh\n"
@@ -38,7 +38,9 @@ void xf_usage_footprint(void)
            "                           paging pool (default %u, xen-api's)\n"
            "  --json                   one JSON object: build_max_mib, build_start_mib,\n"
            "                           xen_max_mib, shadow_mib, required_host_free_mib,\n"
-           "                           overhead_mib, build_claim_pages\n\n"
+           "                           overhead_mib, build_claim_pages\n"
+           "  --bytes                  sizes in bytes (the model's MiB x 1048576; the claim\n"
+           "                           in 4 KiB pages x 4096), not MiB\n\n"
            "SIZE is an integer with an optional binary unit B, K/KiB, M/MiB, G/GiB, T/TiB;\n"
            "KB, MB, GB, TB mean the same (4GB = 4096 MiB); a bare number is MiB, as in xl\n"
            "configs; a fraction (1.5G) is refused: write 1536M. See xenfit(1), SIZES.\n",
@@ -49,6 +51,7 @@ enum {
     OPT_FIXED = 256,
     OPT_PER_VCPU,
     OPT_JSON,
+    OPT_BYTES,
 };
 
 static const struct option options[] = {
@@ -56,6 +59,7 @@ static const struct option options[] = {
     {"fixed-pages", required_argument, NULL, OPT_FIXED},
     {"per-vcpu-pages", required_argument, NULL, OPT_PER_VCPU},
     {"json", no_argument, NULL, OPT_JSON},
+    {"bytes", no_argument, NULL, OPT_BYTES},
     {NULL, 0, NULL, 0},
 };
 
@@ -84,13 +88,24 @@ static int footprint_option(void *ctx, int opt, const char *arg)
     case OPT_JSON:
         args->json = true;
         return 0;
+    case OPT_BYTES:
+        xf_cli_bytes = true;
+        return 0;
     default:
         return xf_cli_usage_error(CMD, "option %d not handled", opt); /* a missing case */
     }
 }
 
+/* One row of the human output: a name and a size in the screen's unit. */
+static void row(const char *name, uint64_t kib, const char *note)
+{
+    char b[32];
+    printf("%-24s %22s%s\n", name, xf_cli_size_kib(b, sizeof(b), kib, true), note);
+}
+
 int xf_cmd_footprint(int argc, char **argv)
 {
+    char b[2][32];
     struct footprint_args args = {.coeffs = xf_xapi_coeffs};
     struct xf_cli_vm v;
     struct xf_memory_config mc;
@@ -120,18 +135,20 @@ int xf_cmd_footprint(int argc, char **argv)
         return xf_cli_print_json(o);
     }
 
-    printf("%-24s %s, %u vCPU%s, static max %llu MiB, target %llu MiB\n", "domain",
+    /* One unit on the screen: the model's MiB (or bytes); the claim, which
+     * XENMEM_claim_pages counts in pages, as its size (--json: the pages). */
+    printf("%-24s %s, %u vCPU%s, static max %s, target %s\n", "domain",
            xf_domain_type_name(vm.type), vm.vcpus, vm.vcpus == 1 ? "" : "s",
-           (unsigned long long)xf_mib_of_bytes_used(vm.static_max_bytes),
-           (unsigned long long)xf_mib_of_bytes_used(vm.target_bytes));
-    printf("%-24s %12llu MiB\n", "build_max_mib", (unsigned long long)mc.build_max_mib);
-    printf("%-24s %12llu MiB\n", "build_start_mib", (unsigned long long)mc.build_start_mib);
-    printf("%-24s %12llu MiB\n", "xen_max_mib", (unsigned long long)mc.xen_max_mib);
-    printf("%-24s %12llu MiB\n", "shadow_mib", (unsigned long long)mc.shadow_mib);
-    printf("%-24s %12llu MiB\n", "overhead_mib", (unsigned long long)mc.overhead_mib);
-    printf("%-24s %12llu MiB   (host free memory needed to start)\n", "required_host_free_mib",
-           (unsigned long long)mc.required_host_free_mib);
-    printf("%-24s %12llu pages %s\n", "build_claim_pages", (unsigned long long)mc.build_claim_pages,
-           v.migration ? "(exact source memory)" : "(build start, no overhead)");
+           xf_cli_size_kib(b[0], sizeof(b[0]), xf_kib_of_bytes_used(vm.static_max_bytes), true),
+           xf_cli_size_kib(b[1], sizeof(b[1]), xf_kib_of_bytes_used(vm.target_bytes), true));
+    row("build_max", mc.build_max_mib * 1024, "");
+    row("build_start", mc.build_start_mib * 1024, "");
+    row("xen_max", mc.xen_max_mib * 1024, "");
+    row("shadow", mc.shadow_mib * 1024, "");
+    row("overhead", mc.overhead_mib * 1024, "");
+    row("required_host_free", mc.required_host_free_mib * 1024,
+        "   (host free memory needed to start)");
+    row("build_claim", xf_kib_of_pages(mc.build_claim_pages),
+        v.migration ? "   (exact source memory)" : "   (build start, no overhead)");
     return XF_EXIT_OK;
 }

@@ -75,8 +75,12 @@ static int parse_vm_item(const char *spec, const char *key, const char *value,
                                       spec, value, XF_MAX_CPUS);
         req->vcpus = (uint32_t)v;
     } else if (strcmp(key, "memory") == 0) {
-        int r = xf_parse_size_bytes(value, XF_BYTES_PER_MIB, &v);
-        if (r < 0 || v == 0 || xf_mib_of_bytes_used(v) > XF_NODE_FREE_MIB_MAX * XF_MAX_NODES)
+        char flag[160];
+        int r;
+        snprintf(flag, sizeof(flag), "--vm '%s': memory", spec);
+        if ((r = xf_cli_parse_size(CMD, flag, value, &v)))
+            return r; /* the one size rule (xf_cli_parse_size): 1.5G refused, named */
+        if (v == 0 || xf_mib_of_bytes_used(v) > XF_NODE_FREE_MIB_MAX * XF_MAX_NODES)
             return xf_cli_usage_error(
                 CMD, "--vm '%s': memory '%s': expected a size from 1 MiB to %llu TiB", spec, value,
                 (unsigned long long)(XF_NODE_FREE_MIB_MAX * XF_MAX_NODES >> 20));

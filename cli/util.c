@@ -174,3 +174,20 @@ bool xf_cli_is_host_spec(const char *buf, size_t len)
     json_decref(o);
     return spec;
 }
+
+bool xf_cli_bytes;
+
+const char *xf_cli_size_kib(char *buf, size_t len, uint64_t kib, bool used)
+{
+    if (xf_cli_bytes)
+        snprintf(buf, len, "%llu B", (unsigned long long)(kib * XF_BYTES_PER_KIB));
+    else
+        snprintf(buf, len, "%llu MiB",
+                 (unsigned long long)(used ? xf_mib_of_kib_used(kib) : xf_mib_of_kib_free(kib)));
+    return buf;
+}
+
+const char *xf_cli_unit(void)
+{
+    return xf_cli_bytes ? "B" : "MiB";
+}

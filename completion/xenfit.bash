@@ -5,7 +5,7 @@
 # checks it against the commands and flags `xenfit --help` and
 # `xenfit COMMAND --help` list.
 
-_xenfit_commands="footprint calibrate admit sim plan host status reserve reservations calibration release transfer help"
+_xenfit_commands="footprint calibrate admit sim plan host status reserve reservations calibration release transfer top help"
 _xenfit_vm_flags="--type --static-max --target --vcpus --video --shadow-multiplier --memory-total-source"
 _xenfit_daemon_flags="--socket --json"
 
@@ -13,15 +13,18 @@ _xenfit_daemon_flags="--socket --json"
 # with the command's --help).
 _xenfit_flags() {
   case $1 in
-    footprint) echo "$_xenfit_vm_flags --fixed-pages --per-vcpu-pages --json" ;;
+    footprint) echo "$_xenfit_vm_flags --fixed-pages --per-vcpu-pages --json --bytes" ;;
     calibrate) echo "--json" ;;
-    admit) echo "--backend --host $_xenfit_vm_flags --policy --numa-policy --hard-affinity --json" ;;
+    admit) echo "--backend --host $_xenfit_vm_flags --policy --numa-policy --hard-affinity --json --bytes" ;;
     sim) echo "--policy --seed --json --verbose" ;;
     plan) echo "--topology --vm --policy --mode --json" ;;
     host) echo "--host --backend --json" ;;
-    status | reservations | calibration) echo "$_xenfit_daemon_flags" ;;
-    reserve) echo "--kib $_xenfit_vm_flags --hard-affinity --session $_xenfit_daemon_flags" ;;
-    release | transfer) echo "--session $_xenfit_daemon_flags" ;;
+    status | reservations) echo "$_xenfit_daemon_flags --bytes" ;;
+    calibration) echo "$_xenfit_daemon_flags" ;;
+    reserve) echo "--kib $_xenfit_vm_flags --hard-affinity --session $_xenfit_daemon_flags --bytes" ;;
+    release) echo "--session $_xenfit_daemon_flags" ;;
+    transfer) echo "--session $_xenfit_daemon_flags --bytes" ;;
+    top) echo "--socket --once" ;;
   esac
 }
 

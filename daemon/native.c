@@ -121,7 +121,7 @@ bool xfd_native_vm_arg(struct xfd_call *c, size_t i, struct xf_admit_request *re
 json_t *xfd_native_resv_json(struct xfd_ctx *ctx, const struct xf_engine_resv *r)
 {
     char text[XF_ENGINE_ID_LEN];
-    json_t *o, *nodes = json_array(), *node_mib = json_object(), *claim;
+    json_t *o, *nodes = json_array(), *node_mib = json_object(), *node_kib = json_object(), *claim;
     uint64_t now = xfd_ctx_now_ns(ctx);
 
     xf_engine_id_format(ctx->engine, r->id, text);
@@ -131,6 +131,7 @@ json_t *xfd_native_resv_json(struct xfd_ctx *ctx, const struct xf_engine_resv *r
         snprintf(key, sizeof(key), "%u", n);
         json_array_append_new(nodes, json_integer(n));
         json_object_set_new(node_mib, key, xfd_json_u64(xf_mib_of_pages_used(r->node_pages[n])));
+        json_object_set_new(node_kib, key, xfd_json_u64(xf_kib_of_pages(r->node_pages[n])));
     }
     claim = json_pack("{ss}", "kind", xf_claim_kind_name(r->claim.kind));
     if (r->claim.kind == XF_CLAIM_NODE)
@@ -147,6 +148,7 @@ json_t *xfd_native_resv_json(struct xfd_ctx *ctx, const struct xf_engine_resv *r
     json_object_set_new(o, "pages", xfd_json_u64(r->total_pages));
     json_object_set_new(o, "nodes", nodes);
     json_object_set_new(o, "node_mib", node_mib);
+    json_object_set_new(o, "node_kib", node_kib); /* node_mib, exact */
     json_object_set_new(o, "claim", claim);
     json_object_set_new(o, "created_s", xfd_json_u64(r->created_ns / 1000000000u));
     if (r->state == XF_RESV_PENDING && r->expires_ns)
@@ -259,6 +261,12 @@ static void list_reservations(struct xfd_call *c)
     xfd_ok(c, a);
 }
 
+/* o[key] = pages in KiB, exactly. */
+static void set_kib(json_t *o, const char *key, uint64_t pages)
+{
+    json_object_set_new(o, key, xfd_json_u64(xf_kib_of_pages(pages)));
+}
+
 static void host_status(struct xfd_call *c)
 {
     struct xf_engine_status st;
@@ -282,6 +290,11 @@ static void host_status(struct xfd_call *c)
                       "free_for_new_vm_kib", xfd_json_u64(xf_kib_of_pages(f->node_free_pages[n])),
                       "pending_kib", xfd_json_u64(xf_kib_of_pages(f->node_pending_pages[n])),
                       "placed_kib", xfd_json_u64(xf_kib_of_pages(st.placed_pages[n]))));
+        /* The exact figures beside the *_mib ones (kept for old clients). */
+        set_kib(json_array_get(nodes, n), "memsize_kib", ni->memsize_pages);
+        set_kib(json_array_get(nodes, n), "memfree_kib", ni->memfree_pages);
+        set_kib(json_array_get(nodes, n), "claimed_kib", ni->claimed_pages);
+        set_kib(json_array_get(nodes, n), "dma_free_kib", f->node_dma_pages[n]);
     }
     o = json_pack("{ss ss}", "backend", c->ctx->info.backend, "host", c->ctx->info.host_name);
     json_object_set_new(o, "total_mib", xfd_json_u64(xf_mib_of_pages_free(st.phys.total_pages)));
@@ -293,11 +306,18 @@ static void host_status(struct xfd_call *c)
                                               : 0)));
     json_object_set_new(o, "outstanding_claims_mib",
                         xfd_json_u64(xf_mib_of_pages_used(st.phys.outstanding_pages)));
+    set_kib(o, "total_kib", st.phys.total_pages);
+    set_kib(o, "free_kib",
+            st.phys.free_pages > st.phys.outstanding_pages
+                ? st.phys.free_pages - st.phys.outstanding_pages
+                : 0);
+    set_kib(o, "outstanding_claims_kib", st.phys.outstanding_pages);
     json_object_set_new(o, "low_mem_reserve_kib", xfd_json_u64(xf_kib_of_pages(f->reserve_pages)));
     json_object_set_new(o, "free_for_new_vm_kib",
                         xfd_json_u64(xf_kib_of_pages(f->host_free_pages)));
     json_object_set_new(o, "pending_kib", xfd_json_u64(xf_kib_of_pages(f->pending_pages)));
     json_object_set_new(o, "dom0_mib", xfd_json_u64(xf_mib_of_pages_used(st.dom0_pages)));
+    set_kib(o, "dom0_kib", st.dom0_pages);
     json_object_set_new(o, "domains", json_integer(st.nr_domains));
     json_object_set_new(o, "dying_domains", json_integer(st.nr_dying));
     json_object_set_new(o, "nodes", nodes);

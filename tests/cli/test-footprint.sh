@@ -27,7 +27,14 @@ expect_eq "migration claim" "$("$XF" footprint --type hvm --static-max 4096 --vc
 # Calibrated coefficients: 300 + 4*100 pages -> 3 MiB: 4137.
 expect_eq "calibrated" "$("$XF" footprint --type hvm --static-max 4096 --vcpus 4 --fixed-pages 300 --per-vcpu-pages 100 --json | jq .required_host_free_mib)" 4137
 # Human table mentions the footprint.
-expect_match "table" "$("$XF" footprint --type hvm --static-max 4096 --vcpus 4)" "required_host_free_mib +4135 MiB"
+expect_match "table" "$("$XF" footprint --type hvm --static-max 4096 --vcpus 4)" "required_host_free +4135 MiB"
+# One unit per screen: the claim as its size (1048576 pages = 4096 MiB), not pages.
+expect_match "claim in MiB" "$("$XF" footprint --type hvm --static-max 4096 --vcpus 4)" "build_claim +4096 MiB"
+# --bytes: exact bytes; the migration claim of 262145 pages is 1073745920 B.
+out=$("$XF" footprint --type hvm --static-max 4096 --vcpus 4 --memory-total-source 1048577K --bytes)
+expect_match "bytes: claim" "$out" "build_claim +1073745920 B"
+expect_match "bytes: needed" "$out" "required_host_free +4335861760 B"
+expect_eq "bytes: no MiB left" "$(grep -c MiB <<<"$out")" 0
 
 # Bad input: one line on stderr naming the value, exit 2, nothing on stdout.
 # Sizes: one rule for every command (cli/util.c): binary units, "GB" = "GiB".

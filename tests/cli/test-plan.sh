@@ -89,7 +89,7 @@ expect_fail "missing --topology" 2 "--topology is required" "$XF" plan --vm vcpu
 expect_fail "missing --vm" 2 "at least one --vm" "$XF" plan --topology "$T/two-node.json"
 expect_fail "bad vcpus" 2 "vcpus 'x'" "$XF" plan --topology "$T/two-node.json" --vm vcpus=x,memory=1G
 expect_fail "zero vcpus" 2 "vcpus '0'" "$XF" plan --topology "$T/two-node.json" --vm vcpus=0,memory=1G
-expect_fail "bad memory" 2 "memory '1.5G'" "$XF" plan --topology "$T/two-node.json" --vm vcpus=1,memory=1.5G
+expect_fail "bad memory" 2 "memory '1.5G': a fraction" "$XF" plan --topology "$T/two-node.json" --vm vcpus=1,memory=1.5G
 expect_fail "zero memory" 2 "memory '0'" "$XF" plan --topology "$T/two-node.json" --vm vcpus=1,memory=0
 expect_fail "bad cores" 2 "cores '-1'" "$XF" plan --topology "$T/two-node.json" --vm vcpus=1,memory=1G,cores=-1
 expect_fail "unknown key" 2 "unknown key 'disk'" "$XF" plan --topology "$T/two-node.json" --vm vcpus=1,memory=1G,disk=2

@@ -34,7 +34,7 @@ id=$("$XENFIT" reserve --kib 1048576)
 expect_match "reserve kib" "$id" '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
 out=$("$XENFIT" reserve --type hvm --static-max 4G --vcpus 2 --session xenopsd)
 expect_match "reserve vm footprint" "$out" 'footprint 4133 MiB, reserved 4133 MiB, placement nodes \[0\], MiB per node 0:4133$'
-expect_match "reserve vm claim" "$out" 'claim: node 0, 1048832 pages'
+expect_match "reserve vm claim" "$out" 'claim: node 0, 4097 MiB'
 json=$("$XENFIT" reserve --json --type hvm --static-max 4096 --vcpus 2 --memory-total-source 4195328K)
 expect_match "reserve migration" "$json" '"kind": "migration"'
 expect_match "reserve migration footprint" "$json" '"footprint_mib": 4134'
@@ -49,6 +49,12 @@ out=$("$XENFIT" reservations)
 expect_match "reservations count" "$out" '^3 reservations$'
 expect_match "reservations amount" "$out" "^$id  xenfit-cli +amount +pending +- +1024  \[\] +none +in [0-9]+s$"
 expect_match "reservations vm" "$out" 'xenopsd +vm +pending +- +4133  \[0\] +node'
+# --bytes: exact, from the replies' KiB (6083584 KiB; 4232192 KiB of the VM).
+out=$("$XENFIT" status --bytes)
+expect_match "status bytes" "$out" 'free_for_new_vms +: 6229590016 B$'
+expect_eq "status bytes: no MiB" "$(grep -c ' MiB' <<<"$out")" 0
+expect_match "reservations bytes" "$("$XENFIT" reservations --bytes)" 'xenopsd +vm +pending +- +4333764608  \[0\] +node'
+expect_fail "release has no sizes" 2 "'--bytes'" "$XENFIT" release "$id" --bytes
 n=$("$XENFIT" reservations --json | grep -c '"reservation_id"')
 expect_eq "reservations json" "$n" 3
 

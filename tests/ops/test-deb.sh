@@ -1,11 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-only
 # The Debian packages: `dpkg-buildpackage -us -uc -b` on a copy of the source
-# builds libxenfit0, libxenfit-dev, xenfit and xenfitd; lintian reports no
+# builds libxenfit1, libxenfit-dev, xenfit and xenfitd; lintian reports no
 # error or warning; the .debs unpacked (dpkg -x) into an empty tree give a
 # working `xenfit --version`, a xenfitd that the installed xenfit talks to
 # (reserve, status), the unit and config where the unit says, and a program
-# built against libxenfit-dev with pkg-config that runs on libxenfit0.
+# built against libxenfit-dev with pkg-config that runs on libxenfit1.
 # Skips (77) without dpkg-buildpackage, debhelper or lintian.
 # Usage: test-deb.sh SOURCE_DIR
 set -u
@@ -32,7 +32,7 @@ if ! (cd "$tmp/src" && DEB_BUILD_OPTIONS="parallel=2" dpkg-buildpackage -us -uc 
 fi
 v=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
 arch=$(dpkg --print-architecture)
-for p in libxenfit0 libxenfit-dev xenfit xenfitd; do
+for p in libxenfit1 libxenfit-dev xenfit xenfitd; do
   expect_eq "built $p" "$(test -f "$tmp/${p}_${v}_$arch.deb" && echo yes)" yes
 done
 lint=$(lintian --fail-on none "$tmp"/*.changes 2>&1 | grep -E '^(E|W): ')
@@ -64,7 +64,7 @@ kill $pid
 wait $pid 2>/dev/null
 pid=
 
-# A program against libxenfit-dev (pkg-config, headers) and libxenfit0.
+# A program against libxenfit-dev (pkg-config, headers) and libxenfit1.
 cat >"$tmp/prog.c" <<'C'
 #include <stdio.h>
 #include "xenfit/error.h"
@@ -74,10 +74,10 @@ libdir=$(dirname "$(find "$root/usr/lib" -name xenfit.pc)")
 flags=$(PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_PATH=$libdir pkg-config --cflags --libs xenfit)
 expect_match "pkg-config" "$flags" "-I$root/usr/include"
 if cc -o "$tmp/prog" "$tmp/prog.c" $flags 2>"$tmp/cc.log"; then
-  expect_eq "runs on libxenfit0" "$(LD_LIBRARY_PATH=$(dirname "$libdir") "$tmp/prog")" \
+  expect_eq "runs on libxenfit1" "$(LD_LIBRARY_PATH=$(dirname "$libdir") "$tmp/prog")" \
     "not enough free memory"
   expect_match "linked to the shared library" "$(LD_LIBRARY_PATH=$(dirname "$libdir") ldd "$tmp/prog")" \
-    'libxenfit\.so\.0 => '"$root"
+    'libxenfit\.so\.1 => '"$root"
 else
   cat "$tmp/cc.log" >&2
   expect_eq "builds against libxenfit-dev" failed ok
