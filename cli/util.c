@@ -179,8 +179,10 @@ bool xf_cli_bytes;
 
 const char *xf_cli_size_kib(char *buf, size_t len, uint64_t kib, bool used)
 {
+    const uint64_t bytes = kib * XF_BYTES_PER_KIB;
+
     if (xf_cli_bytes)
-        snprintf(buf, len, "%llu B", (unsigned long long)(kib * XF_BYTES_PER_KIB));
+        snprintf(buf, len, "%llu B", (unsigned long long)bytes);
     else
         snprintf(buf, len, "%llu MiB",
                  (unsigned long long)(used ? xf_mib_of_kib_used(kib) : xf_mib_of_kib_free(kib)));

@@ -119,12 +119,12 @@ void xfd_log(enum xfd_log_level level, const char *fmt, ...)
     /* Whatever a client sent (a method or session name) may be in the
      * message: one message is one line, with no control character that a
      * terminal or a log reader would act on. */
-    xfd_log_escape(raw, msg, sizeof(msg));
+    size_t len = xfd_log_escape(raw, msg, sizeof(msg));
     if (level <= XFD_LOG_INFO) {
         struct xfd_log_event *ev = &recent[recent_next];
         ev->wall_s = (long long)time(NULL);
         ev->level = level;
-        size_t n = strlen(msg) < sizeof(ev->msg) - 1 ? strlen(msg) : sizeof(ev->msg) - 1;
+        size_t n = len < sizeof(ev->msg) - 1 ? len : sizeof(ev->msg) - 1;
         /* ASCII only: a client's bytes must not make the page's JSON invalid
          * (nor a truncation cut a UTF-8 sequence). */
         for (size_t i = 0; i < n; i++)

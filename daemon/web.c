@@ -291,6 +291,7 @@ static int state_json(struct xfd_server *srv, struct xfd_buf *b)
     size_t n = xfd_log_recent(ev, XFD_LOG_RECENT);
     json_t *host = NULL, *resv = NULL, *events = json_array(), *o;
     json_t *args = json_pack("[s]", "live page");
+    uint64_t refusals;
     char *text;
     int r;
 
@@ -306,13 +307,13 @@ static int state_json(struct xfd_server *srv, struct xfd_buf *b)
         json_array_append_new(events,
                               json_pack("{sIssss}", "time", (json_int_t)ev[i].wall_s, "level",
                                         xfd_log_level_name(ev[i].level), "message", ev[i].msg));
+    refusals = srv->ctx.stats.refused_memory + srv->ctx.stats.refused_limit;
     o = json_pack("{sososo}", "host", host, "reservations", resv, "events", events);
-    json_object_set_new(
-        o, "counters",
-        json_pack("{sIsIsIsI}", "refusals",
-                  (json_int_t)(srv->ctx.stats.refused_memory + srv->ctx.stats.refused_limit),
-                  "drift_alarms", (json_int_t)srv->ctx.stats.drift_alarms, "requests",
-                  (json_int_t)srv->ctx.requests, "errors", (json_int_t)srv->ctx.failures));
+    json_object_set_new(o, "counters",
+                        json_pack("{sIsIsIsI}", "refusals", (json_int_t)refusals, "drift_alarms",
+                                  (json_int_t)srv->ctx.stats.drift_alarms, "requests",
+                                  (json_int_t)srv->ctx.requests, "errors",
+                                  (json_int_t)srv->ctx.failures));
     text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text)
