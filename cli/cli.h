@@ -106,6 +106,22 @@ typedef int (*xf_cli_option_fn)(void *ctx, int opt, const char *arg);
 int xf_cli_vm_parse(const char *cmd, int argc, char **argv, const struct option *options,
                     xf_cli_option_fn other, void *ctx, struct xf_cli_vm *v);
 
+/* xenfitd (cli/rpc.c). The socket: $XENFITD_SOCKET, else the default. */
+const char *xf_cli_socket_default(void);
+/* One call: 0 and the result, 1 and the error (the interface's variant),
+ * or -errno when the daemon cannot be reached or answers garbage. Takes
+ * params. Prints nothing. */
+int xf_cli_rpc_try(const char *path, const char *method, json_t *params, json_t **ret_result,
+                   json_t **ret_error);
+/* The same, printing a failure ("cannot reach xenfitd at ...", or the
+ * error's reason) and returning XF_EXIT_FAILURE; 0 and the result. */
+int xf_cli_rpc(const char *cmd, const char *path, const char *method, json_t *params, json_t **ret);
+/* A checked VM (xf_cli_vm_finish) as the native methods' VM object, with
+ * hard_affinity and nodes_allowed (0: none); NULL and the exit status of
+ * the printed error (sizes must be whole MiB). */
+json_t *xf_cli_vm_json(const char *cmd, const struct xf_cli_vm *v, bool hard,
+                       uint64_t nodes_allowed, int *ret_status);
+
 /* Command entry points (one per cmd-*.c file). */
 int xf_cmd_footprint(int argc, char **argv);
 void xf_usage_footprint(void);

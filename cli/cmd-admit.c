@@ -43,6 +43,7 @@ void xf_usage_admit(void)
 enum {
     OPT_BACKEND = 256,
     OPT_HOST,
+    OPT_SOCKET,
     OPT_POLICY,
     OPT_NUMA,
     OPT_HARD,
@@ -53,6 +54,7 @@ static const struct option options[] = {
     XF_CLI_VM_OPTIONS,
     {"backend", required_argument, NULL, OPT_BACKEND},
     {"host", required_argument, NULL, OPT_HOST},
+    {"socket", required_argument, NULL, OPT_SOCKET},
     {"policy", required_argument, NULL, OPT_POLICY},
     {"numa-policy", required_argument, NULL, OPT_NUMA},
     {"hard-affinity", no_argument, NULL, OPT_HARD},
@@ -144,8 +146,10 @@ static int report(const struct xf_admission *a, const struct xf_host_free *f, ui
 struct admit_args {
     struct xf_admit_request req;
     struct xf_admit_params params;
-    const char *backend, *host;
+    const char *backend, *host, *socket;
+    bool policy_given, numa_given;
     bool json;
+    struct xf_cli_vm vm; /* as given, for the daemon's VM object */
 };
 
 static int admit_option(void *ctx, int opt, const char *arg)
@@ -159,13 +163,18 @@ static int admit_option(void *ctx, int opt, const char *arg)
     case OPT_HOST:
         args->host = arg;
         return 0;
+    case OPT_SOCKET:
+        args->socket = arg;
+        return 0;
     case OPT_POLICY:
+        args->policy_given = true;
         if (xf_policy_parse(arg, &args->params.policy) < 0)
             return xf_cli_usage_error(
                 CMD, "--policy '%s': expected xenfit, xapi-2026.02, xapi-6869 or xapi-pre-6869",
                 arg);
         return 0;
     case OPT_NUMA:
+        args->numa_given = true;
         if (xf_numa_policy_parse(arg, &args->params.numa_policy) < 0)
             return xf_cli_usage_error(CMD,
                                       "--numa-policy '%s': expected best_effort, "
@@ -196,6 +205,12 @@ static int parse_args(int argc, char **argv, struct admit_args *args)
     };
     if ((status = xf_cli_vm_parse(CMD, argc, argv, options, admit_option, args, &v)))
         return status;
+    if (args->socket && (args->host || strcmp(args->backend, "sim") != 0 || args->policy_given ||
+                         args->numa_given || v.migration))
+        return xf_cli_usage_error(CMD, "--socket asks xenfitd, which has its own host, policy and "
+                                       "NUMA policy: no --host, --backend, --policy, "
+                                       "--numa-policy or --memory-total-source with it");
+    args->vm = v;
     args->req.vm = v.vm;
     args->req.migration = v.migration;
     args->req.source_total_kib = v.source_total_kib;
@@ -243,6 +258,97 @@ static int admit_on(struct xf_hv *hv, const struct admit_args *args)
     return status;
 }
 
+static uint64_t mib_of_kib(const json_t *o, const char *key)
+{
+    return (uint64_t)json_integer_value(json_object_get(o, key)) / 1024u;
+}
+
+/* xenfitd's answer (xenfit.admit_vm) in the same shape as a local decision:
+ * text, or --json with the same keys (MiB rounded down from the daemon's KiB). */
+static int report_daemon(json_t *res, bool json)
+{
+    bool admitted = json_is_true(json_object_get(res, "admitted"));
+    json_t *nf = json_array(), *claim = json_object_get(res, "claim"), *v;
+    json_t *per = json_object_get(res, "node_mib");
+    const char *kind = json_string_value(json_object_get(claim, "kind")), *key;
+    size_t i;
+
+    json_array_foreach(json_object_get(res, "node_free_for_new_vm_kib"), i, v)
+        json_array_append_new(nf, json_integer(json_integer_value(v) / 1024));
+    if (json) {
+        json_t *o =
+            json_pack("{sb sO sI sO sb sO sO sO}", "admitted", admitted, "footprint_mib",
+                      json_object_get(res, "footprint_mib"), "host_free_mib",
+                      (json_int_t)mib_of_kib(res, "free_for_new_vm_kib"), "node_free_mib", nf,
+                      "placed", json_array_size(json_object_get(res, "nodes")) > 0, "nodes",
+                      json_object_get(res, "nodes"), "memory_mib_per_node", per, "claim", claim);
+        json_decref(nf);
+        if (!o) {
+            json_decref(res);
+            return xf_cli_failure(CMD, "out of memory");
+        }
+        json_object_set(o, "reservation_kib", json_object_get(res, "kib"));
+        json_object_set_new(o, "source", json_string("xenfitd"));
+        if (!admitted) {
+            json_object_set_new(o, "needed_mib",
+                                json_integer((json_int_t)mib_of_kib(res, "needed_kib")));
+            json_object_set_new(o, "available_mib",
+                                json_integer((json_int_t)mib_of_kib(res, "available_kib")));
+            json_object_set(o, "reason", json_object_get(res, "reason"));
+        }
+        json_decref(res);
+        int r = xf_cli_print_json(o);
+        return r ? r : (admitted ? XF_EXIT_OK : XF_EXIT_FAILURE);
+    }
+    printf("%-22s %s (xenfitd, pending reservations counted)\n", "admitted",
+           admitted ? "yes" : "no");
+    printf("%-22s %lld MiB\n", "footprint",
+           (long long)json_integer_value(json_object_get(res, "footprint_mib")));
+    printf("%-22s %llu MiB\n", "host free for new VMs",
+           (unsigned long long)mib_of_kib(res, "free_for_new_vm_kib"));
+    json_array_foreach(nf, i, v)
+    {
+        char k[24];
+        snprintf(k, sizeof(k), "%zu", i);
+        printf("  node %-3zu free         %lld MiB%s\n", i, (long long)json_integer_value(v),
+               json_object_get(per, k) ? "  <- planned" : "");
+    }
+    json_decref(nf);
+    if (!admitted) {
+        printf("%-22s %s\n", "reason", json_string_value(json_object_get(res, "reason")));
+        json_decref(res);
+        return XF_EXIT_FAILURE;
+    }
+    json_object_foreach(per, key, v)
+        printf("%-22s node %s: %lld MiB\n", "plan", key, (long long)json_integer_value(v));
+    printf("%-22s %s", "claim", kind ? kind : "none");
+    if (kind && strcmp(kind, "node") == 0)
+        printf(" on node %lld", (long long)json_integer_value(json_object_get(claim, "node")));
+    if (kind && strcmp(kind, "none") != 0)
+        printf(", %lld pages", (long long)json_integer_value(json_object_get(claim, "pages")));
+    if (json_integer_value(json_object_get(claim, "global_pages")))
+        printf(" (global fallback %lld pages)",
+               (long long)json_integer_value(json_object_get(claim, "global_pages")));
+    printf("\n");
+    json_decref(res);
+    return XF_EXIT_OK;
+}
+
+/* Asks xenfitd (xenfit.admit_vm): its ledger's pending reservations count. */
+static int admit_by_daemon(const struct admit_args *args)
+{
+    json_t *vm, *res = NULL;
+    int status;
+
+    if (!(vm = xf_cli_vm_json(CMD, &args->vm, args->req.hard_affinity, args->req.nodes_allowed,
+                              &status)))
+        return status;
+    if ((status = xf_cli_rpc(CMD, args->socket, "xenfit.admit_vm",
+                             json_pack("[so]", "xenfit-cli", vm), &res)))
+        return status;
+    return report_daemon(res, args->json);
+}
+
 int xf_cmd_admit(int argc, char **argv)
 {
     struct admit_args args;
@@ -251,6 +357,8 @@ int xf_cmd_admit(int argc, char **argv)
 
     if ((status = parse_args(argc, argv, &args)))
         return status;
+    if (args.socket)
+        return admit_by_daemon(&args);
     if ((status = xf_cli_open_backend(CMD, args.backend, args.host, &hv)))
         return status;
     status = admit_on(hv, &args);

@@ -49,6 +49,13 @@ struct xf_admit_request {
     uint64_t source_total_kib; /* with migration: memory_total_source (resume:
                                   the stored suspend memory size) */
     bool hard_affinity;        /* the VM pins its vCPUs: no NUMA placement */
+    /* xenfit: the nodes the VM may be placed on (0: any), those of the CPUs
+     * its vCPUs are pinned to (xl's cpus=). Unlike hard_affinity (xen-api's
+     * rule: a pinned VM is not placed), the VM is placed, on those nodes
+     * only; if it fits the host but not them it is refused, with their
+     * numbers: admitting it unplaced would let Xen put its memory on other
+     * nodes (libxl 4.17 does, docs/real-xen.md). */
+    uint64_t nodes_allowed;
 };
 
 struct xf_admit_params {
