@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "xenfit/model.h"
+#include "xlcfg.h"
 
 /* Exit statuses: 0 success, 1 the operation failed, 2 bad input or usage. */
 #define XF_EXIT_OK      0
@@ -65,6 +66,7 @@ enum {
     XF_CLI_OPT_VIDEO,
     XF_CLI_OPT_MULT,
     XF_CLI_OPT_SOURCE,
+    XF_CLI_OPT_XL,
 };
 
 #define XF_CLI_VM_OPTIONS                                                                          \
@@ -74,6 +76,7 @@ enum {
         {"vcpus", required_argument, NULL, XF_CLI_OPT_VCPUS},                                      \
         {"video", required_argument, NULL, XF_CLI_OPT_VIDEO},                                      \
         {"shadow-multiplier", required_argument, NULL, XF_CLI_OPT_MULT},                           \
+        {"xl-config", required_argument, NULL, XF_CLI_OPT_XL},                                     \
     {                                                                                              \
         "memory-total-source", required_argument, NULL, XF_CLI_OPT_SOURCE                          \
     }
@@ -82,8 +85,10 @@ struct xf_cli_vm {
     struct xf_vm_memory vm;
     bool have_type, have_vcpus;
     const char *static_max_arg, *target_arg, *video_arg;
-    bool migration;            /* --memory-total-source given */
-    uint64_t source_total_kib; /* rounded up to KiB */
+    bool migration;                /* --memory-total-source given */
+    uint64_t source_total_kib;     /* rounded up to KiB */
+    const char *xl_path;           /* --xl-config: the VM is the config's */
+    const struct xf_xl_config *xl; /* read by xf_cli_vm_finish (static storage) */
 };
 
 void xf_cli_vm_init(struct xf_cli_vm *v);
@@ -91,7 +96,8 @@ void xf_cli_vm_init(struct xf_cli_vm *v);
  * error, already printed), 0 if it is not. */
 int xf_cli_vm_option(const char *cmd, int opt, const char *arg, struct xf_cli_vm *v,
                      int *ret_status);
-/* Required options, the target's default (static max) and the model's checks.
+/* Required options, the target's default (static max) and the model's checks;
+ * with --xl-config, the VM read from the config (no other VM option).
  * Returns 0 or the exit status of the printed error. */
 int xf_cli_vm_finish(const char *cmd, struct xf_cli_vm *v);
 
@@ -121,6 +127,16 @@ int xf_cli_rpc(const char *cmd, const char *path, const char *method, json_t *pa
  * the printed error (sizes must be whole MiB). */
 json_t *xf_cli_vm_json(const char *cmd, const struct xf_cli_vm *v, bool hard,
                        uint64_t nodes_allowed, int *ret_status);
+
+/* The nodes a VM read from an xl config may be placed on (its pinned or
+ * preferred CPUs' nodes, xf_xl_config_nodes), given the host's topology or
+ * xenfitd's (xenfit.host_status lists each node's CPUs): 0 when the config
+ * pins nothing. Returns 0 or the exit status of the printed error. */
+struct xf_topology;
+int xf_cli_xl_nodes(const char *cmd, const struct xf_xl_config *xl, const struct xf_topology *topo,
+                    uint64_t *ret_nodes);
+int xf_cli_xl_nodes_daemon(const char *cmd, const struct xf_xl_config *xl, const char *socket,
+                           uint64_t *ret_nodes);
 
 /* Command entry points (one per cmd-*.c file). */
 int xf_cmd_footprint(int argc, char **argv);

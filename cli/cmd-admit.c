@@ -23,7 +23,9 @@ void xf_usage_admit(void)
     printf("Usage: xenfit admit [--backend sim|xen] [--host SPEC.json] --type T --static-max SIZE\n"
            "                    [--target SIZE] --vcpus N [--video SIZE] [--shadow-multiplier X]\n"
            "                    [--memory-total-source SIZE] [--policy P] [--numa-policy P]\n"
-           "                    [--hard-affinity] [--json]\n\n"
+           "                    [--hard-affinity] [--json]\n"
+           "       xenfit admit ... --xl-config VM.cfg   (the VM of an xl domain config)\n"
+           "       xenfit admit --socket PATH VM [--hard-affinity] [--json]   (ask xenfitd)\n\n"
            "Decides whether a VM fits on the host now, as the admission of xenfitd would\n"
            "with no reservations pending: the footprint (the calibrated model starts from\n"
            "xen-api's), the host's and each node's memory free for a new VM (free pages less\n"
@@ -34,6 +36,11 @@ void xf_usage_admit(void)
            "  --type ... --memory-total-source   the VM, as for xenfit footprint\n"
            "  --policy P          xenfit (default), xapi-2026.02, xapi-6869 or xapi-pre-6869\n"
            "  --numa-policy P     best_effort (default), best_effort_hard, prio_mem_only, any\n"
+           "  --xl-config FILE    the VM of an xl config (type, memory, maxmem, vcpus,\n"
+           "                      maxvcpus, videoram, shadow_memory as xl and libxl 4.17\n"
+           "                      read them); cpus=/cpus_soft= restrict it to their nodes\n"
+           "  --socket PATH       decide with xenfitd's ledger (xenfit.admit_vm): pending\n"
+           "                      reservations count; nothing is reserved\n"
            "  --hard-affinity     the VM pins its vCPUs: no NUMA placement\n"
            "  --json              {admitted, footprint_mib, host_free_mib, node_free_mib,\n"
            "                       nodes, memory_mib_per_node, claim, reason, ...}\n\n"
@@ -228,6 +235,7 @@ static int admit_on(struct xf_hv *hv, const struct admit_args *args)
     struct xf_topology *topo = NULL;
     struct xf_planner *planner = NULL;
     struct xf_admission a;
+    struct xf_admit_request req = args->req;
     int r, status;
 
     xf_admit_host_params(args->params.policy, &hp);
@@ -246,8 +254,15 @@ static int admit_on(struct xf_hv *hv, const struct admit_args *args)
     if (r == 0 && args->params.policy == XF_POLICY_XENFIT &&
         (r = xf_topology_read(hv, &topo, NULL)) == 0)
         r = xf_planner_new(topo, XF_PLANNER_XENFIT, &planner);
+    if (r == 0 && args->vm.xl &&
+        (status = xf_cli_xl_nodes(CMD, args->vm.xl, topo, &req.nodes_allowed))) {
+        xf_planner_free(planner);
+        xf_topology_free(topo);
+        xf_host_snapshot_done(&snap);
+        return status;
+    }
     if (r == 0)
-        r = xf_admit(&args->params, &args->req, &f, planner, &a);
+        r = xf_admit(&args->params, &req, &f, planner, &a);
     if (r == 0)
         status = report(&a, &f, snap.nr_nodes, args->json);
     else
@@ -338,10 +353,11 @@ static int report_daemon(json_t *res, bool json)
 static int admit_by_daemon(const struct admit_args *args)
 {
     json_t *vm, *res = NULL;
+    uint64_t nodes = 0;
     int status;
 
-    if (!(vm = xf_cli_vm_json(CMD, &args->vm, args->req.hard_affinity, args->req.nodes_allowed,
-                              &status)))
+    if ((status = xf_cli_xl_nodes_daemon(CMD, args->vm.xl, args->socket, &nodes)) ||
+        !(vm = xf_cli_vm_json(CMD, &args->vm, args->req.hard_affinity, nodes, &status)))
         return status;
     if ((status = xf_cli_rpc(CMD, args->socket, "xenfit.admit_vm",
                              json_pack("[so]", "xenfit-cli", vm), &res)))

@@ -179,7 +179,7 @@ int xf_cmd_reserve(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *path = xf_cli_socket_default(), *session = DBG;
-    uint64_t kib = 0;
+    uint64_t kib = 0, nodes = 0;
     bool json = false, have_kib = false, hard = false;
     struct xf_cli_vm v;
     json_t *vm, *res = NULL;
@@ -220,14 +220,17 @@ int xf_cmd_reserve(int argc, char **argv)
     if (optind < argc)
         return xf_cli_usage_error("reserve", "unexpected argument '%s'", argv[optind]);
     if (have_kib) {
-        if (v.have_type || v.static_max_arg || v.have_vcpus || v.target_arg || v.migration)
+        if (v.have_type || v.static_max_arg || v.have_vcpus || v.target_arg || v.migration ||
+            v.xl_path)
             return xf_cli_usage_error("reserve", "--kib reserves an amount: no VM flags with it");
         return reserve_kib(path, session, kib, json);
     }
-    if (!v.have_type)
+    if (!v.have_type && !v.xl_path)
         return xf_cli_usage_error("reserve", "give --kib N, or a VM with --type, --static-max "
-                                             "and --vcpus");
-    if ((r = xf_cli_vm_finish("reserve", &v)) || !(vm = xf_cli_vm_json("reserve", &v, hard, 0, &r)))
+                                             "and --vcpus, or --xl-config FILE");
+    if ((r = xf_cli_vm_finish("reserve", &v)) ||
+        (r = xf_cli_xl_nodes_daemon("reserve", v.xl, path, &nodes)) ||
+        !(vm = xf_cli_vm_json("reserve", &v, hard, nodes, &r)))
         return r;
     if (v.migration)
         r = xf_cli_rpc("reserve", path, "xenfit.reserve_migration",

@@ -100,6 +100,16 @@ int xf_admit_on_topology(const struct xf_admit_params *params, const struct xf_a
                          const struct xf_host_free *free, const struct xf_topology *topo,
                          const struct xf_placement_counts *counts, struct xf_admission *ret);
 
+/*
+ * The planner's request for a VM admitted with `footprint_mib` under the
+ * host's NUMA policy: the footprint, the vCPUs and the policy's cores; a VM
+ * restricted to nodes (nodes_allowed, pinned vCPUs) is placed on memory
+ * alone (1 vCPU, no cores: pinned vCPUs run where they are pinned). The
+ * one rule admission and `xenfit plan --xl-config` share.
+ */
+struct xf_numa_request xf_admit_numa_request(const struct xf_admit_request *req,
+                                             uint64_t footprint_mib, enum xf_numa_policy policy);
+
 /* The host accounting parameters a policy uses: its reserve (above), and for
  * the xapi policies, outstanding claims left in (host.h). */
 void xf_admit_host_params(enum xf_policy policy, struct xf_host_params *ret);

@@ -162,19 +162,8 @@ static int admit(const struct xf_admit_params *params, const struct xf_admit_req
 
     bool numa_on = params->numa_policy != XF_NUMA_POLICY_ANY && !req->hard_affinity;
     if (numa_on && topo) {
-        struct xf_numa_request nr = {
-            .memory_mib = xf_mib_of_pages_used(a.footprint_pages),
-            .vcpus = req->vm.vcpus,
-            .cores = XF_CORES_FROM_POLICY,
-            .policy = params->numa_policy,
-            .nodes_allowed = req->nodes_allowed,
-        };
-        /* Pinned vCPUs run where they are pinned, however many CPUs those
-         * nodes have: the nodes are chosen for memory alone. */
-        if (req->nodes_allowed) {
-            nr.vcpus = 1;
-            nr.cores = 0;
-        }
+        struct xf_numa_request nr = xf_admit_numa_request(
+            req, xf_mib_of_pages_used(a.footprint_pages), params->numa_policy);
         uint64_t node_free_mib[XF_MAX_NODES] = {0};
         node_free_mib_of(free, xf_topology_nr_nodes(topo), node_free_mib);
         for (uint32_t n = 0; sync && n < xf_topology_nr_nodes(topo); n++)
@@ -204,6 +193,25 @@ static int admit(const struct xf_admit_params *params, const struct xf_admit_req
         return r;
     *ret = a;
     return 0;
+}
+
+struct xf_numa_request xf_admit_numa_request(const struct xf_admit_request *req,
+                                             uint64_t footprint_mib, enum xf_numa_policy policy)
+{
+    struct xf_numa_request nr = {
+        .memory_mib = footprint_mib,
+        .vcpus = req->vm.vcpus,
+        .cores = XF_CORES_FROM_POLICY,
+        .policy = policy,
+        .nodes_allowed = req->nodes_allowed,
+    };
+    /* Pinned vCPUs run where they are pinned, however many CPUs those nodes
+     * have: the nodes are chosen for memory alone. */
+    if (req->nodes_allowed) {
+        nr.vcpus = 1;
+        nr.cores = 0;
+    }
+    return nr;
 }
 
 int xf_admit_on_topology(const struct xf_admit_params *params, const struct xf_admit_request *req,

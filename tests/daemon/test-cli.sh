@@ -68,6 +68,10 @@ expect_eq "admit --json numbers" "$(jq -c '[.admitted, .needed_mib, .available_m
 json=$("$XENFIT" admit --socket "$dir/s" --json --type hvm --static-max 2G --vcpus 2)
 expect_eq "admit fits" "$(jq -c '[.admitted, .footprint_mib, .nodes, .memory_mib_per_node, .claim.kind, .source]' <<<"$json")" \
   '[true,2069,[0],{"0":2069},"node","xenfitd"]'
+# An xl config pinned to node 1's CPUs (cpus = "node:1"; xenfit.host_status
+# lists each node's CPUs): placed on node 1, though node 0 keeps more.
+json=$("$XENFIT" admit --socket "$dir/s" --json --xl-config "$XF_TEST_DATA/xl/hvm-pinned.cfg")
+expect_eq "admit xl pinned" "$(jq -c '[.admitted, .footprint_mib, .nodes]' <<<"$json")" '[true,2087,[1]]'
 expect_eq "admit reserves nothing" "$("$XENFIT" reservations --json | jq length)" 3
 expect_fail "admit --socket with --host" 2 "no --host, --backend, --policy" \
   "$XENFIT" admit --socket "$dir/s" --host x.json --type hvm --static-max 2G --vcpus 2
