@@ -166,5 +166,7 @@ int xf_cmd_reservations(int argc, char **argv);
 void xf_usage_reservations(void);
 int xf_cmd_calibration(int argc, char **argv);
 void xf_usage_calibration(void);
+int xf_cmd_domains(int argc, char **argv);
+void xf_usage_domains(void);
 
 #endif
