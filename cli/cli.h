@@ -168,5 +168,11 @@ int xf_cmd_calibration(int argc, char **argv);
 void xf_usage_calibration(void);
 int xf_cmd_domains(int argc, char **argv);
 void xf_usage_domains(void);
+int xf_cmd_events(int argc, char **argv);
+void xf_usage_events(void);
+int xf_cmd_explain(int argc, char **argv);
+void xf_usage_explain(void);
+int xf_cmd_report_build(int argc, char **argv);
+void xf_usage_report_build(void);
 
 #endif

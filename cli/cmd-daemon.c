@@ -232,6 +232,8 @@ int xf_cmd_reserve(int argc, char **argv)
         (r = xf_cli_xl_nodes_daemon("reserve", v.xl, path, &nodes)) ||
         !(vm = xf_cli_vm_json("reserve", &v, hard, nodes, &r)))
         return r;
+    if (v.xl && v.xl->name[0]) /* a label for xenfitd's records */
+        json_object_set_new(vm, "name", json_string(v.xl->name));
     if (v.migration)
         r = xf_cli_rpc("reserve", path, "xenfit.reserve_migration",
                        json_pack("[ssoI]", DBG, session, vm, (json_int_t)v.source_total_kib), &res);

@@ -26,6 +26,12 @@ static const struct xf_cli_command commands[] = {
     {"reservations", "list xenfitd's reservations", xf_cmd_reservations, xf_usage_reservations},
     {"calibration", "show or reset what xenfitd learned from observed builds", xf_cmd_calibration,
      xf_usage_calibration},
+    {"events", "xenfitd's build records: builds observed, reported, refused", xf_cmd_events,
+     xf_usage_events},
+    {"explain", "why a reservation, domain or VM did or did not start", xf_cmd_explain,
+     xf_usage_explain},
+    {"report-build", "tell xenfitd how a build went (recorded, calibrates)", xf_cmd_report_build,
+     xf_usage_report_build},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

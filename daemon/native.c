@@ -84,11 +84,17 @@ static bool nodes_arg(struct xfd_call *c, const json_t *a, uint64_t *ret)
     return true;
 }
 
+const char *xfd_native_vm_name(struct xfd_call *c, size_t i)
+{
+    const char *name = json_string_value(json_object_get(json_array_get(c->params, i), "name"));
+    return name ? name : "";
+}
+
 bool xfd_native_vm_arg(struct xfd_call *c, size_t i, struct xf_admit_request *ret)
 {
     static const char *const keys[] = {"type",          "static_max_mib", "target_mib",
                                        "vcpus",         "video_mib",      "shadow_multiplier",
-                                       "hard_affinity", "nodes_allowed"};
+                                       "hard_affinity", "nodes_allowed",  "name"};
     json_t *o = json_array_get(c->params, i), *v;
     struct xf_admit_request req;
     uint64_t static_max = 0, target = 0;
@@ -146,6 +152,11 @@ bool xfd_native_vm_arg(struct xfd_call *c, size_t i, struct xf_admit_request *re
     req.hard_affinity = json_is_true(v);
     if (!nodes_arg(c, json_object_get(o, "nodes_allowed"), &req.nodes_allowed))
         return false;
+    v = json_object_get(o, "name");
+    if (v && (!json_is_string(v) || strlen(json_string_value(v)) > 127)) {
+        invalid(c, "%s: vm.name must be a string of at most 127 bytes", c->method);
+        return false;
+    }
     *ret = req;
     return true;
 }
@@ -263,6 +274,7 @@ static void reserve_vm_common(struct xfd_call *c, struct xf_admit_request *req, 
         return;
     }
     if (!o.granted) {
+        xfd_event_refused(c, session, req, xfd_native_vm_name(c, 2), &o);
         refuse(c, session, &o);
         return;
     }
@@ -460,6 +472,7 @@ static void observe_build(struct xfd_call *c)
         invalid(c, "%s: %s", c->method, xf_strerror(r));
         return;
     }
+    xfd_event_observed(c, &req, xfd_native_vm_name(c, 1), taken_kib, &ob);
     if (ob.drift)
         xfd_log(XFD_LOG_WARNING,
                 "DRIFT: a %s domain with %u vCPUs took %" PRIu64

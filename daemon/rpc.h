@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "events.h"
 #include "xenfit/engine.h"
 
 /* What the daemon knows besides the engine, for the informational methods. */
@@ -50,7 +51,8 @@ struct xfd_ctx {
      * reservations' and the event loop's) ahead of now_ns: always 0 but with
      * the simulator backend, whose tests use it instead of sleeping. */
     uint64_t clock_skew_ns;
-    bool sim_methods; /* offer xenfit.sim_* (the simulator backend) */
+    bool sim_methods;         /* offer xenfit.sim_* (the simulator backend) */
+    struct xfd_events events; /* build records (daemon/events.h) */
     uint64_t requests, failures;
 };
 
