@@ -112,6 +112,8 @@ typedef int (*xf_cli_option_fn)(void *ctx, int opt, const char *arg);
 int xf_cli_vm_parse(const char *cmd, int argc, char **argv, const struct option *options,
                     xf_cli_option_fn other, void *ctx, struct xf_cli_vm *v);
 
+struct xf_hv;
+
 /* xenfitd (cli/rpc.c). The socket: $XENFITD_SOCKET, else the default. */
 const char *xf_cli_socket_default(void);
 /* One call: 0 and the result, 1 and the error (the interface's variant),
@@ -138,6 +140,19 @@ int xf_cli_xl_nodes(const char *cmd, const struct xf_xl_config *xl, const struct
 int xf_cli_xl_nodes_daemon(const char *cmd, const struct xf_xl_config *xl, const char *socket,
                            uint64_t *ret_nodes);
 
+/* One admission against the host behind hv as it is now, without a daemon
+ * (cli/cmd-admit.c): `xl` (may be NULL) restricts it to its pinned CPUs'
+ * nodes. Returns 0 and the decision with the host's free memory, or the
+ * exit status of the printed error. */
+struct xf_admission;
+struct xf_admit_params;
+struct xf_admit_request;
+struct xf_host_free;
+int xf_cli_admit_local(const char *cmd, struct xf_hv *hv, const struct xf_admit_params *params,
+                       const struct xf_admit_request *request, const struct xf_xl_config *xl,
+                       struct xf_admission *ret, struct xf_host_free *ret_free,
+                       uint32_t *ret_nr_nodes);
+
 /* Command entry points (one per cmd-*.c file). */
 int xf_cmd_footprint(int argc, char **argv);
 void xf_usage_footprint(void);
@@ -148,7 +163,6 @@ void xf_usage_admit(void);
 
 /* Opens the backend a command names: "sim" (default) with a host spec, or
  * "xen". Prints the error and returns an exit status; 0 on success. */
-struct xf_hv;
 int xf_cli_open_backend(const char *cmd, const char *backend, const char *spec_path,
                         struct xf_hv **ret);
 
@@ -174,5 +188,7 @@ int xf_cmd_explain(int argc, char **argv);
 void xf_usage_explain(void);
 int xf_cmd_report_build(int argc, char **argv);
 void xf_usage_report_build(void);
+int xf_cmd_xl_create(int argc, char **argv);
+void xf_usage_xl_create(void);
 
 #endif

@@ -225,52 +225,57 @@ static int parse_args(int argc, char **argv, struct admit_args *args)
     return 0;
 }
 
-/* Decides against the host behind hv as it is now, and reports the decision;
- * returns the exit status. */
-static int admit_on(struct xf_hv *hv, const struct admit_args *args)
+int xf_cli_admit_local(const char *cmd, struct xf_hv *hv, const struct xf_admit_params *params,
+                       const struct xf_admit_request *request, const struct xf_xl_config *xl,
+                       struct xf_admission *ret, struct xf_host_free *ret_free,
+                       uint32_t *ret_nr_nodes)
 {
     struct xf_host_snapshot snap;
     struct xf_host_params hp;
-    struct xf_host_free f;
     struct xf_topology *topo = NULL;
     struct xf_planner *planner = NULL;
-    struct xf_admission a;
-    struct xf_admit_request req = args->req;
-    int r, status;
+    struct xf_admit_request req = *request;
+    int r, status = 0;
 
-    xf_admit_host_params(args->params.policy, &hp);
+    xf_admit_host_params(params->policy, &hp);
     /* xapi's policies hold back their own constant reserve; xenfit's, the
      * host's low-memory limit and DMA zone, as xenfitd does. */
-    r = args->params.policy == XF_POLICY_XENFIT ? xf_host_params_read(hv, &hp) : 0;
+    r = params->policy == XF_POLICY_XENFIT ? xf_host_params_read(hv, &hp) : 0;
     if (r != 0)
-        return xf_cli_failure(CMD, "reading the host: %s (%s)", xf_strerror(r), xf_err_name(r));
+        return xf_cli_failure(cmd, "reading the host: %s (%s)", xf_strerror(r), xf_err_name(r));
     r = xf_host_snapshot_read(hv, &snap);
     if (r != 0)
-        return xf_cli_failure(CMD, "reading the host: %s (%s)", xf_strerror(r), xf_err_name(r));
-    if (args->params.policy != XF_POLICY_XENFIT)
+        return xf_cli_failure(cmd, "reading the host: %s (%s)", xf_strerror(r), xf_err_name(r));
+    if (params->policy != XF_POLICY_XENFIT)
         for (uint32_t n = 0; n < snap.nr_nodes; n++)
             snap.nodes[n].dma_free_pages = 0;
-    r = xf_host_free_for_new_vm(&snap, NULL, &hp, &f);
-    if (r == 0 && args->params.policy == XF_POLICY_XENFIT &&
+    r = xf_host_free_for_new_vm(&snap, NULL, &hp, ret_free);
+    if (r == 0 && params->policy == XF_POLICY_XENFIT &&
         (r = xf_topology_read(hv, &topo, NULL)) == 0)
         r = xf_planner_new(topo, XF_PLANNER_XENFIT, &planner);
-    if (r == 0 && args->vm.xl &&
-        (status = xf_cli_xl_nodes(CMD, args->vm.xl, topo, &req.nodes_allowed))) {
-        xf_planner_free(planner);
-        xf_topology_free(topo);
-        xf_host_snapshot_done(&snap);
-        return status;
-    }
-    if (r == 0)
-        r = xf_admit(&args->params, &req, &f, planner, &a);
-    if (r == 0)
-        status = report(&a, &f, snap.nr_nodes, args->json);
-    else
-        status = xf_cli_failure(CMD, "%s (%s)", xf_strerror(r), xf_err_name(r));
+    if (r == 0 && xl)
+        status = xf_cli_xl_nodes(cmd, xl, topo, &req.nodes_allowed);
+    if (r == 0 && status == 0)
+        r = xf_admit(params, &req, ret_free, planner, ret);
+    if (r != 0)
+        status = xf_cli_failure(cmd, "%s (%s)", xf_strerror(r), xf_err_name(r));
+    *ret_nr_nodes = snap.nr_nodes;
     xf_planner_free(planner);
     xf_topology_free(topo);
     xf_host_snapshot_done(&snap);
     return status;
+}
+
+/* Decides against the host behind hv as it is now, and reports the decision;
+ * returns the exit status. */
+static int admit_on(struct xf_hv *hv, const struct admit_args *args)
+{
+    struct xf_host_free f;
+    struct xf_admission a;
+    uint32_t nr_nodes = 0;
+    int status =
+        xf_cli_admit_local(CMD, hv, &args->params, &args->req, args->vm.xl, &a, &f, &nr_nodes);
+    return status ? status : report(&a, &f, nr_nodes, args->json);
 }
 
 static uint64_t mib_of_kib(const json_t *o, const char *key)

@@ -30,6 +30,8 @@ static const struct xf_cli_command commands[] = {
      xf_usage_events},
     {"explain", "why a reservation, domain or VM did or did not start", xf_cmd_explain,
      xf_usage_explain},
+    {"xl-create", "xl create with xenfit's reservation, NUMA plan and records", xf_cmd_xl_create,
+     xf_usage_xl_create},
     {"report-build", "tell xenfitd how a build went (recorded, calibrates)", xf_cmd_report_build,
      xf_usage_report_build},
 };
