@@ -273,8 +273,11 @@ static int admit_on(struct xf_hv *hv, const struct admit_args *args)
     struct xf_host_free f;
     struct xf_admission a;
     uint32_t nr_nodes = 0;
-    int status =
-        xf_cli_admit_local(CMD, hv, &args->params, &args->req, args->vm.xl, &a, &f, &nr_nodes);
+    int status;
+
+    memset(&a, 0, sizeof(a));
+    memset(&f, 0, sizeof(f));
+    status = xf_cli_admit_local(CMD, hv, &args->params, &args->req, args->vm.xl, &a, &f, &nr_nodes);
     return status ? status : report(&a, &f, nr_nodes, args->json);
 }
 

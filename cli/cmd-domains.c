@@ -118,6 +118,8 @@ static size_t parse_dump_numa(const char *text, struct node_pages *out, size_t m
     const char *p = NULL, *q = text;
     size_t n = 0;
 
+    if (!text)
+        return 0;
     while ((q = strstr(q, "Memory location of each domain:")) != NULL)
         p = q++;
     if (!p)

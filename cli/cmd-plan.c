@@ -426,8 +426,11 @@ int xf_cmd_plan(int argc, char **argv)
 
     a.vm_specs = calloc((size_t)argc, sizeof(*a.vm_specs));
     a.is_xl = calloc((size_t)argc, sizeof(*a.is_xl));
-    if (!a.vm_specs || !a.is_xl)
+    if (!a.vm_specs || !a.is_xl) {
+        free(a.vm_specs);
+        free(a.is_xl);
         return xf_cli_failure(CMD, "out of memory");
+    }
     if ((r = parse_args(argc, argv, &a)))
         goto out;
     /* parse_args insists on one --vm at least; calloc(0) is no object. */

@@ -85,7 +85,6 @@ static int vm_from_xl(const char *cmd, struct xf_cli_vm *v)
     static struct xf_xl_config xl;
     static char max_arg[32], target_arg[32], video_arg[32];
     char err[600];
-    int r;
 
     if (v->have_type || v->static_max_arg || v->target_arg || v->have_vcpus ||
         strcmp(v->video_arg, "0") != 0 || v->vm.shadow_multiplier != XF_SHADOW_MULT_DEFAULT)
@@ -93,7 +92,7 @@ static int vm_from_xl(const char *cmd, struct xf_cli_vm *v)
                                   "--xl-config '%s' gives the VM: no --type, --static-max, "
                                   "--target, --vcpus, --video or --shadow-multiplier with it",
                                   v->xl_path);
-    if ((r = xf_xl_config_read(v->xl_path, &xl, err, sizeof(err))) < 0)
+    if (xf_xl_config_read(v->xl_path, &xl, err, sizeof(err)) < 0)
         return xf_cli_usage_error(cmd, "%s", err);
     v->vm = xl.vm;
     v->have_type = v->have_vcpus = true;

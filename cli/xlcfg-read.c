@@ -279,7 +279,7 @@ static int skip_newlines(struct parser *ps)
 
 static int list_add(struct value *list, struct value *v)
 {
-    struct value **items = realloc(list->items, sizeof(*items) * (size_t)(list->n + 1));
+    struct value **items = realloc(list->items, sizeof(struct value *) * (size_t)(list->n + 1));
     if (!items)
         return -ENOMEM;
     list->items = items;
@@ -358,6 +358,8 @@ static int concat(struct parser *ps, const struct setting *prev, struct value *v
 {
     const struct value *pv = prev->value;
 
+    if (!v || !pv)
+        return -EINVAL;
     if (pv->list != v->list)
         return lex_error(&ps->lx, line, prev->name, strlen(prev->name),
                          "can't add [list] to \"string\" or vice versa");
@@ -372,7 +374,7 @@ static int concat(struct parser *ps, const struct setting *prev, struct value *v
         v->string = s;
         return 0;
     }
-    struct value **items = malloc(sizeof(*items) * (size_t)(pv->n + v->n + 1));
+    struct value **items = malloc(sizeof(struct value *) * (size_t)(pv->n + v->n + 1));
     if (!items)
         return -ENOMEM;
     /* The previous items are shared: copy them as new values. */
@@ -390,7 +392,7 @@ static int concat(struct parser *ps, const struct setting *prev, struct value *v
         }
         items[i] = c;
     }
-    memcpy(items + pv->n, v->items, sizeof(*items) * (size_t)v->n);
+    memcpy(items + pv->n, v->items, sizeof(struct value *) * (size_t)v->n);
     free(v->items);
     v->items = items;
     v->n += pv->n;
@@ -605,7 +607,7 @@ int xf_xl_source_builtin(const char *path, struct xf_xl_source **ret, char *err,
         free(b);
         return r;
     }
-    if (memchr(text, '\0', len)) {
+    if (!text || memchr(text, '\0', len)) {
         snprintf(err, errlen, "%s: holds a NUL byte: not an xl config", path);
         free(text);
         free(b);

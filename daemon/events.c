@@ -26,14 +26,14 @@ static int push(struct xfd_events *ev, json_t *rec)
 {
     if (ev->n == XFD_EVENTS_MAX) {
         json_decref(ev->recs[0]);
-        memmove(ev->recs, ev->recs + 1, (ev->n - 1) * sizeof(*ev->recs));
+        memmove(ev->recs, ev->recs + 1, (ev->n - 1) * sizeof(json_t *));
         ev->n--;
         if (ev->unflushed > ev->n)
             ev->unflushed = ev->n;
     }
     if (ev->n == ev->cap) {
         size_t cap = ev->cap ? ev->cap * 2 : 64;
-        json_t **recs = realloc(ev->recs, cap * sizeof(*recs));
+        json_t **recs = realloc(ev->recs, cap * sizeof(json_t *));
         if (!recs) {
             json_decref(rec);
             return -ENOMEM;

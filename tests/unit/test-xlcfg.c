@@ -71,7 +71,7 @@ static void test_xlcfg_hvm(void **state)
     (void)state;
     for (unsigned i = 0; i < 2; i++) {
         reader_fn fn = readers(i);
-        struct xf_xl_config c;
+        struct xf_xl_config c = {0};
         char err[512] = "";
         if (!fn)
             continue;
@@ -105,7 +105,7 @@ static void test_xlcfg_pv_defaults(void **state)
     (void)state;
     for (unsigned i = 0; i < 2; i++) {
         reader_fn fn = readers(i);
-        struct xf_xl_config c;
+        struct xf_xl_config c = {0};
         char err[512] = "";
         if (!fn)
             continue;
@@ -133,8 +133,8 @@ static void test_xlcfg_quirks(void **state)
     (void)state;
     for (unsigned i = 0; i < 2; i++) {
         reader_fn fn = readers(i);
-        struct xf_xl_config c;
-        struct xf_memory_config mc;
+        struct xf_xl_config c = {0};
+        struct xf_memory_config mc = {0};
         char err[512] = "";
         if (!fn)
             continue;
