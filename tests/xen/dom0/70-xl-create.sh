@@ -11,6 +11,8 @@
 #     xl is never run (no such domain afterwards).
 #  3. The same two guests with plain `xl create`, in parallel: where libxl's
 #     own placement put their memory, recorded (for docs/real-xen.md).
+#  4. A guest pinned to node 1's CPUs: plain xl create (recorded) and xenfit
+#     xl-create, whose memory must be on node 1.
 . /xenfit/lib.sh
 
 dir=/tmp/xlcreate
@@ -133,8 +135,33 @@ xl create -q -p /tmp/p3.cfg >"$dir/p3.out" 2>&1
 s3=$?
 echo "p3 (the third): xl create exited $s3: $(tr '\n' ' ' <"$dir/p3.out")" >>"$out"
 note "plain xl create exited $s1 $s2 (third: $s3)"
-cat "$out"
 for g in p1 p2 p3; do destroy_guest "$g"; done
+
+# 4. Pinned vCPUs (cpus = "node:1") while node 0 has more free memory (a
+#    filler guest soft-affine to node 1 takes 400 MiB there): libxl 4.17
+#    still runs its own placement (only a soft affinity stops it,
+#    libxl_dom.c libxl__build_pre) and may put the memory on node 0, away
+#    from the CPUs; xenfit xl-create keeps it on node 1.
+guest_cfg filler 1 400 'cpus_soft = "node:1"' >/tmp/filler.cfg
+xl create -q -p /tmp/filler.cfg >"$dir/filler.out" 2>&1 || fail "filler: $(cat "$dir/filler.out")"
+guest_cfg h1 2 500 'cpus = "node:1"' >/tmp/h1.cfg
+guest_cfg h2 2 500 'cpus = "node:1"' >/tmp/h2.cfg
+xl create -q -p /tmp/h1.cfg >"$dir/h1.out" 2>&1 || fail "h1: $(cat "$dir/h1.out")"
+{
+  echo
+  echo "pinned vCPUs (cpus = \"node:1\"), 500 MiB, node 1 holding a 400 MiB filler:"
+  echo "guest tot_pages node0_pages node1_pages"
+  echo "filler $(node_pages filler)"
+  echo "h1 (plain xl create) $(node_pages h1)"
+} >>"$out"
+destroy_guest h1
+xenfit xl-create /tmp/h2.cfg --socket "$sock" -- -q -p >"$dir/h2.out" 2>&1
+check "h2 created" "$?" = 0
+set -- $(node_pages h2)
+echo "h2 (xenfit xl-create) $*" >>"$out"
+check "h2: memory on the pinned CPUs' node 1 ($3 of $1 pages)" $(($3 * 100)) -ge $(($1 * 99))
+cat "$out"
+for g in h2 filler; do destroy_guest "$g"; done
 kill "$pid"
 wait "$pid" 2>/dev/null
 finish
