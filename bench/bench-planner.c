@@ -302,7 +302,8 @@ int main(int argc, char **argv)
             abort();
         for (size_t r = 0; r < sizeof(reqs) / sizeof(reqs[0]); r++) {
             const struct xf_numa_request req = {reqs[r].mem_mib, reqs[r].vcpus,
-                                                XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT};
+                                                XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT,
+                                                0};
             struct xf_plan plan;
             uint64_t bnodes = 0;
             double tx = time_plan_xenfit(p, &req, runs, &plan);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "xenfit/model.h"
+#include "xlcfg.h"
 
 /* Exit statuses: 0 success, 1 the operation failed, 2 bad input or usage. */
 #define XF_EXIT_OK      0
@@ -85,6 +86,7 @@ enum {
     XF_CLI_OPT_VIDEO,
     XF_CLI_OPT_MULT,
     XF_CLI_OPT_SOURCE,
+    XF_CLI_OPT_XL,
 };
 
 #define XF_CLI_VM_OPTIONS                                                                          \
@@ -94,6 +96,7 @@ enum {
         {"vcpus", required_argument, NULL, XF_CLI_OPT_VCPUS},                                      \
         {"video", required_argument, NULL, XF_CLI_OPT_VIDEO},                                      \
         {"shadow-multiplier", required_argument, NULL, XF_CLI_OPT_MULT},                           \
+        {"xl-config", required_argument, NULL, XF_CLI_OPT_XL},                                     \
     {                                                                                              \
         "memory-total-source", required_argument, NULL, XF_CLI_OPT_SOURCE                          \
     }
@@ -102,8 +105,10 @@ struct xf_cli_vm {
     struct xf_vm_memory vm;
     bool have_type, have_vcpus;
     const char *static_max_arg, *target_arg, *video_arg;
-    bool migration;            /* --memory-total-source given */
-    uint64_t source_total_kib; /* rounded up to KiB */
+    bool migration;                /* --memory-total-source given */
+    uint64_t source_total_kib;     /* rounded up to KiB */
+    const char *xl_path;           /* --xl-config: the VM is the config's */
+    const struct xf_xl_config *xl; /* read by xf_cli_vm_finish (static storage) */
 };
 
 void xf_cli_vm_init(struct xf_cli_vm *v);
@@ -111,7 +116,8 @@ void xf_cli_vm_init(struct xf_cli_vm *v);
  * error, already printed), 0 if it is not. */
 int xf_cli_vm_option(const char *cmd, int opt, const char *arg, struct xf_cli_vm *v,
                      int *ret_status);
-/* Required options, the target's default (static max) and the model's checks.
+/* Required options, the target's default (static max) and the model's checks;
+ * with --xl-config, the VM read from the config (no other VM option).
  * Returns 0 or the exit status of the printed error. */
 int xf_cli_vm_finish(const char *cmd, struct xf_cli_vm *v);
 
@@ -126,6 +132,47 @@ typedef int (*xf_cli_option_fn)(void *ctx, int opt, const char *arg);
 int xf_cli_vm_parse(const char *cmd, int argc, char **argv, const struct option *options,
                     xf_cli_option_fn other, void *ctx, struct xf_cli_vm *v);
 
+struct xf_hv;
+
+/* xenfitd (cli/rpc.c). The socket: $XENFITD_SOCKET, else the default. */
+const char *xf_cli_socket_default(void);
+/* One call: 0 and the result, 1 and the error (the interface's variant),
+ * or -errno when the daemon cannot be reached or answers garbage. Takes
+ * params. Prints nothing. */
+int xf_cli_rpc_try(const char *path, const char *method, json_t *params, json_t **ret_result,
+                   json_t **ret_error);
+/* The same, printing a failure ("cannot reach xenfitd at ...", or the
+ * error's reason) and returning XF_EXIT_FAILURE; 0 and the result. */
+int xf_cli_rpc(const char *cmd, const char *path, const char *method, json_t *params, json_t **ret);
+/* A checked VM (xf_cli_vm_finish) as the native methods' VM object, with
+ * hard_affinity and nodes_allowed (0: none); NULL and the exit status of
+ * the printed error (sizes must be whole MiB). */
+json_t *xf_cli_vm_json(const char *cmd, const struct xf_cli_vm *v, bool hard,
+                       uint64_t nodes_allowed, int *ret_status);
+
+/* The nodes a VM read from an xl config may be placed on (its pinned or
+ * preferred CPUs' nodes, xf_xl_config_nodes), given the host's topology or
+ * xenfitd's (xenfit.host_status lists each node's CPUs): 0 when the config
+ * pins nothing. Returns 0 or the exit status of the printed error. */
+struct xf_topology;
+int xf_cli_xl_nodes(const char *cmd, const struct xf_xl_config *xl, const struct xf_topology *topo,
+                    uint64_t *ret_nodes);
+int xf_cli_xl_nodes_daemon(const char *cmd, const struct xf_xl_config *xl, const char *socket,
+                           uint64_t *ret_nodes);
+
+/* One admission against the host behind hv as it is now, without a daemon
+ * (cli/cmd-admit.c): `xl` (may be NULL) restricts it to its pinned CPUs'
+ * nodes. Returns 0 and the decision with the host's free memory, or the
+ * exit status of the printed error. */
+struct xf_admission;
+struct xf_admit_params;
+struct xf_admit_request;
+struct xf_host_free;
+int xf_cli_admit_local(const char *cmd, struct xf_hv *hv, const struct xf_admit_params *params,
+                       const struct xf_admit_request *request, const struct xf_xl_config *xl,
+                       struct xf_admission *ret, struct xf_host_free *ret_free,
+                       uint32_t *ret_nr_nodes);
+
 /* Command entry points (one per cmd-*.c file). */
 int xf_cmd_footprint(int argc, char **argv);
 void xf_usage_footprint(void);
@@ -136,7 +183,6 @@ void xf_usage_admit(void);
 
 /* Opens the backend a command names: "sim" (default) with a host spec, or
  * "xen". Prints the error and returns an exit status; 0 on success. */
-struct xf_hv;
 int xf_cli_open_backend(const char *cmd, const char *backend, const char *spec_path,
                         struct xf_hv **ret);
 
@@ -160,5 +206,15 @@ int xf_cmd_release(int argc, char **argv);
 void xf_usage_release(void);
 int xf_cmd_transfer(int argc, char **argv);
 void xf_usage_transfer(void);
+int xf_cmd_domains(int argc, char **argv);
+void xf_usage_domains(void);
+int xf_cmd_events(int argc, char **argv);
+void xf_usage_events(void);
+int xf_cmd_explain(int argc, char **argv);
+void xf_usage_explain(void);
+int xf_cmd_report_build(int argc, char **argv);
+void xf_usage_report_build(void);
+int xf_cmd_xl_create(int argc, char **argv);
+void xf_usage_xl_create(void);
 
 #endif

@@ -23,7 +23,9 @@ void xf_usage_admit(void)
     printf("Usage: xenfit admit [--backend sim|xen] [--host SPEC.json] --type T --static-max SIZE\n"
            "                    [--target SIZE] --vcpus N [--video SIZE] [--shadow-multiplier X]\n"
            "                    [--memory-total-source SIZE] [--policy P] [--numa-policy P]\n"
-           "                    [--hard-affinity] [--json] [--bytes]\n\n"
+           "                    [--hard-affinity] [--json] [--bytes]\n"
+           "       xenfit admit ... --xl-config VM.cfg   (the VM of an xl domain config)\n"
+           "       xenfit admit --socket PATH VM [--hard-affinity] [--json]   (ask xenfitd)\n\n"
            "Decides whether a VM fits on the host now, as the admission of xenfitd would\n"
            "with no reservations pending: the footprint (the calibrated model starts from\n"
            "xen-api's), the host's and each node's memory free for a new VM (free pages less\n"
@@ -34,6 +36,11 @@ void xf_usage_admit(void)
            "  --type ... --memory-total-source   the VM, as for xenfit footprint\n"
            "  --policy P          xenfit (default), xapi-2026.02, xapi-6869 or xapi-pre-6869\n"
            "  --numa-policy P     best_effort (default), best_effort_hard, prio_mem_only, any\n"
+           "  --xl-config FILE    the VM of an xl config (type, memory, maxmem, vcpus,\n"
+           "                      maxvcpus, videoram, shadow_memory as xl and libxl 4.17\n"
+           "                      read them); cpus=/cpus_soft= restrict it to their nodes\n"
+           "  --socket PATH       decide with xenfitd's ledger (xenfit.admit_vm): pending\n"
+           "                      reservations count; nothing is reserved\n"
            "  --hard-affinity     the VM pins its vCPUs: no NUMA placement\n"
            "  --json              {admitted, footprint_mib, host_free_mib, node_free_mib,\n"
            "                       nodes, memory_mib_per_node, claim, reason, ...}\n"
@@ -44,6 +51,7 @@ void xf_usage_admit(void)
 enum {
     OPT_BACKEND = 256,
     OPT_HOST,
+    OPT_SOCKET,
     OPT_POLICY,
     OPT_NUMA,
     OPT_HARD,
@@ -55,6 +63,7 @@ static const struct option options[] = {
     XF_CLI_VM_OPTIONS,
     {"backend", required_argument, NULL, OPT_BACKEND},
     {"host", required_argument, NULL, OPT_HOST},
+    {"socket", required_argument, NULL, OPT_SOCKET},
     {"policy", required_argument, NULL, OPT_POLICY},
     {"numa-policy", required_argument, NULL, OPT_NUMA},
     {"hard-affinity", no_argument, NULL, OPT_HARD},
@@ -159,8 +168,10 @@ static int report(const struct xf_admission *a, const struct xf_host_free *f, ui
 struct admit_args {
     struct xf_admit_request req;
     struct xf_admit_params params;
-    const char *backend, *host;
+    const char *backend, *host, *socket;
+    bool policy_given, numa_given;
     bool json;
+    struct xf_cli_vm vm; /* as given, for the daemon's VM object */
 };
 
 static int admit_option(void *ctx, int opt, const char *arg)
@@ -174,13 +185,18 @@ static int admit_option(void *ctx, int opt, const char *arg)
     case OPT_HOST:
         args->host = arg;
         return 0;
+    case OPT_SOCKET:
+        args->socket = arg;
+        return 0;
     case OPT_POLICY:
+        args->policy_given = true;
         if (xf_policy_parse(arg, &args->params.policy) < 0)
             return xf_cli_usage_error(
                 CMD, "--policy '%s': expected xenfit, xapi-2026.02, xapi-6869 or xapi-pre-6869",
                 arg);
         return 0;
     case OPT_NUMA:
+        args->numa_given = true;
         if (xf_numa_policy_parse(arg, &args->params.numa_policy) < 0)
             return xf_cli_usage_error(CMD,
                                       "--numa-policy '%s': expected best_effort, "
@@ -214,6 +230,12 @@ static int parse_args(int argc, char **argv, struct admit_args *args)
     };
     if ((status = xf_cli_vm_parse(CMD, argc, argv, options, admit_option, args, &v)))
         return status;
+    if (args->socket && (args->host || strcmp(args->backend, "sim") != 0 || args->policy_given ||
+                         args->numa_given || v.migration))
+        return xf_cli_usage_error(CMD, "--socket asks xenfitd, which has its own host, policy and "
+                                       "NUMA policy: no --host, --backend, --policy, "
+                                       "--numa-policy or --memory-total-source with it");
+    args->vm = v;
     args->req.vm = v.vm;
     args->req.migration = v.migration;
     args->req.source_total_kib = v.source_total_kib;
@@ -221,44 +243,152 @@ static int parse_args(int argc, char **argv, struct admit_args *args)
     return 0;
 }
 
-/* Decides against the host behind hv as it is now, and reports the decision;
- * returns the exit status. */
-static int admit_on(struct xf_hv *hv, const struct admit_args *args)
+int xf_cli_admit_local(const char *cmd, struct xf_hv *hv, const struct xf_admit_params *params,
+                       const struct xf_admit_request *request, const struct xf_xl_config *xl,
+                       struct xf_admission *ret, struct xf_host_free *ret_free,
+                       uint32_t *ret_nr_nodes)
 {
     struct xf_host_snapshot snap;
     struct xf_host_params hp;
-    struct xf_host_free f;
     struct xf_topology *topo = NULL;
     struct xf_planner *planner = NULL;
-    struct xf_admission a;
-    int r, status;
+    struct xf_admit_request req = *request;
+    int r, status = 0;
 
-    xf_admit_host_params(args->params.policy, &hp);
+    xf_admit_host_params(params->policy, &hp);
     /* xapi's policies hold back their own constant reserve; xenfit's, the
      * host's low-memory limit and DMA zone, as xenfitd does. */
-    r = args->params.policy == XF_POLICY_XENFIT ? xf_host_params_read(hv, &hp) : 0;
+    r = params->policy == XF_POLICY_XENFIT ? xf_host_params_read(hv, &hp) : 0;
     if (r != 0)
-        return xf_cli_failure(CMD, "reading the host: %s (%s)", xf_strerror(r), xf_err_name(r));
+        return xf_cli_failure(cmd, "reading the host: %s (%s)", xf_strerror(r), xf_err_name(r));
     r = xf_host_snapshot_read(hv, &snap);
     if (r != 0)
-        return xf_cli_failure(CMD, "reading the host: %s (%s)", xf_strerror(r), xf_err_name(r));
-    if (args->params.policy != XF_POLICY_XENFIT)
+        return xf_cli_failure(cmd, "reading the host: %s (%s)", xf_strerror(r), xf_err_name(r));
+    if (params->policy != XF_POLICY_XENFIT)
         for (uint32_t n = 0; n < snap.nr_nodes; n++)
             snap.nodes[n].dma_free_pages = 0;
-    r = xf_host_free_for_new_vm(&snap, NULL, &hp, &f);
-    if (r == 0 && args->params.policy == XF_POLICY_XENFIT &&
+    r = xf_host_free_for_new_vm(&snap, NULL, &hp, ret_free);
+    if (r == 0 && params->policy == XF_POLICY_XENFIT &&
         (r = xf_topology_read(hv, &topo, NULL)) == 0)
         r = xf_planner_new(topo, XF_PLANNER_XENFIT, &planner);
-    if (r == 0)
-        r = xf_admit(&args->params, &args->req, &f, planner, &a);
-    if (r == 0)
-        status = report(&a, &f, snap.nr_nodes, args->json);
-    else
-        status = xf_cli_failure(CMD, "%s (%s)", xf_strerror(r), xf_err_name(r));
+    if (r == 0 && xl)
+        status = xf_cli_xl_nodes(cmd, xl, topo, &req.nodes_allowed);
+    if (r == 0 && status == 0)
+        r = xf_admit(params, &req, ret_free, planner, ret);
+    if (r != 0)
+        status = xf_cli_failure(cmd, "%s (%s)", xf_strerror(r), xf_err_name(r));
+    *ret_nr_nodes = snap.nr_nodes;
     xf_planner_free(planner);
     xf_topology_free(topo);
     xf_host_snapshot_done(&snap);
     return status;
+}
+
+/* Decides against the host behind hv as it is now, and reports the decision;
+ * returns the exit status. */
+static int admit_on(struct xf_hv *hv, const struct admit_args *args)
+{
+    struct xf_host_free f;
+    struct xf_admission a;
+    uint32_t nr_nodes = 0;
+    int status;
+
+    memset(&a, 0, sizeof(a));
+    memset(&f, 0, sizeof(f));
+    status = xf_cli_admit_local(CMD, hv, &args->params, &args->req, args->vm.xl, &a, &f, &nr_nodes);
+    return status ? status : report(&a, &f, nr_nodes, args->json);
+}
+
+static uint64_t mib_of_kib(const json_t *o, const char *key)
+{
+    return (uint64_t)json_integer_value(json_object_get(o, key)) / 1024u;
+}
+
+/* xenfitd's answer (xenfit.admit_vm) in the same shape as a local decision:
+ * text, or --json with the same keys (MiB rounded down from the daemon's KiB). */
+static int report_daemon(json_t *res, bool json)
+{
+    bool admitted = json_is_true(json_object_get(res, "admitted"));
+    json_t *nf = json_array(), *claim = json_object_get(res, "claim"), *v;
+    json_t *per = json_object_get(res, "node_mib");
+    const char *kind = json_string_value(json_object_get(claim, "kind")), *key;
+    size_t i;
+
+    json_array_foreach(json_object_get(res, "node_free_for_new_vm_kib"), i, v)
+        json_array_append_new(nf, json_integer(json_integer_value(v) / 1024));
+    if (json) {
+        json_t *o =
+            json_pack("{sb sO sI sO sb sO sO sO}", "admitted", admitted, "footprint_mib",
+                      json_object_get(res, "footprint_mib"), "host_free_mib",
+                      (json_int_t)mib_of_kib(res, "free_for_new_vm_kib"), "node_free_mib", nf,
+                      "placed", json_array_size(json_object_get(res, "nodes")) > 0, "nodes",
+                      json_object_get(res, "nodes"), "memory_mib_per_node", per, "claim", claim);
+        json_decref(nf);
+        if (!o) {
+            json_decref(res);
+            return xf_cli_failure(CMD, "out of memory");
+        }
+        json_object_set(o, "reservation_kib", json_object_get(res, "kib"));
+        json_object_set_new(o, "source", json_string("xenfitd"));
+        if (!admitted) {
+            json_object_set_new(o, "needed_mib",
+                                json_integer((json_int_t)mib_of_kib(res, "needed_kib")));
+            json_object_set_new(o, "available_mib",
+                                json_integer((json_int_t)mib_of_kib(res, "available_kib")));
+            json_object_set(o, "reason", json_object_get(res, "reason"));
+        }
+        json_decref(res);
+        int r = xf_cli_print_json(o);
+        return r ? r : (admitted ? XF_EXIT_OK : XF_EXIT_FAILURE);
+    }
+    printf("%-22s %s (xenfitd, pending reservations counted)\n", "admitted",
+           admitted ? "yes" : "no");
+    printf("%-22s %lld MiB\n", "footprint",
+           (long long)json_integer_value(json_object_get(res, "footprint_mib")));
+    printf("%-22s %llu MiB\n", "host free for new VMs",
+           (unsigned long long)mib_of_kib(res, "free_for_new_vm_kib"));
+    json_array_foreach(nf, i, v)
+    {
+        char k[24];
+        snprintf(k, sizeof(k), "%zu", i);
+        printf("  node %-3zu free         %lld MiB%s\n", i, (long long)json_integer_value(v),
+               json_object_get(per, k) ? "  <- planned" : "");
+    }
+    json_decref(nf);
+    if (!admitted) {
+        printf("%-22s %s\n", "reason", json_string_value(json_object_get(res, "reason")));
+        json_decref(res);
+        return XF_EXIT_FAILURE;
+    }
+    json_object_foreach(per, key, v)
+        printf("%-22s node %s: %lld MiB\n", "plan", key, (long long)json_integer_value(v));
+    printf("%-22s %s", "claim", kind ? kind : "none");
+    if (kind && strcmp(kind, "node") == 0)
+        printf(" on node %lld", (long long)json_integer_value(json_object_get(claim, "node")));
+    if (kind && strcmp(kind, "none") != 0)
+        printf(", %lld pages", (long long)json_integer_value(json_object_get(claim, "pages")));
+    if (json_integer_value(json_object_get(claim, "global_pages")))
+        printf(" (global fallback %lld pages)",
+               (long long)json_integer_value(json_object_get(claim, "global_pages")));
+    printf("\n");
+    json_decref(res);
+    return XF_EXIT_OK;
+}
+
+/* Asks xenfitd (xenfit.admit_vm): its ledger's pending reservations count. */
+static int admit_by_daemon(const struct admit_args *args)
+{
+    json_t *vm, *res = NULL;
+    uint64_t nodes = 0;
+    int status;
+
+    if ((status = xf_cli_xl_nodes_daemon(CMD, args->vm.xl, args->socket, &nodes)) ||
+        !(vm = xf_cli_vm_json(CMD, &args->vm, args->req.hard_affinity, nodes, &status)))
+        return status;
+    if ((status = xf_cli_rpc(CMD, args->socket, "xenfit.admit_vm",
+                             json_pack("[so]", "xenfit-cli", vm), &res)))
+        return status;
+    return report_daemon(res, args->json);
 }
 
 int xf_cmd_admit(int argc, char **argv)
@@ -269,6 +399,8 @@ int xf_cmd_admit(int argc, char **argv)
 
     if ((status = parse_args(argc, argv, &args)))
         return status;
+    if (args.socket)
+        return admit_by_daemon(&args);
     if ((status = xf_cli_open_backend(CMD, args.backend, args.host, &hv)))
         return status;
     status = admit_on(hv, &args);

@@ -20,40 +20,6 @@
 
 #define DBG "xenfit-cli"
 
-static const char *default_socket(void)
-{
-    const char *env = getenv("XENFITD_SOCKET");
-    return env && *env ? env : XFD_CLIENT_SOCKET_DEFAULT;
-}
-
-/* One call. Returns 0 and the result, or prints why and returns XF_EXIT_FAILURE. */
-static int rpc(const char *cmd, const char *path, const char *method, json_t *params, json_t **ret)
-{
-    struct xfd_client *c = NULL;
-    json_t *result = NULL, *error = NULL;
-    int r = xfd_client_connect(path, 30000, &c);
-
-    if (r < 0) {
-        json_decref(params);
-        return xf_cli_failure(cmd, "cannot reach xenfitd at '%s': %s", path, strerror(-r));
-    }
-    r = xfd_client_call(c, method, params, &result, &error);
-    xfd_client_close(c);
-    if (r < 0)
-        return xf_cli_failure(cmd, "xenfitd at '%s': %s", path, strerror(-r));
-    if (r == 1) {
-        json_t *detail = json_array_get(error, 1);
-        const char *reason = json_string_value(json_object_get(detail, "reason"));
-        char *text = reason ? NULL : xfd_client_error_text(error);
-        xf_cli_failure(cmd, "%s", reason ? reason : text ? text : "error");
-        free(text);
-        json_decref(error);
-        return XF_EXIT_FAILURE;
-    }
-    *ret = result;
-    return 0;
-}
-
 static json_int_t num(const json_t *o, const char *key)
 {
     return json_integer_value(json_object_get(o, key));
@@ -174,7 +140,7 @@ static int common_opts(const char *cmd, int argc, char **argv, bool sizes, const
 
 int xf_cmd_status(int argc, char **argv)
 {
-    const char *path = default_socket();
+    const char *path = xf_cli_socket_default();
     bool json = false;
     json_t *st = NULL, *nodes, *n, *res;
     int w; /* the width of a size column */
@@ -183,7 +149,7 @@ int xf_cmd_status(int argc, char **argv)
     int r;
 
     if ((r = common_opts("status", argc, argv, true, &path, &json)) ||
-        (r = rpc("status", path, "xenfit.host_status", json_pack("[s]", DBG), &st)))
+        (r = xf_cli_rpc("status", path, "xenfit.host_status", json_pack("[s]", DBG), &st)))
         return r;
     if (json)
         return xf_cli_print_json(st);
@@ -232,7 +198,8 @@ void xf_usage_reserve(void)
            "       xenfit reserve --type T --static-max SIZE --vcpus N [--target SIZE]\n"
            "                      [--video SIZE] [--shadow-multiplier X] [--hard-affinity]\n"
            "                      [--memory-total-source SIZE] [--session NAME]\n"
-           "                      [--socket PATH] [--json]\n\n"
+           "                      [--socket PATH] [--json]\n"
+           "       xenfit reserve --xl-config VM.cfg [--session NAME] [--socket PATH] [--json]\n\n"
            "Reserves host memory with xenfitd and prints the reservation id. With --kib,\n"
            "an amount as squeezed's reserve_memory does; with a VM spec (the flags of\n"
            "`xenfit footprint`), the VM's footprint with its NUMA placement and the claim\n"
@@ -245,6 +212,7 @@ void xf_usage_reserve(void)
            "  --type, --static-max, --target, --vcpus, --video, --shadow-multiplier\n"
            "                           the VM, as for `xenfit footprint`; --static-max and\n"
            "                           --target in whole MiB (the daemon's unit)\n"
+           "  --xl-config FILE         the VM of an xl config instead (xenfit(1), xl configs)\n"
            "  --hard-affinity          the VM pins its vCPUs: no NUMA placement\n"
            "  --memory-total-source SIZE  the memory the VM had on its source host\n"
            "  --session NAME           the session (squeezed's service name; default %s)\n"
@@ -252,17 +220,6 @@ void xf_usage_reserve(void)
            "  --json                   the daemon's reply as it is\n"
            "  --bytes                  sizes in exact bytes (default: MiB)\n",
            DBG, XFD_CLIENT_SOCKET_DEFAULT);
-}
-
-/* A size of the VM in the daemon's unit (whole MiB: its VM object's
- * *_mib members), or the usage error naming the flag. */
-static int whole_mib(const char *flag, const char *arg, uint64_t bytes, uint64_t *ret)
-{
-    if (bytes % XF_BYTES_PER_MIB)
-        return xf_cli_usage_error("reserve", "%s '%s': must be a whole number of MiB up to 16 TiB",
-                                  flag, arg);
-    *ret = xf_mib_of_bytes_free(bytes);
-    return 0;
 }
 
 /* A member counting 4 KiB pages, in KiB. */
@@ -299,33 +256,12 @@ static void print_vm_reservation(const json_t *res)
         printf("  claim: none\n");
 }
 
-/* The VM object of xenfit.reserve_vm and xenfit.reserve_migration
- * (docs/daemon.md, "Native methods"), or NULL after printing why. */
-static json_t *vm_object(struct xf_cli_vm *v, bool hard, int *ret_status)
-{
-    uint64_t static_max_mib = 0, target_mib = 0;
-    json_t *vm;
-
-    if ((*ret_status = xf_cli_vm_finish("reserve", v)) ||
-        (*ret_status = whole_mib("--static-max", v->static_max_arg, v->vm.static_max_bytes,
-                                 &static_max_mib)) ||
-        (*ret_status = whole_mib("--target", v->target_arg, v->vm.target_bytes, &target_mib)))
-        return NULL;
-    vm = json_pack("{sssIsIsIsIsfsb}", "type", xf_domain_type_name(v->vm.type), "static_max_mib",
-                   (json_int_t)static_max_mib, "target_mib", (json_int_t)target_mib, "vcpus",
-                   (json_int_t)v->vm.vcpus, "video_mib", (json_int_t)v->vm.video_mib,
-                   "shadow_multiplier", v->vm.shadow_multiplier, "hard_affinity", hard);
-    if (!vm)
-        *ret_status = xf_cli_failure("reserve", "out of memory");
-    return vm;
-}
-
 /* squeezed's reserve_memory of an amount. */
 static int reserve_kib(const char *path, const char *session, uint64_t kib, bool json)
 {
     json_t *res = NULL;
-    int r = rpc("reserve", path, "reserve_memory",
-                json_pack("[ssI]", DBG, session, (json_int_t)kib), &res);
+    int r = xf_cli_rpc("reserve", path, "reserve_memory",
+                       json_pack("[ssI]", DBG, session, (json_int_t)kib), &res);
     if (r)
         return r;
     if (json)
@@ -347,8 +283,8 @@ int xf_cmd_reserve(int argc, char **argv)
         XF_CLI_VM_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    const char *path = default_socket(), *session = DBG;
-    uint64_t kib = 0;
+    const char *path = xf_cli_socket_default(), *session = DBG;
+    uint64_t kib = 0, nodes = 0;
     bool json = false, have_kib = false, hard = false;
     struct xf_cli_vm v;
     json_t *vm, *res = NULL;
@@ -392,20 +328,26 @@ int xf_cmd_reserve(int argc, char **argv)
     if (optind < argc)
         return xf_cli_usage_error("reserve", "unexpected argument '%s'", argv[optind]);
     if (have_kib) {
-        if (v.have_type || v.static_max_arg || v.have_vcpus || v.target_arg || v.migration)
+        if (v.have_type || v.static_max_arg || v.have_vcpus || v.target_arg || v.migration ||
+            v.xl_path)
             return xf_cli_usage_error("reserve", "--kib reserves an amount: no VM flags with it");
         return reserve_kib(path, session, kib, json);
     }
-    if (!v.have_type)
+    if (!v.have_type && !v.xl_path)
         return xf_cli_usage_error("reserve", "give --kib N, or a VM with --type, --static-max "
-                                             "and --vcpus");
-    if (!(vm = vm_object(&v, hard, &r)))
+                                             "and --vcpus, or --xl-config FILE");
+    if ((r = xf_cli_vm_finish("reserve", &v)) ||
+        (r = xf_cli_xl_nodes_daemon("reserve", v.xl, path, &nodes)) ||
+        !(vm = xf_cli_vm_json("reserve", &v, hard, nodes, &r)))
         return r;
+    if (v.xl && v.xl->name[0]) /* a label for xenfitd's records */
+        json_object_set_new(vm, "name", json_string(v.xl->name));
     if (v.migration)
-        r = rpc("reserve", path, "xenfit.reserve_migration",
-                json_pack("[ssoI]", DBG, session, vm, (json_int_t)v.source_total_kib), &res);
+        r = xf_cli_rpc("reserve", path, "xenfit.reserve_migration",
+                       json_pack("[ssoI]", DBG, session, vm, (json_int_t)v.source_total_kib), &res);
     else
-        r = rpc("reserve", path, "xenfit.reserve_vm", json_pack("[sso]", DBG, session, vm), &res);
+        r = xf_cli_rpc("reserve", path, "xenfit.reserve_vm", json_pack("[sso]", DBG, session, vm),
+                       &res);
     if (r)
         return r;
     if (json)
@@ -431,14 +373,15 @@ void xf_usage_reservations(void)
 
 int xf_cmd_reservations(int argc, char **argv)
 {
-    const char *path = default_socket();
+    const char *path = xf_cli_socket_default();
     bool json = false;
     json_t *list = NULL, *r;
     size_t i;
     int rc;
 
     if ((rc = common_opts("reservations", argc, argv, true, &path, &json)) ||
-        (rc = rpc("reservations", path, "xenfit.list_reservations", json_pack("[s]", DBG), &list)))
+        (rc = xf_cli_rpc("reservations", path, "xenfit.list_reservations", json_pack("[s]", DBG),
+                         &list)))
         return rc;
     if (json)
         return xf_cli_print_json(list);
@@ -487,7 +430,7 @@ static int calibration_show(const char *path, bool json)
 {
     json_t *res = NULL, *rows, *row;
     size_t i;
-    int r = rpc("calibration", path, "xenfit.calibration", json_pack("[s]", DBG), &res);
+    int r = xf_cli_rpc("calibration", path, "xenfit.calibration", json_pack("[s]", DBG), &res);
 
     if (r)
         return r;
@@ -508,7 +451,7 @@ static int calibration_show(const char *path, bool json)
 
 int xf_cmd_calibration(int argc, char **argv)
 {
-    const char *path = default_socket(), *action = "show", *type = NULL;
+    const char *path = xf_cli_socket_default(), *action = "show", *type = NULL;
     bool json = false;
     json_t *res = NULL;
     int r;
@@ -533,8 +476,8 @@ int xf_cmd_calibration(int argc, char **argv)
         return r;
     if (!type)
         return calibration_show(path, json);
-    if ((r = rpc("calibration", path, "xenfit.calibration_reset", json_pack("[ss]", DBG, type),
-                 &res)))
+    if ((r = xf_cli_rpc("calibration", path, "xenfit.calibration_reset",
+                        json_pack("[ss]", DBG, type), &res)))
         return r;
     if (json)
         return xf_cli_print_json(res);
@@ -616,14 +559,14 @@ static int id_opts(const char *cmd, int argc, char **argv, int nargs, const char
 
 int xf_cmd_release(int argc, char **argv)
 {
-    const char *path = default_socket(), *session = DBG, *id = NULL;
+    const char *path = xf_cli_socket_default(), *session = DBG, *id = NULL;
     bool json = false;
     json_t *res = NULL;
     int r;
 
     if ((r = id_opts("release", argc, argv, 1, &id, false, &path, &session, &json)) ||
-        (r = rpc("release", path, "delete_reservation", json_pack("[sss]", DBG, session, id),
-                 &res)))
+        (r = xf_cli_rpc("release", path, "delete_reservation", json_pack("[sss]", DBG, session, id),
+                        &res)))
         return r;
     json_decref(res);
     if (json)
@@ -634,7 +577,7 @@ int xf_cmd_release(int argc, char **argv)
 
 int xf_cmd_transfer(int argc, char **argv)
 {
-    const char *path = default_socket(), *session = DBG, *args[2] = {NULL, NULL};
+    const char *path = xf_cli_socket_default(), *session = DBG, *args[2] = {NULL, NULL};
     char b[32];
     bool json = false;
     json_t *res = NULL;
@@ -648,8 +591,8 @@ int xf_cmd_transfer(int argc, char **argv)
                                               "reservation is never transferred to it");
     if ((r = xf_cli_parse_uint("transfer", "DOMID", args[1], 1, XF_DOMID_FIRST_RESERVED - 1,
                                &domid)) ||
-        (r = rpc("transfer", path, "xenfit.transfer",
-                 json_pack("[sssI]", DBG, session, args[0], (json_int_t)domid), &res)))
+        (r = xf_cli_rpc("transfer", path, "xenfit.transfer",
+                        json_pack("[sssI]", DBG, session, args[0], (json_int_t)domid), &res)))
         return r;
     if (json)
         return xf_cli_print_json(res);

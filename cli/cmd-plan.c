@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "xenfit/admit.h"
 #include "xenfit/error.h"
 #include "xenfit/planner.h"
 #include "xenfit/topology.h"
@@ -21,6 +22,7 @@ void xf_usage_plan(void)
 {
     printf(
         "Usage: xenfit plan --topology FILE.json --vm vcpus=N,memory=SIZE[,cores=N] [--vm ...]\n"
+        "                   [--xl-config VM.cfg ...]\n"
         "                   [--policy any|best_effort|best_effort_hard|prio_mem_only]\n"
         "                   [--mode xenfit|xenopsd] [--json]\n\n"
         "Chooses the NUMA node(s) for each VM, in order: each VM sees the memory and\n"
@@ -32,6 +34,10 @@ void xf_usage_plan(void)
         "                    --topology - ...` plans on a host spec\n"
         "  --vm SPEC         vcpus=N (1..%u), memory=SIZE, cores=N (physical cores\n"
         "                    wanted; default: the policy's, vCPUs for best_effort*, else 0)\n"
+        "  --xl-config FILE  a VM from an xl config: its footprint (xen-api's model of\n"
+        "                    memory, maxmem, maxvcpus, videoram, shadow_memory) and\n"
+        "                    vCPUs; cpus=/cpus_soft= keep it on their CPUs' nodes.\n"
+        "                    --vm and --xl-config VMs are planned in the order given\n"
         "  --policy P        any: no placement, Xen interleaves; best_effort (default):\n"
         "                    soft affinity, cores >= vCPUs; best_effort_hard: the same as\n"
         "                    hard affinity; prio_mem_only: soft, no cores requirement\n"
@@ -52,6 +58,7 @@ enum {
     OPT_POLICY,
     OPT_MODE,
     OPT_JSON,
+    OPT_XL,
 };
 
 static const struct option options[] = {
@@ -60,6 +67,7 @@ static const struct option options[] = {
     {"policy", required_argument, NULL, OPT_POLICY},
     {"mode", required_argument, NULL, OPT_MODE},
     {"json", no_argument, NULL, OPT_JSON},
+    {"xl-config", required_argument, NULL, OPT_XL},
     {NULL, 0, NULL, 0},
 };
 
@@ -135,6 +143,30 @@ static int parse_vm(const char *spec, enum xf_numa_policy policy, struct xf_numa
     if (req.vcpus == 0 || req.memory_mib == 0)
         return xf_cli_usage_error(CMD, "--vm '%s': vcpus= and memory= are required", spec);
     *ret = req;
+    return 0;
+}
+
+/* A VM from an xl config: the footprint of xen-api's model, placed as
+ * admission places it (xf_admit_numa_request). 0 or an exit status. */
+static int xl_vm(const char *path, enum xf_numa_policy policy, const struct xf_topology *topo,
+                 struct xf_numa_request *ret)
+{
+    struct xf_cli_vm v;
+    struct xf_admit_request req;
+    struct xf_memory_config mc;
+    int r;
+
+    xf_cli_vm_init(&v);
+    v.xl_path = path;
+    if ((r = xf_cli_vm_finish(CMD, &v)))
+        return r;
+    memset(&req, 0, sizeof(req));
+    req.vm = v.vm;
+    if ((r = xf_cli_xl_nodes(CMD, v.xl, topo, &req.nodes_allowed)))
+        return r;
+    if ((r = xf_vm_footprint(&v.vm, NULL, &mc)) < 0)
+        return xf_cli_usage_error(CMD, "--xl-config '%s': %s", path, xf_strerror(r));
+    *ret = xf_admit_numa_request(&req, mc.required_host_free_mib, policy);
     return 0;
 }
 
@@ -301,8 +333,9 @@ struct plan_args {
     enum xf_numa_policy policy;
     enum xf_planner_mode mode;
     const char *topo_path;
-    const char **vm_specs; /* argc entries, nr_vms used */
+    const char **vm_specs; /* argc entries, nr_vms used; "xl:" + a path for --xl-config */
     size_t nr_vms;
+    bool *is_xl; /* argc entries: vm_specs[i] is an xl config's path */
     bool json;
 };
 
@@ -321,6 +354,10 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
             break;
         case OPT_VM:
             a->vm_specs[a->nr_vms++] = optarg;
+            break;
+        case OPT_XL:
+            a->vm_specs[a->nr_vms] = optarg;
+            a->is_xl[a->nr_vms++] = true;
             break;
         case OPT_POLICY:
             if (xf_numa_policy_parse(optarg, &a->policy) < 0)
@@ -345,7 +382,7 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
     if (!a->topo_path)
         return xf_cli_usage_error(CMD, "--topology is required");
     if (a->nr_vms == 0)
-        return xf_cli_usage_error(CMD, "at least one --vm is required");
+        return xf_cli_usage_error(CMD, "at least one --vm or --xl-config is required");
     return 0;
 }
 
@@ -402,8 +439,12 @@ int xf_cmd_plan(int argc, char **argv)
     int r;
 
     a.vm_specs = calloc((size_t)argc, sizeof(*a.vm_specs));
-    if (!a.vm_specs)
+    a.is_xl = calloc((size_t)argc, sizeof(*a.is_xl));
+    if (!a.vm_specs || !a.is_xl) {
+        free(a.vm_specs);
+        free(a.is_xl);
         return xf_cli_failure(CMD, "out of memory");
+    }
     if ((r = parse_args(argc, argv, &a)))
         goto out;
     /* parse_args insists on one --vm at least; calloc(0) is no object. */
@@ -413,11 +454,12 @@ int xf_cmd_plan(int argc, char **argv)
         r = xf_cli_failure(CMD, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < a.nr_vms; i++)
-        if ((r = parse_vm(a.vm_specs[i], a.policy, &reqs[i])))
-            goto out;
     if ((r = load_topology(a.topo_path, &topo)))
         goto out;
+    for (size_t i = 0; i < a.nr_vms; i++)
+        if ((r = a.is_xl[i] ? xl_vm(a.vm_specs[i], a.policy, topo, &reqs[i])
+                            : parse_vm(a.vm_specs[i], a.policy, &reqs[i])))
+            goto out;
     if ((r = xf_planner_new(topo, a.mode, &planner)) < 0) {
         r = xf_cli_failure(CMD, "%s", xf_strerror(r));
         goto out;
@@ -436,5 +478,6 @@ out:
     free(plans);
     free(reqs);
     free(a.vm_specs);
+    free(a.is_xl);
     return r;
 }

@@ -17,6 +17,8 @@ static const struct xf_cli_command commands[] = {
      xf_usage_admit},
     {"sim", "run scenarios against the simulated Xen host", xf_cmd_sim, xf_usage_sim},
     {"plan", "choose the NUMA node(s) for VMs on a host topology", xf_cmd_plan, xf_usage_plan},
+    {"domains", "the host's domains: memory, claims, pages per NUMA node", xf_cmd_domains,
+     xf_usage_domains},
     {"host", "what xl info would show for a host (spec or backend)", xf_cmd_host, xf_usage_host},
     {"status", "the host's memory and ledger, from xenfitd", xf_cmd_status, xf_usage_status},
     {"reserve", "reserve memory (KiB, a VM or a migration) with xenfitd", xf_cmd_reserve,
@@ -27,6 +29,14 @@ static const struct xf_cli_command commands[] = {
     {"release", "delete a reservation made with xenfitd", xf_cmd_release, xf_usage_release},
     {"transfer", "tie a reservation to a domain that exists", xf_cmd_transfer, xf_usage_transfer},
     {"top", "xenfitd's live view in the terminal, every second", xf_cmd_top, xf_usage_top},
+    {"events", "xenfitd's build records: builds observed, reported, refused", xf_cmd_events,
+     xf_usage_events},
+    {"explain", "why a reservation, domain or VM did or did not start", xf_cmd_explain,
+     xf_usage_explain},
+    {"xl-create", "xl create with xenfit's reservation, NUMA plan and records", xf_cmd_xl_create,
+     xf_usage_xl_create},
+    {"report-build", "tell xenfitd how a build went (recorded, calibrates)", xf_cmd_report_build,
+     xf_usage_report_build},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -8,7 +8,9 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "xenfit/error.h"
@@ -61,6 +63,9 @@ int xf_cli_vm_option(const char *cmd, int opt, const char *arg, struct xf_cli_vm
                 xf_cli_usage_error(cmd, "--shadow-multiplier '%s': expected a number in %.1f..%.1f",
                                    arg, XF_SHADOW_MULT_MIN, XF_SHADOW_MULT_MAX);
         return 1;
+    case XF_CLI_OPT_XL:
+        v->xl_path = arg;
+        return 1;
     case XF_CLI_OPT_SOURCE:
         *ret_status = xf_cli_parse_size(cmd, "--memory-total-source", arg, &n);
         if (*ret_status == 0 && (n == 0 || n > XF_MEMORY_MAX_BYTES))
@@ -74,11 +79,40 @@ int xf_cli_vm_option(const char *cmd, int opt, const char *arg, struct xf_cli_vm
     }
 }
 
+/* --xl-config: the VM as xl and libxl 4.17 would build it (cli/xlcfg.h). */
+static int vm_from_xl(const char *cmd, struct xf_cli_vm *v)
+{
+    static struct xf_xl_config xl;
+    static char max_arg[32], target_arg[32], video_arg[32];
+    char err[600];
+
+    if (v->have_type || v->static_max_arg || v->target_arg || v->have_vcpus ||
+        strcmp(v->video_arg, "0") != 0 || v->vm.shadow_multiplier != XF_SHADOW_MULT_DEFAULT)
+        return xf_cli_usage_error(cmd,
+                                  "--xl-config '%s' gives the VM: no --type, --static-max, "
+                                  "--target, --vcpus, --video or --shadow-multiplier with it",
+                                  v->xl_path);
+    if (xf_xl_config_read(v->xl_path, &xl, err, sizeof(err)) < 0)
+        return xf_cli_usage_error(cmd, "%s", err);
+    v->vm = xl.vm;
+    v->have_type = v->have_vcpus = true;
+    snprintf(max_arg, sizeof(max_arg), "maxmem=%llu", (unsigned long long)xl.maxmem_mib);
+    snprintf(target_arg, sizeof(target_arg), "memory=%llu", (unsigned long long)xl.memory_mib);
+    snprintf(video_arg, sizeof(video_arg), "videoram=%llu", (unsigned long long)xl.video_mib);
+    v->static_max_arg = max_arg;
+    v->target_arg = target_arg;
+    v->video_arg = video_arg;
+    v->xl = &xl;
+    return 0;
+}
+
 int xf_cli_vm_finish(const char *cmd, struct xf_cli_vm *v)
 {
     const struct xf_vm_memory *vm = &v->vm;
     int r;
 
+    if (v->xl_path && !v->xl && (r = vm_from_xl(cmd, v)))
+        return r;
     if (!v->have_type)
         return xf_cli_usage_error(cmd, "--type is required (hvm, pvh, pv or pv_in_pvh)");
     if (!v->static_max_arg)

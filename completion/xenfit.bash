@@ -5,8 +5,8 @@
 # checks it against the commands and flags `xenfit --help` and
 # `xenfit COMMAND --help` list.
 
-_xenfit_commands="footprint calibrate admit sim plan host status reserve reservations calibration release transfer top help"
-_xenfit_vm_flags="--type --static-max --target --vcpus --video --shadow-multiplier --memory-total-source"
+_xenfit_commands="footprint calibrate admit sim plan host status reserve reservations calibration release transfer top domains events explain xl-create report-build help"
+_xenfit_vm_flags="--type --static-max --target --vcpus --video --shadow-multiplier --memory-total-source --xl-config"
 _xenfit_daemon_flags="--socket --json"
 
 # The flags of one command (one line per command keeps them easy to compare
@@ -15,9 +15,9 @@ _xenfit_flags() {
   case $1 in
     footprint) echo "$_xenfit_vm_flags --fixed-pages --per-vcpu-pages --json --bytes" ;;
     calibrate) echo "--json" ;;
-    admit) echo "--backend --host $_xenfit_vm_flags --policy --numa-policy --hard-affinity --json --bytes" ;;
+    admit) echo "--backend --host --socket $_xenfit_vm_flags --policy --numa-policy --hard-affinity --json --bytes" ;;
     sim) echo "--policy --seed --json --verbose" ;;
-    plan) echo "--topology --vm --policy --mode --json" ;;
+    plan) echo "--topology --vm --xl-config --policy --mode --json" ;;
     host) echo "--host --backend --json" ;;
     status | reservations) echo "$_xenfit_daemon_flags --bytes" ;;
     calibration) echo "$_xenfit_daemon_flags" ;;
@@ -25,6 +25,10 @@ _xenfit_flags() {
     release) echo "--session $_xenfit_daemon_flags" ;;
     transfer) echo "--session $_xenfit_daemon_flags --bytes" ;;
     top) echo "--socket --once" ;;
+    domains) echo "--backend --host --json --node-pages --xl" ;;
+    events | explain) echo "$_xenfit_daemon_flags" ;;
+    xl-create) echo "--backend --host --local --session --socket --xl --xl-conf" ;;
+    report-build) echo "--domid --errno --json --message --name --outcome --reservation --session --socket --taken-kib" ;;
   esac
 }
 

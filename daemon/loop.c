@@ -239,10 +239,12 @@ static void refuse(struct xfd_server *srv, struct xfd_conn *c, int status, const
 static void persist(struct xfd_server *srv)
 {
     struct xf_engine *e = srv->ctx.engine;
-    if (!xf_engine_has_changes(e) || srv->batch_failed)
+    if ((!xf_engine_has_changes(e) && !xfd_events_dirty(&srv->ctx.events)) || srv->batch_failed)
         return;
     if (xfd_store_begin(srv->store) < 0 ||
-        xf_engine_flush_changes(e, xfd_store_apply, srv->store) < 0) {
+        xf_engine_flush_changes(e, xfd_store_apply, srv->store) < 0 ||
+        xfd_events_flush(&srv->ctx.events, xfd_store_put_event, xfd_store_trim_events, srv->store) <
+            0) {
         xfd_log(XFD_LOG_ERROR, "writing the state failed: %s", xfd_store_errmsg(srv->store));
         srv->batch_failed = true;
     }

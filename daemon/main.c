@@ -111,7 +111,7 @@ static int id_salt(struct xfd_server *srv)
 int xfd_server_load(struct xfd_server *srv)
 {
     struct xf_engine_params p;
-    size_t nr = 0, nc = 0;
+    size_t nr = 0, nc = 0, ne = 0;
     char err[300];
     int r;
 
@@ -131,8 +131,14 @@ int xfd_server_load(struct xfd_server *srv)
         xfd_log(XFD_LOG_ERROR, "loading the state: %s", err);
         return r;
     }
-    xfd_log(XFD_LOG_INFO, "state: %zu reservation%s and %zu calibration row%s restored", nr,
-            nr == 1 ? "" : "s", nc, nc == 1 ? "" : "s");
+    xfd_events_done(&srv->ctx.events);
+    if ((r = xfd_store_load_events(srv->store, &srv->ctx.events, &ne, err, sizeof(err))) < 0) {
+        xfd_log(XFD_LOG_ERROR, "loading the state: %s", err);
+        return r;
+    }
+    xfd_log(XFD_LOG_INFO,
+            "state: %zu reservation%s, %zu calibration row%s and %zu build record%s restored", nr,
+            nr == 1 ? "" : "s", nc, nc == 1 ? "" : "s", ne, ne == 1 ? "" : "s");
     return 0;
 }
 
@@ -360,6 +366,7 @@ int main(int argc, char **argv)
     xfd_log_set_level(srv.cfg.log_level);
     srv.listen_fd = srv.epoll_fd = srv.signal_fd = srv.metrics_fd = -1;
     srv.ctx.now_ns = xfd_now_ns;
+    xfd_events_init(&srv.ctx.events);
     srv.ctx.info.version = XENFIT_VERSION;
     srv.ctx.info.backend = srv.cfg.backend;
     srv.ctx.info.started_ns = xfd_now_ns();
@@ -429,6 +436,7 @@ out:
     if (srv.signal_fd >= 0)
         close(srv.signal_fd);
     xf_engine_free(srv.ctx.engine);
+    xfd_events_done(&srv.ctx.events);
     xfd_store_close(srv.store);
     xf_hv_free(srv.hv);
     if (r < 0)

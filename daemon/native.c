@@ -55,10 +55,48 @@ static bool vm_mib(struct xfd_call *c, json_t *o, const char *key, bool required
     return true;
 }
 
+/* vm.nodes_allowed: an array of distinct node numbers of this host (absent:
+ * any node). */
+static bool nodes_arg(struct xfd_call *c, const json_t *a, uint64_t *ret)
+{
+    const struct xf_topology *t = xf_engine_topology(c->ctx->engine);
+    uint32_t nr = t ? xf_topology_nr_nodes(t) : 0;
+    uint64_t mask = 0;
+    size_t i;
+    json_t *v;
+
+    *ret = 0;
+    if (!a)
+        return true;
+    if (!json_is_array(a) || json_array_size(a) == 0) {
+        invalid(c, "%s: vm.nodes_allowed must be a non-empty array of node numbers", c->method);
+        return false;
+    }
+    json_array_foreach(a, i, v)
+    {
+        json_int_t n = json_integer_value(v);
+        if (!json_is_integer(v) || n < 0 || n >= (json_int_t)nr || (mask & (UINT64_C(1) << n))) {
+            invalid(c, "%s: vm.nodes_allowed[%zu] must be a node of this host (0..%u), once",
+                    c->method, i, nr ? nr - 1 : 0);
+            return false;
+        }
+        mask |= UINT64_C(1) << n;
+    }
+    *ret = mask;
+    return true;
+}
+
+const char *xfd_native_vm_name(struct xfd_call *c, size_t i)
+{
+    const char *name = json_string_value(json_object_get(json_array_get(c->params, i), "name"));
+    return name ? name : "";
+}
+
 bool xfd_native_vm_arg(struct xfd_call *c, size_t i, struct xf_admit_request *ret)
 {
-    static const char *const keys[] = {"type",      "static_max_mib",    "target_mib",   "vcpus",
-                                       "video_mib", "shadow_multiplier", "hard_affinity"};
+    static const char *const keys[] = {"type",          "static_max_mib", "target_mib",
+                                       "vcpus",         "video_mib",      "shadow_multiplier",
+                                       "hard_affinity", "nodes_allowed",  "name"};
     json_t *o = json_array_get(c->params, i), *v;
     struct xf_admit_request req;
     uint64_t static_max = 0, target = 0;
@@ -114,6 +152,13 @@ bool xfd_native_vm_arg(struct xfd_call *c, size_t i, struct xf_admit_request *re
         return false;
     }
     req.hard_affinity = json_is_true(v);
+    if (!nodes_arg(c, json_object_get(o, "nodes_allowed"), &req.nodes_allowed))
+        return false;
+    v = json_object_get(o, "name");
+    if (v && (!json_is_string(v) || strlen(json_string_value(v)) > 127)) {
+        invalid(c, "%s: vm.name must be a string of at most 127 bytes", c->method);
+        return false;
+    }
     *ret = req;
     return true;
 }
@@ -178,12 +223,50 @@ static const char *outcome_name(const struct xf_admission *a)
     return "?";
 }
 
+/* The model, placement and coefficients of a VM decision, added to `res`. */
+static void add_decision(struct xfd_call *c, json_t *res, const struct xf_admit_request *req,
+                         const struct xf_engine_outcome *o)
+{
+    const struct xf_memory_config *mc = &o->adm.mc;
+    struct xf_overhead_coeffs k = xf_engine_coeffs(c->ctx->engine, req->vm.type, req->vm.vcpus);
+    json_t *nodes = json_array();
+
+    json_object_set_new(res, "footprint_mib",
+                        xfd_json_u64(xf_mib_of_pages_used(o->adm.footprint_pages)));
+    json_object_set_new(
+        res, "memory_config",
+        json_pack("{sososososososo}", "build_max_mib", xfd_json_u64(mc->build_max_mib),
+                  "build_start_mib", xfd_json_u64(mc->build_start_mib), "xen_max_mib",
+                  xfd_json_u64(mc->xen_max_mib), "shadow_mib", xfd_json_u64(mc->shadow_mib),
+                  "required_host_free_mib", xfd_json_u64(mc->required_host_free_mib),
+                  "overhead_mib", xfd_json_u64(mc->overhead_mib), "build_claim_pages",
+                  xfd_json_u64(mc->build_claim_pages)));
+    for (uint64_t m = o->adm.placed ? o->adm.plan.node_mask : 0; m; m &= m - 1)
+        json_array_append_new(nodes, json_integer(__builtin_ctzll(m)));
+    json_object_set_new(
+        res, "placement",
+        json_pack("{ss so ss si ss}", "outcome", outcome_name(&o->adm), "nodes", nodes, "affinity",
+                  o->adm.placed ? xf_affinity_name(o->adm.plan.affinity) : "none", "nr_cpus",
+                  o->adm.placed ? (int)o->adm.plan.nr_cpus : 0, "reason", o->adm.plan.reason));
+    json_object_set_new(res, "coeffs",
+                        json_pack("{soso}", "fixed_pages", xfd_json_u64(k.fixed_pages),
+                                  "per_vcpu_pages", xfd_json_u64(k.per_vcpu_pages)));
+}
+
+/* The refusal of a native reserve: Host_not_enough_free_memory with numbers. */
+static void refuse(struct xfd_call *c, const char *session, const struct xf_engine_outcome *o)
+{
+    xfd_log(XFD_LOG_INFO, "%s for '%s' refused: %s", c->method, session, o->reason);
+    xfd_fail(c, "Host_not_enough_free_memory",
+             json_pack("{sosososs}", "needed_kib", xfd_json_u64(o->needed_kib), "available_kib",
+                       xfd_json_u64(o->available_kib), "node", json_integer(o->node), "reason",
+                       o->reason));
+}
+
 static void reserve_vm_common(struct xfd_call *c, struct xf_admit_request *req, const char *session)
 {
     struct xf_engine_outcome o;
-    const struct xf_memory_config *mc = &o.adm.mc;
-    struct xf_overhead_coeffs k = xf_engine_coeffs(c->ctx->engine, req->vm.type, req->vm.vcpus);
-    json_t *res, *nodes;
+    json_t *res;
     int r = xf_engine_reserve_vm(c->ctx->engine, session, req, xfd_ctx_now_ns(c->ctx), &o);
 
     if (r == XF_ELIMIT) {
@@ -196,35 +279,77 @@ static void reserve_vm_common(struct xfd_call *c, struct xf_admit_request *req, 
     }
     if (!o.granted) {
         c->ctx->stats.refused_memory++;
-        xfd_log(XFD_LOG_INFO, "%s for '%s' refused: %s", c->method, session, o.reason);
-        xfd_fail(c, "Host_not_enough_free_memory",
-                 json_pack("{sosososs}", "needed_kib", xfd_json_u64(o.needed_kib), "available_kib",
-                           xfd_json_u64(o.available_kib), "node", json_integer(o.node), "reason",
-                           o.reason));
+        xfd_event_refused(c, session, req, xfd_native_vm_name(c, 2), &o);
+        refuse(c, session, &o);
         return;
     }
     res = xfd_native_resv_json(c->ctx, xf_engine_find(c->ctx->engine, o.id));
-    json_object_set_new(res, "footprint_mib",
-                        xfd_json_u64(xf_mib_of_pages_used(o.adm.footprint_pages)));
-    json_object_set_new(
-        res, "memory_config",
-        json_pack("{sososososososo}", "build_max_mib", xfd_json_u64(mc->build_max_mib),
-                  "build_start_mib", xfd_json_u64(mc->build_start_mib), "xen_max_mib",
-                  xfd_json_u64(mc->xen_max_mib), "shadow_mib", xfd_json_u64(mc->shadow_mib),
-                  "required_host_free_mib", xfd_json_u64(mc->required_host_free_mib),
-                  "overhead_mib", xfd_json_u64(mc->overhead_mib), "build_claim_pages",
-                  xfd_json_u64(mc->build_claim_pages)));
+    add_decision(c, res, req, &o);
+    xfd_ok(c, res);
+}
+
+/* The memory free for a new VM the decision was made against (the same
+ * request: nothing can change in between), host-wide and per node, KiB. */
+static void add_free(struct xfd_call *c, json_t *res)
+{
+    struct xf_engine_status st;
+    json_t *nodes = json_array();
+
+    if (xf_engine_status(c->ctx->engine, &st) < 0) {
+        json_decref(nodes);
+        return;
+    }
+    for (uint32_t n = 0; n < st.nr_nodes; n++)
+        json_array_append_new(nodes, xfd_json_u64(xf_kib_of_pages(st.free.node_free_pages[n])));
+    json_object_set_new(res, "free_for_new_vm_kib",
+                        xfd_json_u64(xf_kib_of_pages(st.free.host_free_pages)));
+    json_object_set_new(res, "node_free_for_new_vm_kib", nodes);
+}
+
+/* xenfit.admit_vm [dbg, vm]: reserve_vm's decision, against the same ledger
+ * (pending reservations count), recorded nowhere. A refusal is an answer
+ * here, not an error: {"admitted": false, needed_kib, available_kib, node,
+ * reason, ...}. */
+static void admit_vm(struct xfd_call *c)
+{
+    struct xf_admit_request req;
+    struct xf_engine_outcome o;
+    json_t *res, *nodes, *node_mib;
+    int r;
+
+    if (!xfd_native_vm_arg(c, 1, &req))
+        return;
+    if ((r = xf_engine_admit_vm(c->ctx->engine, &req, &o)) < 0) {
+        invalid(c, "%s: %s", c->method, xf_strerror(r));
+        return;
+    }
+    res = json_pack("{sb}", "admitted", o.granted);
     nodes = json_array();
-    for (uint64_t m = o.adm.placed ? o.adm.plan.node_mask : 0; m; m &= m - 1)
-        json_array_append_new(nodes, json_integer(__builtin_ctzll(m)));
-    json_object_set_new(
-        res, "placement",
-        json_pack("{ss so ss si ss}", "outcome", outcome_name(&o.adm), "nodes", nodes, "affinity",
-                  o.adm.placed ? xf_affinity_name(o.adm.plan.affinity) : "none", "nr_cpus",
-                  o.adm.placed ? (int)o.adm.plan.nr_cpus : 0, "reason", o.adm.plan.reason));
-    json_object_set_new(res, "coeffs",
-                        json_pack("{soso}", "fixed_pages", xfd_json_u64(k.fixed_pages),
-                                  "per_vcpu_pages", xfd_json_u64(k.per_vcpu_pages)));
+    node_mib = json_object();
+    for (uint64_t m = o.adm.placed ? o.adm.plan.node_mask : 0; m; m &= m - 1) {
+        unsigned n = (unsigned)__builtin_ctzll(m);
+        char key[8];
+        snprintf(key, sizeof(key), "%u", n);
+        json_array_append_new(nodes, json_integer(n));
+        json_object_set_new(node_mib, key, xfd_json_u64(o.adm.plan.memory_mib_per_node[n]));
+    }
+    json_object_set_new(res, "kib", xfd_json_u64(o.kib));
+    json_object_set_new(res, "nodes", nodes);
+    json_object_set_new(res, "node_mib", node_mib);
+    json_object_set_new(res, "claim",
+                        json_pack("{sssisoso}", "kind", xf_claim_kind_name(o.adm.claim.kind),
+                                  "node",
+                                  o.adm.claim.kind == XF_CLAIM_NODE ? (int)o.adm.claim.node : -1,
+                                  "pages", xfd_json_u64(o.adm.claim.pages), "global_pages",
+                                  xfd_json_u64(o.adm.claim.global_pages)));
+    if (!o.granted) {
+        json_object_set_new(res, "needed_kib", xfd_json_u64(o.needed_kib));
+        json_object_set_new(res, "available_kib", xfd_json_u64(o.available_kib));
+        json_object_set_new(res, "node", json_integer(o.node));
+        json_object_set_new(res, "reason", json_string(o.reason));
+    }
+    add_decision(c, res, &req, &o);
+    add_free(c, res);
     xfd_ok(c, res);
 }
 
@@ -267,6 +392,18 @@ static void set_kib(json_t *o, const char *key, uint64_t pages)
     json_object_set_new(o, key, xfd_json_u64(xf_kib_of_pages(pages)));
 }
 
+/* The logical CPUs of a node (what `xl info -n` lists as cpu_topology), so
+ * that a client can turn a vCPU affinity (xl's cpus=) into nodes. */
+static json_t *node_cpus(const struct xf_engine *e, uint32_t node)
+{
+    const struct xf_topology *t = xf_engine_topology(e);
+    json_t *a = json_array();
+    for (uint32_t cpu = 0; t && cpu < xf_topology_nr_cpus(t); cpu++)
+        if (xf_topology_cpu_node(t, cpu) == node)
+            json_array_append_new(a, json_integer(cpu));
+    return a;
+}
+
 static void host_status(struct xfd_call *c)
 {
     struct xf_engine_status st;
@@ -280,21 +417,23 @@ static void host_status(struct xfd_call *c)
     }
     for (uint32_t n = 0; n < st.nr_nodes; n++) {
         const struct xf_node_mem *ni = &st.nodes[n];
+        json_t *node;
         json_array_append_new(
-            nodes,
-            json_pack("{si so so so so so so so}", "node", (int)n, "memsize_mib",
-                      xfd_json_u64(xf_mib_of_pages_free(ni->memsize_pages)), "memfree_mib",
-                      xfd_json_u64(xf_mib_of_pages_free(ni->memfree_pages)), "claimed_mib",
-                      xfd_json_u64(xf_mib_of_pages_used(ni->claimed_pages)), "dma_free_mib",
-                      xfd_json_u64(xf_mib_of_pages_free(f->node_dma_pages[n])),
-                      "free_for_new_vm_kib", xfd_json_u64(xf_kib_of_pages(f->node_free_pages[n])),
-                      "pending_kib", xfd_json_u64(xf_kib_of_pages(f->node_pending_pages[n])),
-                      "placed_kib", xfd_json_u64(xf_kib_of_pages(st.placed_pages[n]))));
+            nodes, node = json_pack(
+                       "{si so so so so so so so}", "node", (int)n, "memsize_mib",
+                       xfd_json_u64(xf_mib_of_pages_free(ni->memsize_pages)), "memfree_mib",
+                       xfd_json_u64(xf_mib_of_pages_free(ni->memfree_pages)), "claimed_mib",
+                       xfd_json_u64(xf_mib_of_pages_used(ni->claimed_pages)), "dma_free_mib",
+                       xfd_json_u64(xf_mib_of_pages_free(f->node_dma_pages[n])),
+                       "free_for_new_vm_kib", xfd_json_u64(xf_kib_of_pages(f->node_free_pages[n])),
+                       "pending_kib", xfd_json_u64(xf_kib_of_pages(f->node_pending_pages[n])),
+                       "placed_kib", xfd_json_u64(xf_kib_of_pages(st.placed_pages[n]))));
+        json_object_set_new(node, "cpus", node_cpus(c->ctx->engine, n));
         /* The exact figures beside the *_mib ones (kept for old clients). */
-        set_kib(json_array_get(nodes, n), "memsize_kib", ni->memsize_pages);
-        set_kib(json_array_get(nodes, n), "memfree_kib", ni->memfree_pages);
-        set_kib(json_array_get(nodes, n), "claimed_kib", ni->claimed_pages);
-        set_kib(json_array_get(nodes, n), "dma_free_kib", f->node_dma_pages[n]);
+        set_kib(node, "memsize_kib", ni->memsize_pages);
+        set_kib(node, "memfree_kib", ni->memfree_pages);
+        set_kib(node, "claimed_kib", ni->claimed_pages);
+        set_kib(node, "dma_free_kib", f->node_dma_pages[n]);
     }
     o = json_pack("{ss ss}", "backend", c->ctx->info.backend, "host", c->ctx->info.host_name);
     json_object_set_new(o, "total_mib", xfd_json_u64(xf_mib_of_pages_free(st.phys.total_pages)));
@@ -356,6 +495,7 @@ static void observe_build(struct xfd_call *c)
         invalid(c, "%s: %s", c->method, xf_strerror(r));
         return;
     }
+    xfd_event_observed(c, &req, xfd_native_vm_name(c, 1), taken_kib, &ob);
     if (ob.drift)
         c->ctx->stats.drift_alarms++;
     if (ob.drift)
@@ -482,6 +622,7 @@ const struct xfd_method xfd_native_methods[] = {
     {"xenfit.reserve_vm", 3, "dbg, session_id, vm", reserve_vm},
     {"xenfit.reserve_migration", 4, "dbg, session_id, vm, memory_total_source_kib",
      reserve_migration},
+    {"xenfit.admit_vm", 2, "dbg, vm", admit_vm},
     {"xenfit.list_reservations", 1, "dbg", list_reservations},
     {"xenfit.host_status", 1, "dbg", host_status},
     {"xenfit.observe_build", 3, "dbg, vm, taken_kib", observe_build},

@@ -19,6 +19,21 @@
  * false when it is not one. */
 bool xfd_native_vm_arg(struct xfd_call *call, size_t i, struct xf_admit_request *ret);
 
+/* The VM object's optional "name" (a label for records: xl's name=), or "".
+ * Valid while the call's params live. */
+const char *xfd_native_vm_name(struct xfd_call *call, size_t i);
+
+/* Build records (daemon/native-builds.c): a refused VM reservation, an
+ * observed build. */
+void xfd_event_refused(struct xfd_call *call, const char *session,
+                       const struct xf_admit_request *req, const char *name,
+                       const struct xf_engine_outcome *o);
+struct xf_engine_observed;
+void xfd_event_observed(struct xfd_call *call, const struct xf_admit_request *req, const char *name,
+                        uint64_t taken_kib, const struct xf_engine_observed *ob);
+extern const struct xfd_method xfd_build_methods[];
+extern const size_t xfd_nr_build_methods;
+
 /* Answers XF_ELIMIT: Internal_error naming the session's and the host's
  * pending reservations and the limits (daemon/methods.c). */
 void xfd_fail_limit(struct xfd_call *call, const char *session);

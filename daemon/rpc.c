@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "native.h"
 #include "rpc.h"
 #include "xenfit/error.h"
 #include "xenfit/units.h"
@@ -158,6 +159,9 @@ static const struct xfd_method *find_method(const struct xfd_ctx *ctx, const cha
             return m;
         }
     }
+    for (size_t i = 0; i < xfd_nr_build_methods; i++)
+        if (strcmp(xfd_build_methods[i].name, name) == 0)
+            return &xfd_build_methods[i];
     return NULL;
 }
 

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "events.h"
 #include "xenfit/engine.h"
 
 /* What the daemon knows besides the engine, for the informational methods. */
@@ -47,6 +48,7 @@ struct xfd_stats {
     uint64_t refused_memory; /* reservations refused: not enough free memory */
     uint64_t refused_limit;  /* refused: too many pending (--max-pending...) */
     uint64_t drift_alarms;   /* observed builds that took more than the model said */
+    uint64_t false_admits;   /* builds reported failed for a reservation xenfitd granted */
 };
 
 struct xfd_ctx {
@@ -57,7 +59,8 @@ struct xfd_ctx {
      * reservations' and the event loop's) ahead of now_ns: always 0 but with
      * the simulator backend, whose tests use it instead of sleeping. */
     uint64_t clock_skew_ns;
-    bool sim_methods; /* offer xenfit.sim_* (the simulator backend) */
+    bool sim_methods;         /* offer xenfit.sim_* (the simulator backend) */
+    struct xfd_events events; /* build records (daemon/events.h) */
     uint64_t requests, failures;
     struct xfd_stats stats; /* what GET /metrics counts (web.h) */
 };

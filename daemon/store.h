@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "events.h"
 #include "xenfit/engine.h"
 
 enum xfd_sync {
@@ -68,6 +69,14 @@ bool xfd_store_in_txn(const struct xfd_store *s);
 /* Writes the engine's journal (xf_engine_flush_changes callback; ctx is the
  * store). Returns 0 or -EIO. */
 int xfd_store_apply(void *ctx, const struct xf_engine_change *change);
+
+/* Build records (daemon/events.h): writing one (xfd_events_flush's put;
+ * ctx is the store), dropping those below an id, loading them all. 0 or
+ * -EIO / -ENOMEM. */
+int xfd_store_put_event(void *ctx, uint64_t id, const json_t *rec);
+int xfd_store_trim_events(void *ctx, uint64_t below_id);
+int xfd_store_load_events(struct xfd_store *s, struct xfd_events *ev, size_t *ret_n, char *err,
+                          size_t errlen);
 
 /* The last SQLite error message. */
 const char *xfd_store_errmsg(const struct xfd_store *s);

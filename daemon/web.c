@@ -246,6 +246,10 @@ static int metrics(struct xfd_server *srv, struct xfd_buf *b)
         r = one(b, "xenfitd_drift_alarms_total", "counter",
                 "Observed builds that took more than the model predicted", s->drift_alarms);
     if (r == 0)
+        r = one(b, "xenfitd_false_admits_total", "counter",
+                "Builds reported failed (xenfit.report_build) for a reservation xenfitd granted",
+                s->false_admits);
+    if (r == 0)
         r = head(b, "xenfitd_reservations_ended_total", "counter",
                  "Reservations the sweep ended: expired untransferred, or their domain died "
                  "(or was never built)");

@@ -109,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (xf_engine_new(hv, &p, &ctx.engine) < 0)
         abort();
     ctx.now_ns = now_ns;
+    xfd_events_init(&ctx.events);
     ctx.sim_methods = true;
     ctx.info.version = "fuzz";
     ctx.info.backend = "sim";
@@ -145,6 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     xfd_buf_free(&out);
     xfd_buf_free(&resp);
     xf_engine_free(ctx.engine);
+    xfd_events_done(&ctx.events);
     xf_hv_free(hv);
     return 0;
 }

@@ -49,6 +49,13 @@ struct xf_admit_request {
     uint64_t source_total_kib; /* with migration: memory_total_source (resume:
                                   the stored suspend memory size) */
     bool hard_affinity;        /* the VM pins its vCPUs: no NUMA placement */
+    /* xenfit: the nodes the VM may be placed on (0: any), those of the CPUs
+     * its vCPUs are pinned to (xl's cpus=). Unlike hard_affinity (xen-api's
+     * rule: a pinned VM is not placed), the VM is placed, on those nodes
+     * only; if it fits the host but not them it is refused, with their
+     * numbers: admitting it unplaced would let Xen put its memory on other
+     * nodes (libxl 4.17 does, docs/real-xen.md). */
+    uint64_t nodes_allowed;
 };
 
 struct xf_admit_params {
@@ -92,6 +99,16 @@ int xf_admit(const struct xf_admit_params *params, const struct xf_admit_request
 int xf_admit_on_topology(const struct xf_admit_params *params, const struct xf_admit_request *req,
                          const struct xf_host_free *free, const struct xf_topology *topo,
                          const struct xf_placement_counts *counts, struct xf_admission *ret);
+
+/*
+ * The planner's request for a VM admitted with `footprint_mib` under the
+ * host's NUMA policy: the footprint, the vCPUs and the policy's cores; a VM
+ * restricted to nodes (nodes_allowed, pinned vCPUs) is placed on memory
+ * alone (1 vCPU, no cores: pinned vCPUs run where they are pinned). The
+ * one rule admission and `xenfit plan --xl-config` share.
+ */
+struct xf_numa_request xf_admit_numa_request(const struct xf_admit_request *req,
+                                             uint64_t footprint_mib, enum xf_numa_policy policy);
 
 /* The host accounting parameters a policy uses: its reserve (above), and for
  * the xapi policies, outstanding claims left in (host.h). */

@@ -145,6 +145,9 @@ size_t xf_engine_pending_count(const struct xf_engine *e, const char *owner);
 
 const struct xf_engine_params *xf_engine_params(const struct xf_engine *e);
 struct xf_hv *xf_engine_hv(const struct xf_engine *e);
+/* The topology the engine plans on, read once at xf_engine_new (valid while
+ * the engine lives). */
+const struct xf_topology *xf_engine_topology(const struct xf_engine *e);
 
 /* --- Reservation ids ------------------------------------------------------ */
 
@@ -200,6 +203,16 @@ int xf_engine_reserve_kib(struct xf_engine *e, const char *owner, uint64_t min_k
  */
 int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf_admit_request *req,
                          uint64_t now_ns, struct xf_engine_outcome *ret);
+
+/*
+ * The same decision as xf_engine_reserve_vm, against the same host and ledger
+ * (pending reservations count), without recording anything: would the VM be
+ * granted now, with which NUMA plan and claim, and how much it would hold
+ * (ret->kib); or why not, in numbers. ret->id is 0. Returns as
+ * xf_engine_reserve_vm, less XF_ELIMIT. Changes nothing, journals nothing.
+ */
+int xf_engine_admit_vm(struct xf_engine *e, const struct xf_admit_request *req,
+                       struct xf_engine_outcome *ret);
 
 /*
  * Ties a reservation of `owner` to a domain (squeezed's

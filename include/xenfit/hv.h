@@ -33,6 +33,10 @@ enum {
      * gone): Xen before "Disallow XENMEM_claim_pages on dying domains"
      * (4.19.5, 4.20.3, 4.21.1, 4.22), e.g. 4.17.7. Without it: -EINVAL. */
     XF_HV_CAP_CLAIM_DYING_OK = 1u << 4,
+    /* domain_info reports pages_per_node (the simulator). Upstream Xen's
+     * getdomaininfo does not; only its 'u' debug key prints them
+     * (xen/arch/x86/numa.c, dump_numa: "Domain N (total: T):", "Node i: n"). */
+    XF_HV_CAP_DOMAIN_NODE_PAGES = 1u << 5,
 };
 
 /* XEN_SYSCTL_physinfo. free_pages counts dirty pages and ignores claims. */

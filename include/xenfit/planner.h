@@ -60,6 +60,13 @@ struct xf_numa_request {
     uint32_t vcpus;      /* 1 .. XF_MAX_CPUS */
     uint32_t cores;      /* physical cores wanted, or XF_CORES_FROM_POLICY */
     enum xf_numa_policy policy;
+    /* The nodes the plan may use (a bit each; 0: every reachable node). A
+     * VM whose vCPUs are pinned (xl's cpus=) may only be placed on the nodes
+     * of its CPUs: Xen's allocator takes memory from the domain's node
+     * affinity first (xen/common/page_alloc.c, get_free_buddy), and memory
+     * away from the pinned CPUs is what the pinning is meant to avoid. A
+     * request that does not fit them is NO_FIT, its numbers over them. */
+    uint64_t nodes_allowed;
 };
 
 enum xf_plan_outcome {

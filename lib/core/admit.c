@@ -45,6 +45,28 @@ static void refuse(struct xf_admission *a, uint64_t needed_mib, uint64_t availab
                  why[0] ? ": " : "", why);
 }
 
+/* A VM restricted to the nodes of its pinned CPUs that does not fit them:
+ * the numbers are those nodes' (node: the one node, or -1 for several). */
+static void refuse_pinned(struct xf_admission *a, uint64_t allowed)
+{
+    const struct xf_nofit *nf = &a->plan.nofit;
+    char list[3 * XF_MAX_NODES + 1] = "";
+    size_t at = 0;
+
+    for (uint64_t m = allowed; m && at < sizeof(list); m &= m - 1)
+        at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%d", at ? "," : "",
+                               __builtin_ctzll(m));
+    a->admitted = false;
+    a->needed_mib = nf->memory_mib_needed;
+    a->available_mib = nf->host_free_mib;
+    a->node = allowed && (allowed & (allowed - 1)) == 0 ? (int32_t)nf->best_node : -1;
+    snprintf(a->reason, sizeof(a->reason),
+             "HOST_NOT_ENOUGH_FREE_MEMORY: needs %llu MiB on the node%s of its pinned CPUs (%s), "
+             "which %s %llu MiB free for a new VM",
+             (unsigned long long)nf->memory_mib_needed, a->node < 0 ? "s" : "", list,
+             a->node < 0 ? "have" : "has", (unsigned long long)nf->host_free_mib);
+}
+
 /* Each node's free memory for the planner, in MiB rounded down ("free"),
  * clamped to what a planner can hold. */
 static void node_free_mib_of(const struct xf_host_free *free, uint32_t nr_nodes,
@@ -140,12 +162,8 @@ static int admit(const struct xf_admit_params *params, const struct xf_admit_req
 
     bool numa_on = params->numa_policy != XF_NUMA_POLICY_ANY && !req->hard_affinity;
     if (numa_on && topo) {
-        struct xf_numa_request nr = {
-            .memory_mib = xf_mib_of_pages_used(a.footprint_pages),
-            .vcpus = req->vm.vcpus,
-            .cores = XF_CORES_FROM_POLICY,
-            .policy = params->numa_policy,
-        };
+        struct xf_numa_request nr = xf_admit_numa_request(
+            req, xf_mib_of_pages_used(a.footprint_pages), params->numa_policy);
         uint64_t node_free_mib[XF_MAX_NODES] = {0};
         node_free_mib_of(free, xf_topology_nr_nodes(topo), node_free_mib);
         for (uint32_t n = 0; sync && n < xf_topology_nr_nodes(topo); n++)
@@ -155,6 +173,11 @@ static int admit(const struct xf_admit_params *params, const struct xf_admit_req
         if (r < 0)
             return r;
         a.placed = a.plan.outcome == XF_PLAN_NODES;
+        if (!a.placed && req->nodes_allowed && a.plan.outcome == XF_PLAN_NO_FIT) {
+            refuse_pinned(&a, req->nodes_allowed & xf_topology_reachable(topo));
+            *ret = a;
+            return 0;
+        }
     }
 
     memset(&ci, 0, sizeof(ci));
@@ -170,6 +193,25 @@ static int admit(const struct xf_admit_params *params, const struct xf_admit_req
         return r;
     *ret = a;
     return 0;
+}
+
+struct xf_numa_request xf_admit_numa_request(const struct xf_admit_request *req,
+                                             uint64_t footprint_mib, enum xf_numa_policy policy)
+{
+    struct xf_numa_request nr = {
+        .memory_mib = footprint_mib,
+        .vcpus = req->vm.vcpus,
+        .cores = XF_CORES_FROM_POLICY,
+        .policy = policy,
+        .nodes_allowed = req->nodes_allowed,
+    };
+    /* Pinned vCPUs run where they are pinned, however many CPUs those nodes
+     * have: the nodes are chosen for memory alone. */
+    if (req->nodes_allowed) {
+        nr.vcpus = 1;
+        nr.cores = 0;
+    }
+    return nr;
 }
 
 int xf_admit_on_topology(const struct xf_admit_params *params, const struct xf_admit_request *req,

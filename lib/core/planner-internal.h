@@ -26,6 +26,7 @@ struct xf__need {
     uint64_t mem_mib;
     uint32_t vcpus;
     uint32_t cores;
+    uint64_t allowed; /* reachable nodes the request may use */
 };
 
 /* The chooser's best set so far among those offered (xf__pick_offer). */

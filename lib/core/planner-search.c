@@ -91,7 +91,7 @@ static bool tier_fits(const struct xf_planner *p, const struct xf__need *need,
     if (tier->max_size > 1 && topk_free(p, tk, tier->max_size) < need->mem_mib)
         return false;
     for (; c < end; c++) {
-        if (c->cpus < need->vcpus || c->cores < need->cores ||
+        if ((c->nodes & ~need->allowed) || c->cpus < need->vcpus || c->cores < need->cores ||
             xf__set_free(p, c->nodes) < need->mem_mib)
             continue;
         if (!pk)
@@ -135,7 +135,7 @@ static bool search_singles(const struct xf_planner *p, const struct xf__need *ne
 {
     const struct xf_topology *t = p->topo;
 
-    for (uint64_t m = t->reachable; m; m &= m - 1) {
+    for (uint64_t m = t->reachable & need->allowed; m; m &= m - 1) {
         unsigned i = xf__ctz64(m);
         if (fits_sums(need, p->free_mib[i], t->node_cpus[i], t->node_cores[i]))
             xf__pick_offer(p, need, pk, UINT64_C(1) << i);
@@ -181,7 +181,7 @@ static bool union_fits(const struct bb *b, uint64_t nodes)
 static uint64_t peel(const struct bb *b, uint32_t ti)
 {
     const uint64_t *adj = b->t->thr_adj + (size_t)ti * XF_MAX_NODES;
-    uint64_t e = b->t->reachable;
+    uint64_t e = b->t->reachable & b->need->allowed;
     bool changed = true;
 
     while (changed && e) {

@@ -235,12 +235,14 @@ static void explain_nofit(const struct xf_planner *p, struct xf_plan *plan, uint
                 at += (size_t)snprintf(shortage + at, sizeof(shortage) - at, "%s %s",
                                        at > strlen("short of") ? "," : "", names[k].what);
     }
+    /* Restricted to some nodes (pinned vCPUs): the numbers are theirs. */
     snprintf(plan->reason, sizeof(plan->reason),
              "does not fit: needs %llu MiB, %u vCPUs, %u cores; the best node (%u) has %llu MiB "
-             "free, the host %llu MiB free, %u CPUs, %u cores (%s)",
+             "free, %s %llu MiB free, %u CPUs, %u cores (%s)",
              (unsigned long long)nf->memory_mib_needed, nf->vcpus, nf->cores_needed, nf->best_node,
-             (unsigned long long)nf->best_node_free_mib, (unsigned long long)nf->host_free_mib,
-             nf->host_cpus, nf->host_cores, shortage);
+             (unsigned long long)nf->best_node_free_mib,
+             among == t->reachable ? "the host" : "the nodes allowed",
+             (unsigned long long)nf->host_free_mib, nf->host_cpus, nf->host_cores, shortage);
 }
 
 /* Policy any: no placement; Xen interleaves the memory over every node. */
@@ -293,6 +295,8 @@ int xf_planner_plan(const struct xf_planner *planner, const struct xf_numa_reque
         need.cores = req->cores;
     need.mem_mib = req->memory_mib;
     need.vcpus = req->vcpus;
+    need.allowed =
+        planner->topo->reachable & (req->nodes_allowed ? req->nodes_allowed : UINT64_MAX);
 
     t = planner->topo;
     memset(ret_plan, 0, sizeof(*ret_plan));
@@ -310,8 +314,8 @@ int xf_planner_plan(const struct xf_planner *planner, const struct xf_numa_reque
                  t->reason);
         return 0;
     }
-    if (!xf__plan_search(planner, &need, &pick, &exhaustive)) {
-        explain_nofit(planner, ret_plan, t->reachable, &need);
+    if (!need.allowed || !xf__plan_search(planner, &need, &pick, &exhaustive)) {
+        explain_nofit(planner, ret_plan, need.allowed, &need);
         ret_plan->exhaustive = exhaustive;
         return 0;
     }

@@ -117,6 +117,11 @@ struct xf_hv *xf_engine_hv(const struct xf_engine *e)
     return e->hv;
 }
 
+const struct xf_topology *xf_engine_topology(const struct xf_engine *e)
+{
+    return e->topo;
+}
+
 /* --- Ids ------------------------------------------------------------------- */
 
 #define ID_BITS 62

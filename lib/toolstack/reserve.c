@@ -97,17 +97,17 @@ int xf_engine_reserve_kib(struct xf_engine *e, const char *owner, uint64_t min_k
     return 0;
 }
 
-int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf_admit_request *req,
-                         uint64_t now_ns, struct xf_engine_outcome *ret)
+/* The admission of a VM against the host and the ledger now: the decision
+ * xf_engine_reserve_vm records and xf_engine_admit_vm only reports. */
+static int decide_vm(struct xf_engine *e, const struct xf_admit_request *req,
+                     struct xf_engine_outcome *ret)
 {
     struct xf_engine_outcome o;
-    struct xf_engine_resv r;
     struct xf_host_free f;
     struct xf_admit_params ap;
-    uint64_t node_sum = 0;
     int err;
 
-    if (!xf__eng_owner_ok(owner) || !req)
+    if (!req)
         return XF_EINVAL;
     if ((err = xf_vm_memory_check(&req->vm)) < 0)
         return err;
@@ -120,35 +120,79 @@ int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf
     ap.numa_policy = e->p.numa_policy;
     if ((err = xf_admit_on_topology(&ap, req, &f, e->topo, &e->counts, &o.adm)) < 0)
         return err;
+    o.node = -1;
     if (!o.adm.admitted) {
-        o.granted = false;
         o.needed_kib = xf_kib_of_mib(o.adm.needed_mib);
         o.available_kib = xf_kib_of_mib(o.adm.available_mib);
         o.node = o.adm.node;
         snprintf(o.reason, sizeof(o.reason), "%s", o.adm.reason);
-        *ret = o;
-        return 0;
     }
-    memset(&r, 0, sizeof(r));
-    r.kind = req->migration ? XF_RESV_MIGRATION : XF_RESV_VM;
-    r.claim = o.adm.claim;
-    if (o.adm.placed) {
-        r.node_mask = o.adm.plan.node_mask;
-        for (uint64_t m = r.node_mask; m; m &= m - 1) {
+    *ret = o;
+    return 0;
+}
+
+/* What a granted VM reservation holds: its plan's pages per node, and in all
+ * the footprint or the plan's sum, whichever is larger. */
+static void vm_holding(const struct xf_admit_request *req, const struct xf_admission *adm,
+                       struct xf_engine_resv *r)
+{
+    uint64_t node_sum = 0;
+
+    memset(r, 0, sizeof(*r));
+    r->kind = req->migration ? XF_RESV_MIGRATION : XF_RESV_VM;
+    r->claim = adm->claim;
+    if (adm->placed) {
+        r->node_mask = adm->plan.node_mask;
+        for (uint64_t m = r->node_mask; m; m &= m - 1) {
             unsigned n = (unsigned)__builtin_ctzll(m);
-            r.node_pages[n] = xf_pages_of_mib(o.adm.plan.memory_mib_per_node[n]);
-            node_sum += r.node_pages[n];
+            r->node_pages[n] = xf_pages_of_mib(adm->plan.memory_mib_per_node[n]);
+            node_sum += r->node_pages[n];
         }
     }
     /* The plan is in whole MiB of the footprint rounded up: it may exceed
      * the footprint's pages by less than a MiB per node. */
-    r.total_pages = o.adm.footprint_pages > node_sum ? o.adm.footprint_pages : node_sum;
-    r.kib = xf_kib_of_pages(r.total_pages);
+    r->total_pages = adm->footprint_pages > node_sum ? adm->footprint_pages : node_sum;
+    r->kib = xf_kib_of_pages(r->total_pages);
+}
+
+int xf_engine_admit_vm(struct xf_engine *e, const struct xf_admit_request *req,
+                       struct xf_engine_outcome *ret)
+{
+    struct xf_engine_outcome o;
+    struct xf_engine_resv r;
+    int err = decide_vm(e, req, &o);
+
+    if (err < 0)
+        return err;
+    if (o.adm.admitted) {
+        vm_holding(req, &o.adm, &r);
+        o.granted = true;
+        o.kib = r.kib;
+    }
+    *ret = o;
+    return 0;
+}
+
+int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf_admit_request *req,
+                         uint64_t now_ns, struct xf_engine_outcome *ret)
+{
+    struct xf_engine_outcome o;
+    struct xf_engine_resv r;
+    int err;
+
+    if (!xf__eng_owner_ok(owner))
+        return XF_EINVAL;
+    if ((err = decide_vm(e, req, &o)) < 0)
+        return err;
+    if (!o.adm.admitted) {
+        *ret = o;
+        return 0;
+    }
+    vm_holding(req, &o.adm, &r);
     if ((err = grant(e, &r, owner, now_ns, &o.id)) < 0)
         return err;
     o.granted = true;
     o.kib = r.kib;
-    o.node = -1;
     *ret = o;
     return 0;
 }

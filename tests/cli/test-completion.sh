@@ -18,7 +18,7 @@ complete_words() {
 }
 
 expect_eq "complete 'xenfit tr'" "$(complete_words tr)" "transfer"
-expect_eq "complete 'xenfit re'" "$(complete_words re)" "release reservations reserve"
+expect_eq "complete 'xenfit re'" "$(complete_words re)" "release report-build reservations reserve"
 commands=$("$XF" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF && !/^Commands:/ {print $1}' | sort)
 offered=$(complete_words "" | tr ' ' '\n' | grep -v '^-' | grep -vx help | sort)
 expect_eq "every command of --help, and only those" "$offered" "$commands"

@@ -58,6 +58,33 @@ expect_fail "release has no sizes" 2 "'--bytes'" "$XENFIT" release "$id" --bytes
 n=$("$XENFIT" reservations --json | grep -c '"reservation_id"')
 expect_eq "reservations json" "$n" 3
 
+# admit --socket decides against the daemon's ledger (xenfit.admit_vm): the
+# three pending reservations count, so a VM that fits the host as it stands
+# (admit --host, no ledger) is refused, with the ledger's numbers; and asking
+# reserves nothing.
+out=$("$XENFIT" admit --host "$XF_TEST_DATA/hosts/daemon-2node.json" --type hvm --static-max 8G --vcpus 2)
+expect_match "admit without the ledger" "$out" '^admitted +yes'
+out=$("$XENFIT" admit --socket "$dir/s" --type hvm --static-max 8G --vcpus 2)
+expect_eq "admit against the ledger: status" "$?" 1
+expect_match "admit against the ledger" "$out" \
+  "^reason +HOST_NOT_ENOUGH_FREE_MEMORY: needs 8261 MiB, the host has 5941 MiB free for a new VM$"
+expect_match "admit against the ledger: nodes" "$out" "^  node 1   free +3034 MiB$"
+json=$("$XENFIT" admit --socket "$dir/s" --json --type hvm --static-max 8G --vcpus 2)
+expect_eq "admit --json status" "$?" 1
+expect_eq "admit --json numbers" "$(jq -c '[.admitted, .needed_mib, .available_mib, .host_free_mib]' <<<"$json")" \
+  '[false,8261,5941,5941]'
+# 2048 MiB (footprint 2048 + 2 + 18 + 1) fits: node 0 keeps the most after it.
+json=$("$XENFIT" admit --socket "$dir/s" --json --type hvm --static-max 2G --vcpus 2)
+expect_eq "admit fits" "$(jq -c '[.admitted, .footprint_mib, .nodes, .memory_mib_per_node, .claim.kind, .source]' <<<"$json")" \
+  '[true,2069,[0],{"0":2069},"node","xenfitd"]'
+# An xl config pinned to node 1's CPUs (cpus = "node:1"; xenfit.host_status
+# lists each node's CPUs): placed on node 1, though node 0 keeps more.
+json=$("$XENFIT" admit --socket "$dir/s" --json --xl-config "$XF_TEST_DATA/xl/hvm-pinned.cfg")
+expect_eq "admit xl pinned" "$(jq -c '[.admitted, .footprint_mib, .nodes]' <<<"$json")" '[true,2087,[1]]'
+expect_eq "admit reserves nothing" "$("$XENFIT" reservations --json | jq length)" 3
+expect_fail "admit --socket with --host" 2 "no --host, --backend, --policy" \
+  "$XENFIT" admit --socket "$dir/s" --host x.json --type hvm --static-max 2G --vcpus 2
+
 expect_fail "refused" 1 "HOST_NOT_ENOUGH_FREE_MEMORY: needs 16517 MiB, the host has 5941 MiB free" \
   "$XENFIT" reserve --type hvm --static-max 16G --vcpus 2
 expect_fail "kib too big" 1 "Cannot_free_this_much_memory: [6083585,6083584]" \

@@ -325,6 +325,32 @@ static void test_contract_sleep_advances_clock(void **state)
 }
 
 /* Operations on an unknown domain. */
+/* A backend that reports pages per node (XF_HV_CAP_DOMAIN_NODE_PAGES)
+ * reports where the pages are: exact-node populates land there, and the
+ * nodes add up to tot_pages. One that does not leaves them 0. */
+static void test_contract_domain_node_pages(void **state)
+{
+    struct ct *t = *state;
+    xf_domid_t d = mkdom(t, XF_DOMAIN_PV, 4096);
+    struct xf_hv_domain_info info;
+    uint64_t done, sum = 0;
+    uint32_t last = nr_nodes(t) - 1;
+
+    assert_int_equal(populate(t, d, 64, 0, 0, true, &done), 0);
+    assert_int_equal(populate(t, d, 32, 0, last, true, &done), 0);
+    assert_int_equal(xf_hv_domain_info(t->hv, d, &info), 0);
+    for (uint32_t n = 0; n < XF_MAX_NODES; n++)
+        sum += info.pages_per_node[n];
+    if (!(xf_hv_caps(t->hv) & XF_HV_CAP_DOMAIN_NODE_PAGES)) {
+        assert_int_equal(sum, 0);
+        return;
+    }
+    assert_int_equal(sum, info.tot_pages);
+    assert_int_equal(info.pages_per_node[last], last ? 32 : 96);
+    if (last)
+        assert_int_equal(info.pages_per_node[0], 64);
+}
+
 static void test_contract_unknown_domain(void **state)
 {
     struct ct *t = *state;
@@ -380,37 +406,22 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(test_contract_##name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(host_queries_agree),
-        T(domain_lifecycle),
-        T(hidden_pages_not_in_tot),
-        T(vcpus_fixed_at_create),
-        T(claim_sets_total_target),
-        T(claim_active_einval),
-        T(claim_not_above_tot_einval),
-        T(claim_above_max_einval),
-        T(claim_unknown_or_dying),
-        T(claim_enomem_beyond_avail),
-        T(claim_zero_cancels),
-        T(claim_consumed_by_populate),
-        T(gate_refuses_unclaimed),
-        T(gate_admits_covered_claimant),
-        T(gate_order9_with_511_left),
-        T(full_claim_refuses_paging_pool),
-        T(full_claim_refuses_vcpus),
-        T(populate_stops_at_max_pages),
-        T(populate_exact_node),
-        T(populate_node_hint_first),
-        T(affinity_round_robin),
-        T(affinity_needs_online_node),
-        T(node_claim_unsupported),
-        T(node_claim_enomem_beyond_node),
-        T(node_claim_keeps_others_off),
-        T(node_claim_arguments),
-        T(decrease_returns_pages),
-        T(destroy_cancels_claim),
-        T(destroy_returns_memory),
-        T(sleep_advances_clock),
-        T(unknown_domain),
+        T(host_queries_agree),          T(domain_lifecycle),
+        T(hidden_pages_not_in_tot),     T(vcpus_fixed_at_create),
+        T(claim_sets_total_target),     T(claim_active_einval),
+        T(claim_not_above_tot_einval),  T(claim_above_max_einval),
+        T(claim_unknown_or_dying),      T(claim_enomem_beyond_avail),
+        T(claim_zero_cancels),          T(claim_consumed_by_populate),
+        T(gate_refuses_unclaimed),      T(gate_admits_covered_claimant),
+        T(gate_order9_with_511_left),   T(full_claim_refuses_paging_pool),
+        T(full_claim_refuses_vcpus),    T(populate_stops_at_max_pages),
+        T(populate_exact_node),         T(populate_node_hint_first),
+        T(affinity_round_robin),        T(affinity_needs_online_node),
+        T(node_claim_unsupported),      T(node_claim_enomem_beyond_node),
+        T(node_claim_keeps_others_off), T(node_claim_arguments),
+        T(decrease_returns_pages),      T(destroy_cancels_claim),
+        T(destroy_returns_memory),      T(sleep_advances_clock),
+        T(domain_node_pages),           T(unknown_domain),
     };
 #undef T
     const char *only = getenv("XF_CONTRACT_BACKEND");

@@ -134,8 +134,8 @@ static void test_sim_boot_matches_xenbed(void **state)
     assert_false(d0.paused);
     assert_int_equal(xf_sim_low_mem_virq_pages(hv), 16384);
     /* Xen 4.17.7 accepts a claim on a dying domain. */
-    assert_int_equal(xf_hv_caps(hv),
-                     XF_HV_CAP_SIMULATED | XF_HV_CAP_NODE_DMA_INFO | XF_HV_CAP_CLAIM_DYING_OK);
+    assert_int_equal(xf_hv_caps(hv), XF_HV_CAP_SIMULATED | XF_HV_CAP_NODE_DMA_INFO |
+                                         XF_HV_CAP_CLAIM_DYING_OK | XF_HV_CAP_DOMAIN_NODE_PAGES);
     xf_hv_free(hv);
 }
 

@@ -85,6 +85,15 @@ expect_eq "+Inf bucket is the count" \
 expect_eq "buckets cumulative" "$(awk '/^xenfitd_request_handle_seconds_bucket/ {
   if ($2 < last) print "decreasing at " $1; last = $2 }' <<<"$m")" ""
 expect_match "commits timed" "$(value "$m" xenfitd_commit_seconds_count)" '^[1-9][0-9]*$'
+expect_eq "no false admit yet" "$(value "$m" xenfitd_false_admits_total)" 0
+
+# A build reported failed for the VM's reservation is a false admit; one
+# without a reservation xenfitd granted is not.
+vm_id=$("$XENFIT" reservations --json | jq -r '.[] | select(.kind == "vm") | .reservation_id')
+out=$(rpc xenfit.report_build "[\"t\",\"xenfit-cli\",{\"outcome\":\"failed\",\"reservation_id\":\"$vm_id\",\"errno\":12}]")
+expect_match "build failure reported" "$out" '"error":null'
+rpc xenfit.report_build '["t","xenfit-cli",{"outcome":"failed","errno":12}]' >/dev/null
+expect_eq "false admits" "$(value "$(scrape)" xenfitd_false_admits_total)" 1
 
 # The 1 GiB reservation handed to a domain that holds it: settled by the sweep.
 id=$("$XENFIT" reservations --json | jq -r '.[] | select(.kind == "amount") | .reservation_id')

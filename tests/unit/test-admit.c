@@ -177,6 +177,58 @@ static void test_admit_on_topology_balances_on_counts(void **state)
     xf_topology_free(topo);
 }
 
+/* Pinned vCPUs (xl's cpus=): placed on the nodes of their CPUs only, even
+ * when another node has more free memory; refused with those nodes' numbers
+ * when they are short, though the host as a whole has room (admitting it
+ * unplaced would let Xen put its memory elsewhere). 4 vCPUs pinned to node
+ * 1's CPUs need not find 4 cores there: memory alone decides. */
+static void test_admit_pinned_nodes_only(void **state)
+{
+    struct xf_topology *topo = two_nodes();
+    struct xf_admit_params p = {XF_POLICY_XENFIT, xf_xapi_coeffs, XF_NUMA_POLICY_BEST_EFFORT};
+    struct xf_admit_request pinned = hvm4g;
+    struct xf_host_free f = host_with(20000, 9000, 5000);
+    struct xf_admission a;
+    (void)state;
+    pinned.vm.vcpus = 8; /* more than node 1's 4 CPUs */
+    pinned.nodes_allowed = 2;
+    assert_int_equal(xf_admit_on_topology(&p, &pinned, &f, topo, NULL, &a), 0);
+    assert_true(a.admitted);
+    assert_true(a.placed);
+    assert_int_equal(a.plan.node_mask, 2);
+    /* 4096 + 1 + 1 + shadow ceil((256*8 + 2*4096)/256) = 40 + ceil(38*8/256) = 2 */
+    assert_int_equal(a.plan.memory_mib_per_node[1], 4140);
+    assert_int_equal(a.claim.node, 1);
+    /* Unpinned, the same VM goes to node 0 (more free). */
+    pinned.nodes_allowed = 0;
+    pinned.vm.vcpus = 4;
+    assert_int_equal(xf_admit_on_topology(&p, &pinned, &f, topo, NULL, &a), 0);
+    assert_int_equal(a.plan.node_mask, 1);
+    /* Node 1 has 4000 MiB: refused, with node 1's numbers. */
+    f = host_with(20000, 9000, 4000);
+    pinned.nodes_allowed = 2;
+    assert_int_equal(xf_admit_on_topology(&p, &pinned, &f, topo, NULL, &a), 0);
+    assert_false(a.admitted);
+    assert_int_equal(a.needed_mib, 4135);
+    assert_int_equal(a.available_mib, 4000);
+    assert_int_equal(a.node, 1);
+    assert_string_equal(a.reason, "HOST_NOT_ENOUGH_FREE_MEMORY: needs 4135 MiB on the node of its "
+                                  "pinned CPUs (1), which has 4000 MiB free for a new VM");
+    /* Pinned to both nodes: split over them is fine (4000 + 9000). */
+    pinned.nodes_allowed = 3;
+    f = host_with(20000, 3000, 4000);
+    assert_int_equal(xf_admit_on_topology(&p, &pinned, &f, topo, NULL, &a), 0);
+    assert_true(a.admitted);
+    assert_int_equal(a.plan.node_mask, 3);
+    f = host_with(20000, 2000, 2000);
+    assert_int_equal(xf_admit_on_topology(&p, &pinned, &f, topo, NULL, &a), 0);
+    assert_false(a.admitted);
+    assert_int_equal(a.node, -1);
+    assert_string_equal(a.reason, "HOST_NOT_ENOUGH_FREE_MEMORY: needs 4135 MiB on the nodes of "
+                                  "its pinned CPUs (0,1), which have 4000 MiB free for a new VM");
+    xf_topology_free(topo);
+}
+
 static void test_admit_migration_uses_source_memory(void **state)
 {
     /* hvm, static max 8 GiB, target 2 GiB, 2 vCPUs: xen-api footprint =
@@ -281,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_admit_policy_reserves),
         cmocka_unit_test(test_admit_xenfit_places_and_claims),
         cmocka_unit_test(test_admit_on_topology_balances_on_counts),
+        cmocka_unit_test(test_admit_pinned_nodes_only),
         cmocka_unit_test(test_admit_migration_uses_source_memory),
         cmocka_unit_test(test_admit_pv_in_pvh_from_static_max),
         cmocka_unit_test(test_admit_pvh_multiplier),

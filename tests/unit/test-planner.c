@@ -71,7 +71,7 @@ static struct xf_planner *make_planner(const struct xf_topology *t, enum xf_plan
 static struct xf_plan plan_of(const struct xf_planner *p, uint64_t mem, uint32_t vcpus,
                               uint32_t cores, enum xf_numa_policy policy)
 {
-    struct xf_numa_request req = {mem, vcpus, cores, policy};
+    struct xf_numa_request req = {mem, vcpus, cores, policy, 0};
     struct xf_plan plan;
     assert_int_equal(xf_planner_plan(p, &req, &plan), 0);
     return plan;
@@ -247,12 +247,45 @@ static void test_planner_policies(void **state)
     xf_topology_free(t);
 }
 
+/* nodes_allowed: a plan uses only those nodes, on the exhaustive path (4
+ * nodes) and past 16 nodes (32: singles, then the clique search), and a
+ * request that does not fit them is NO_FIT with their numbers. */
+static void test_planner_nodes_allowed(void **state)
+{
+    (void)state;
+    for (uint32_t n = 4; n <= 32; n += 28) {
+        struct xf_topology *t = make_topology(n, NULL, 2, 2, NULL, 1000);
+        struct xf_planner *p = make_planner(t, XF_PLANNER_XENFIT);
+        struct xf_numa_request req = {800, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT,
+                                      BIT(3)};
+        struct xf_plan plan;
+        assert_int_equal(xf_planner_plan(p, &req, &plan), 0);
+        assert_int_equal(plan.outcome, XF_PLAN_NODES);
+        assert_int_equal(plan.node_mask, BIT(3));
+        /* Two allowed nodes 11 apart (2 and 3): 1500 MiB splits over both. */
+        req.memory_mib = 1500;
+        req.nodes_allowed = BIT(2) | BIT(3);
+        assert_int_equal(xf_planner_plan(p, &req, &plan), 0);
+        assert_int_equal(plan.outcome, XF_PLAN_NODES);
+        assert_int_equal(plan.node_mask, BIT(2) | BIT(3));
+        /* Only node 3: 1000 MiB free there. */
+        req.nodes_allowed = BIT(3);
+        assert_int_equal(xf_planner_plan(p, &req, &plan), 0);
+        assert_int_equal(plan.outcome, XF_PLAN_NO_FIT);
+        assert_int_equal(plan.nofit.host_free_mib, 1000);
+        assert_int_equal(plan.nofit.best_node, 3);
+        assert_non_null(strstr(plan.reason, "the nodes allowed 1000 MiB free"));
+        xf_planner_free(p);
+        xf_topology_free(t);
+    }
+}
+
 static void test_planner_bad_requests(void **state)
 {
     struct xf_topology *t = make_topology(2, NULL, 4, 2, NULL, 1024);
     struct xf_planner *p = make_planner(t, XF_PLANNER_XENFIT), *q;
     struct xf_plan plan;
-    struct xf_numa_request req = {0, 1, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT};
+    struct xf_numa_request req = {0, 1, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT, 0};
     (void)state;
     plan.node_mask = 77;
     assert_int_equal(xf_planner_plan(p, &req, &plan), XF_EINVAL); /* memory 0 */
@@ -365,7 +398,7 @@ static void test_planner_pure_function_of_state(void **state)
 {
     struct xf_topology *t = make_topology(3, NULL, 4, 4, NULL, 10000);
     struct xf_placement_counts counts;
-    struct xf_numa_request req = {4000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT};
+    struct xf_numa_request req = {4000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT, 0};
     uint64_t free_mib[XF_MAX_NODES] = {8000, 8000, 8000};
     struct xf_plan a, b;
     (void)state;
@@ -386,7 +419,7 @@ static void test_planner_pure_function_of_state(void **state)
     assert_int_equal(a.node_mask, BIT(1));
     /* The same state through a planner: the same plan, field for field. */
     struct xf_planner *p = make_planner(t, XF_PLANNER_XENFIT);
-    struct xf_numa_request big = {12000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT};
+    struct xf_numa_request big = {12000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT, 0};
     assert_int_equal(xf_planner_place(p, &req, &a), 0); /* node 0: 6000 left, 1 live */
     for (uint32_t i = 0; i < 3; i++)
         free_mib[i] = xf_planner_node_free(p, i);
@@ -414,7 +447,7 @@ static void test_planner_commit_release(void **state)
     (void)state;
     assert_int_equal(xf_planner_place(p,
                                       &(struct xf_numa_request){6000, 2, XF_CORES_FROM_POLICY,
-                                                                XF_NUMA_POLICY_BEST_EFFORT},
+                                                                XF_NUMA_POLICY_BEST_EFFORT, 0},
                                       &a),
                      0);
     assert_int_equal(a.node_mask, BIT(0));
@@ -472,7 +505,7 @@ static void test_planner_sequence_two_per_node(void **state)
             assert_int_equal(
                 xf_planner_place(p,
                                  &(struct xf_numa_request){8192, 4, XF_CORES_FROM_POLICY,
-                                                           XF_NUMA_POLICY_BEST_EFFORT},
+                                                           XF_NUMA_POLICY_BEST_EFFORT, 0},
                                  &plan),
                 0);
             assert_true(plan.fits);
@@ -500,8 +533,8 @@ static void test_planner_xenopsd_chooser(void **state)
     /* Pairs of the tier {0,1} {1,2} {2,3}, usage 0 each: OCaml compares the
      * descending node lists [1;0] < [2;1] < [3;2]: {0,1}. Then usage is
      * 2, 1, 0: {2,3}. Then 2, 2, 2 again: {0,1}. */
-    const struct xf_numa_request pair = {1024, 12, XF_CORES_FROM_POLICY,
-                                         XF_NUMA_POLICY_BEST_EFFORT};
+    const struct xf_numa_request pair = {1024, 12, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT,
+                                         0};
     assert_int_equal(xf_planner_place(x, &pair, &plan), 0);
     assert_int_equal(plan.node_mask, 3);
     assert_int_equal(xf_planner_place(x, &pair, &plan), 0);
@@ -512,7 +545,8 @@ static void test_planner_xenopsd_chooser(void **state)
 
     /* The counter only grows: after a release xenopsd still avoids node 0,
      * although it has the most memory; xenfit takes it. */
-    const struct xf_numa_request one = {8000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT};
+    const struct xf_numa_request one = {8000, 2, XF_CORES_FROM_POLICY, XF_NUMA_POLICY_BEST_EFFORT,
+                                        0};
     struct xf_plan first;
     assert_int_equal(xf_planner_place(f, &one, &first), 0);
     assert_int_equal(first.node_mask, BIT(0));
@@ -559,7 +593,7 @@ static void test_planner_large_hosts(void **state)
             assert_int_equal(
                 xf_planner_place(f,
                                  &(struct xf_numa_request){40960, 20, XF_CORES_FROM_POLICY,
-                                                           XF_NUMA_POLICY_BEST_EFFORT},
+                                                           XF_NUMA_POLICY_BEST_EFFORT, 0},
                                  &plan),
                 0);
             assert_true(plan.fits);
@@ -641,7 +675,7 @@ static void allocate(const int64_t *d, uint32_t numa, uint32_t cores, uint32_t v
     struct cost def = access_costs(t, all);
     for (uint32_t vm = 0; vm < vms; vm++) {
         struct xf_plan plan;
-        const struct xf_numa_request req = {mem_mib, vm_cores, 0, XF_NUMA_POLICY_BEST_EFFORT};
+        const struct xf_numa_request req = {mem_mib, vm_cores, 0, XF_NUMA_POLICY_BEST_EFFORT, 0};
         assert_int_equal(xf_planner_place(p, &req, &plan), 0);
         if (!plan.fits)
             fail_msg("%u nodes, VM %u: %s", numa, vm, plan.reason);
@@ -696,6 +730,7 @@ int main(void)
         cmocka_unit_test(test_planner_split),
         cmocka_unit_test(test_planner_policies),
         cmocka_unit_test(test_planner_bad_requests),
+        cmocka_unit_test(test_planner_nodes_allowed),
         cmocka_unit_test(test_planner_numa_off),
         cmocka_unit_test(test_planner_nofit_numbers),
         cmocka_unit_test(test_planner_commit_release),

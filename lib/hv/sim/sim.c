@@ -223,7 +223,7 @@ int xf_sim_new(const struct xf_sim_spec *spec, const struct xf_sim_options *opts
         r = XF_EINVAL;
         goto fail;
     }
-    s->caps = XF_HV_CAP_SIMULATED | XF_HV_CAP_NODE_DMA_INFO;
+    s->caps = XF_HV_CAP_SIMULATED | XF_HV_CAP_NODE_DMA_INFO | XF_HV_CAP_DOMAIN_NODE_PAGES;
     if (s->spec.node_claims)
         s->caps |= XF_HV_CAP_NODE_CLAIMS;
     if (s->spec.node_claimed_info)
