@@ -87,4 +87,64 @@ expect_match "the refusal among the events" "$dom" '<li class="info">[^<]*refuse
 expect_match "summary" "$dom" '2 pending, 0 transferred, 0 settled; 1 refused'
 expect_match "it refreshed itself (GET /state.json $before -> $after)" "$((after - before))" \
   '^([3-9]|[1-9][0-9]+)$'
+
+# The screenshot: the bars are drawn in their colours (web-page.c's CSS), and
+# the claimed colour nowhere (no node has claims). Kept as ops-page.png in
+# the test's working directory for a look.
+timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+  --user-data-dir="$dir/chromium" --virtual-time-budget=3000 --window-size=1000,700 \
+  --hide-scrollbars --screenshot="$dir/page.png" "http://127.0.0.1:$port/" \
+  >/dev/null 2>>"$dir/chromium.log"
+cp "$dir/page.png" ops-page.png 2>/dev/null
+colours=$(python3 - "$dir/page.png" <<'PY'
+# Counts the pixels of each bar colour in an 8-bit RGB(A) PNG (stdlib only).
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+pos, idat = 8, b""
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b"IHDR":
+        w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+    elif kind == b"IDAT":
+        idat += body
+    pos += 12 + n
+assert depth == 8 and ctype in (2, 6), "unexpected PNG format"
+bpp = 3 if ctype == 2 else 4
+raw, stride, prev, out = zlib.decompress(idat), w * bpp, bytearray(w * bpp), {}
+want = {"used": (0xc0, 0x50, 0x4d), "claimed": (0xf7, 0x96, 0x46), "reserved": (0x80, 0x64, 0xa2),
+        "free": (0x9b, 0xbb, 0x59), "dma": (0x4b, 0xac, 0xc6)}
+count = dict.fromkeys(want, 0)
+rgb = {v: k for k, v in want.items()}
+for y in range(h):
+    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for i in range(stride):
+        a = line[i - bpp] if i >= bpp else 0
+        b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+        if f == 1: line[i] = (line[i] + a) & 255
+        elif f == 2: line[i] = (line[i] + b) & 255
+        elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    for x in range(0, stride, bpp):
+        k = rgb.get(tuple(line[x:x + 3]))
+        if k: count[k] += 1
+    prev = line
+print(" ".join("%s=%d" % (k, count[k]) for k in want))
+PY
+)
+echo "screenshot: $colours"
+px() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" <<<"$colours"; }
+# Each colour has a legend swatch; claimed has nothing else (no node has
+# claims), every drawn segment adds a bar's worth to its swatch.
+swatch=$(px claimed)
+expect_match "screenshot: the claimed swatch only" "$swatch" '^[1-9][0-9]{1,2}$'
+for seg in used reserved free dma; do
+  expect_eq "screenshot: $seg drawn in a bar" "$(($(px $seg) > 2 * swatch))" 1
+done
+# Node 0: 4133 of 8192 MiB reserved, 256 DMA: reserved is the widest colour
+# after free (node 1 is mostly free).
+expect_eq "screenshot: reserved wider than DMA" "$(($(px reserved) > $(px dma)))" 1
 finish
