@@ -25,9 +25,10 @@ void xf_usage_calibrate(void)
            "paging pool: the value for 'xenfit footprint --per-vcpu-pages'.\n\n"
            "FILE.csv: a header row with columns vcpus and overhead_pages (host pages a\n"
            "domain took beyond its own pages), optionally series; other columns are\n"
-           "ignored; lines starting with '#' are comments. Each series, and the table,\n"
-           "needs rows at two vCPU counts or more: a table it cannot fit is refused\n"
-           "(exit 2). FILE \"-\" reads stdin.\n\n"
+           "ignored; lines starting with '#' are comments. A line needs rows at two vCPU\n"
+           "counts or more: a table all at one count is refused (exit 2); a series all\n"
+           "at one count is left out, with a note (its rows count in \"all\"). FILE \"-\"\n"
+           "reads stdin.\n\n"
            "  --json   {\"fits\":[{series, rows, fixed_pages, per_vcpu_pages,\n"
            "           extra_per_vcpu_pages, total_slack_pages, lsq_slope, lsq_intercept}]}\n");
 }
@@ -69,27 +70,38 @@ static bool first_of_series(const struct xf_calib_table *t, size_t i)
 /*
  * A line fixed + per_vcpu * vcpus is known only from rows at two vCPU counts
  * or more: from one count the fit puts everything in `fixed` and reports
- * per_vcpu 0 (extra -256), which reads as a measurement. Returns 0, or the
- * usage error naming the first series (in file order, then the whole table)
- * whose rows are all at one count.
+ * per_vcpu 0 (extra -256), which reads as a measurement. A whole table at one
+ * count is refused (the usage error, returned); a series at one count is
+ * left out of the fits with a note on stderr (its rows still count in
+ * "all").
  */
 static int check_fittable(const char *path, const struct xf_calib_table *t)
 {
     size_t rows;
     uint32_t vcpus;
 
-    for (size_t i = 0; t->has_series && i < t->n_rows; i++)
-        if (first_of_series(t, i) && one_count(t, t->series[i], &rows, &vcpus))
-            return xf_cli_usage_error(CMD,
-                                      "%s: series '%s' has %zu row%s, all at %u vCPUs: cannot "
-                                      "fit a per-vCPU line; measure at two or more vCPU counts",
-                                      path, t->series[i], rows, rows == 1 ? "" : "s", vcpus);
     if (one_count(t, NULL, &rows, &vcpus))
         return xf_cli_usage_error(CMD,
                                   "%s: the table has %zu row%s, all at %u vCPUs: cannot fit a "
                                   "per-vCPU line; measure at two or more vCPU counts",
                                   path, rows, rows == 1 ? "" : "s", vcpus);
+    for (size_t i = 0; t->has_series && i < t->n_rows; i++)
+        if (first_of_series(t, i) && one_count(t, t->series[i], &rows, &vcpus))
+            fprintf(stderr,
+                    "xenfit: calibrate: %s: series '%s' has %zu row%s, all at %u vCPUs: no "
+                    "per-vCPU line of its own (left out; its rows count in 'all')\n",
+                    path, t->series[i], rows, rows == 1 ? "" : "s", vcpus);
     return 0;
+}
+
+/* Whether series `name` has rows at two vCPU counts or more ("all": the
+ * whole table, which check_fittable requires). */
+static bool fittable(const struct xf_calib_table *t, const char *name)
+{
+    size_t rows;
+    uint32_t vcpus;
+
+    return strcmp(name, "all") == 0 || !one_count(t, name, &rows, &vcpus);
 }
 
 static json_t *fit_json(const char *name, const struct xf_calib_fit *f)
@@ -109,7 +121,7 @@ int xf_cmd_calibrate(int argc, char **argv)
     struct xf_parse_error perr = {0};
     char **names = NULL, *buf = NULL;
     size_t len, nfits = 0;
-    bool json = false;
+    bool json = false, *shown = NULL;
     int c, r, status;
 
     optind = 1;
@@ -131,20 +143,27 @@ int xf_cmd_calibrate(int argc, char **argv)
         return xf_cli_failure(CMD, "out of memory");
     if (r < 0)
         return xf_cli_usage_error(CMD, "%s:%zu: %s", argv[optind], perr.line, perr.message);
-    if ((status = check_fittable(argv[optind], table))) {
+    if ((status = check_fittable(argv[optind], table)) ||
+        (!(shown = calloc(table->n_rows + 1, sizeof(*shown))) &&
+         (status = xf_cli_failure(CMD, "out of memory")))) {
         xf_calib_table_free(table);
         return status;
     }
     r = xf_calib_fit_table(table, &fits, &names, &nfits);
-    xf_calib_table_free(table);
-    if (r < 0)
+    if (r < 0) {
+        xf_calib_table_free(table);
         return xf_cli_failure(CMD, "%s", xf_strerror(r));
+    }
+    /* Only the series with a line of their own, in order. */
+    for (size_t i = 0; i < nfits; i++)
+        shown[i] = fittable(table, names[i]);
+    xf_calib_table_free(table);
 
     status = XF_EXIT_OK;
     if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; arr && i < nfits; i++)
-            if (json_array_append_new(arr, fit_json(names[i], &fits[i])) < 0) {
+            if (shown[i] && json_array_append_new(arr, fit_json(names[i], &fits[i])) < 0) {
                 json_decref(arr);
                 arr = NULL;
             }
@@ -154,15 +173,17 @@ int xf_cmd_calibrate(int argc, char **argv)
         printf("%-20s %6s %8s %9s %6s %12s %10s %10s\n", "series", "rows", "fixed", "per_vcpu",
                "extra", "total_slack", "lsq_slope", "lsq_icept");
         for (size_t i = 0; i < nfits; i++)
-            printf("%-20s %6zu %8llu %9llu %6lld %12llu %10.3f %10.3f\n", names[i], fits[i].rows,
-                   (unsigned long long)fits[i].fixed_pages,
-                   (unsigned long long)fits[i].per_vcpu_pages,
-                   (long long)fits[i].extra_per_vcpu_pages,
-                   (unsigned long long)fits[i].total_slack_pages, fits[i].lsq_slope,
-                   fits[i].lsq_intercept);
+            if (shown[i])
+                printf("%-20s %6zu %8llu %9llu %6lld %12llu %10.3f %10.3f\n", names[i],
+                       fits[i].rows, (unsigned long long)fits[i].fixed_pages,
+                       (unsigned long long)fits[i].per_vcpu_pages,
+                       (long long)fits[i].extra_per_vcpu_pages,
+                       (unsigned long long)fits[i].total_slack_pages, fits[i].lsq_slope,
+                       fits[i].lsq_intercept);
         printf("(pages; the line fixed + per_vcpu * vcpus never underestimates a row;\n"
                " extra = per_vcpu - 256, the pages per vCPU beyond the paging pool)\n");
     }
     xf_calib_fits_free(fits, names, nfits);
+    free(shown);
     return status;
 }
