@@ -143,9 +143,7 @@ int xf_cmd_calibrate(int argc, char **argv)
         return xf_cli_failure(CMD, "out of memory");
     if (r < 0)
         return xf_cli_usage_error(CMD, "%s:%zu: %s", argv[optind], perr.line, perr.message);
-    if ((status = check_fittable(argv[optind], table)) ||
-        (!(shown = calloc(table->n_rows + 1, sizeof(*shown))) &&
-         (status = xf_cli_failure(CMD, "out of memory")))) {
+    if ((status = check_fittable(argv[optind], table))) {
         xf_calib_table_free(table);
         return status;
     }
@@ -153,6 +151,11 @@ int xf_cmd_calibrate(int argc, char **argv)
     if (r < 0) {
         xf_calib_table_free(table);
         return xf_cli_failure(CMD, "%s", xf_strerror(r));
+    }
+    if (!(shown = calloc(nfits + 1, sizeof(*shown)))) {
+        xf_calib_table_free(table);
+        xf_calib_fits_free(fits, names, nfits);
+        return xf_cli_failure(CMD, "out of memory");
     }
     /* Only the series with a line of their own, in order. */
     for (size_t i = 0; i < nfits; i++)
