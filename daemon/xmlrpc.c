@@ -166,6 +166,8 @@ static int build(const char *body, size_t len, struct node **ret_root, char *err
                  XML_ErrorString(XML_GetErrorCode(b.parser)));
     }
     XML_ParserFree(b.parser);
+    if (r == 0 && !b.root)
+        r = fail(err, errlen, "no XML element in the body");
     if (r < 0) {
         node_free(b.root);
         return r;
@@ -178,8 +180,9 @@ static int build(const char *body, size_t len, struct node **ret_root, char *err
 
 /* ocaml-rpc's Parser.is_empty counts space, tab and LF; expat has already
  * turned CR LF into LF, and a lone CR is as blank. */
-static bool blank(const struct xfd_buf *t)
+static bool blank(const struct node *n)
 {
+    const struct xfd_buf *t = &n->text;
     for (size_t i = 0; i < t->len; i++)
         if (t->p[i] != ' ' && t->p[i] != '\t' && t->p[i] != '\n' && t->p[i] != '\r')
             return false;
@@ -200,7 +203,9 @@ static bool short_text(const struct node *n, char *buf, size_t size)
 /* A container (params, array, struct, ...) holds elements and blank text. */
 static int container(const struct node *n, char *err, size_t errlen)
 {
-    if (!blank(&n->text))
+    if (!n)
+        return fail(err, errlen, "an element is missing");
+    if (!blank(n))
         return fail(err, errlen, "text inside <%s>, where only elements belong", n->name);
     return 0;
 }
@@ -210,9 +215,10 @@ static int only_child(const struct node *n, const char *name, const struct node 
                       size_t errlen)
 {
     int r = container(n, err, errlen);
-    if (r < 0)
-        return r;
-    if (n->nchildren != 1 || strcmp(n->first->name, name) != 0)
+    *ret = NULL;
+    if (r < 0 || !n)
+        return r < 0 ? r : XF_EPARSE;
+    if (n->nchildren != 1 || !n->first || strcmp(n->first->name, name) != 0)
         return fail(err, errlen, "<%s> must hold exactly one <%s>", n->name, name);
     *ret = n->first;
     return 0;
@@ -247,16 +253,16 @@ static bool parse_i64(const char *s, int64_t *ret)
 
 static int array_of(const struct node *t, unsigned depth, json_t **ret, char *err, size_t errlen)
 {
-    const struct node *data;
+    const struct node *data = NULL;
     json_t *a;
     int r = only_child(t, "data", &data, err, errlen);
 
-    if (r < 0 || (r = container(data, err, errlen)) < 0)
-        return r;
+    if (r < 0 || !data || (r = container(data, err, errlen)) < 0)
+        return r < 0 ? r : XF_EPARSE;
     if (!(a = json_array()))
         return -ENOMEM;
     for (const struct node *c = data->first; c; c = c->next) {
-        json_t *v;
+        json_t *v = NULL;
         if (strcmp(c->name, "value") != 0) {
             r = fail(err, errlen, "<data> holds <%s>, not <value>", c->name);
             break;
@@ -288,14 +294,14 @@ static int struct_of(const struct node *t, unsigned depth, json_t **ret, char *e
     for (const struct node *m = t->first; m && r == 0; m = m->next) {
         const struct node *name = m->first, *val = name ? name->next : NULL;
         char key[256];
-        json_t *v;
+        json_t *v = NULL;
         if (strcmp(m->name, "member") != 0) {
             r = fail(err, errlen, "<struct> holds <%s>, not <member>", m->name);
             break;
         }
         if ((r = container(m, err, errlen)) < 0)
             break;
-        if (m->nchildren != 2 || strcmp(name->name, "name") != 0 ||
+        if (m->nchildren != 2 || !name || !val || strcmp(name->name, "name") != 0 ||
             strcmp(val->name, "value") != 0) {
             r = fail(err, errlen, "a <member> must hold <name> then <value>");
             break;
@@ -386,13 +392,15 @@ static int typed(const struct node *t, unsigned depth, json_t **ret, char *err, 
  * around one typed element is that element's value. */
 static int value_of(const struct node *n, unsigned depth, json_t **ret, char *err, size_t errlen)
 {
+    if (!n)
+        return -EINVAL;
     if (depth > XFD_XMLRPC_MAX_DEPTH)
         return fail(err, errlen, "values nested deeper than %u levels", XFD_XMLRPC_MAX_DEPTH);
     if (n->nchildren == 0) {
         *ret = json_stringn(n->text.p ? n->text.p : "", n->text.len);
         return *ret ? 0 : -ENOMEM;
     }
-    if (!blank(&n->text))
+    if (!blank(n))
         return fail(err, errlen, "<value> holds both text and <%s>", n->first->name);
     if (n->nchildren != 1)
         return fail(err, errlen, "<value> holds %zu elements, not one", n->nchildren);
@@ -408,8 +416,8 @@ int xfd_xmlrpc_decode_call(const char *body, size_t len, char **ret_method, json
     char *method = NULL;
     int r = build(body, len, &root, err, errlen);
 
-    if (r < 0)
-        return r;
+    if (r < 0 || !root) /* build() gives a root whenever it returns 0 */
+        return r < 0 ? r : -EINVAL;
     /* call_of_string: methodCall, then methodName and params, in order. */
     if (strcmp(root->name, "methodCall") != 0) {
         r = fail(err, errlen, "the document is <%s>, not an XML-RPC <methodCall>", root->name);
@@ -419,7 +427,7 @@ int xfd_xmlrpc_decode_call(const char *body, size_t len, char **ret_method, json
         goto out;
     name = root->first;
     params = name ? name->next : NULL;
-    if (root->nchildren != 2 || strcmp(name->name, "methodName") != 0 ||
+    if (root->nchildren != 2 || !name || !params || strcmp(name->name, "methodName") != 0 ||
         strcmp(params->name, "params") != 0) {
         r = fail(err, errlen, "<methodCall> must hold <methodName> then <params>");
         goto out;
@@ -432,8 +440,8 @@ int xfd_xmlrpc_decode_call(const char *body, size_t len, char **ret_method, json
         goto out;
     }
     for (const struct node *p = params->first; p; p = p->next) {
-        const struct node *v;
-        json_t *x;
+        const struct node *v = NULL;
+        json_t *x = NULL;
         if (strcmp(p->name, "param") != 0) {
             r = fail(err, errlen, "<params> holds <%s>, not <param>", p->name);
             goto out;
@@ -466,13 +474,13 @@ int xfd_xmlrpc_decode_response(const char *body, size_t len, bool *ret_success, 
                                char *err, size_t errlen)
 {
     struct node *root = NULL;
-    const struct node *p, *v;
+    const struct node *p = NULL, *v = NULL;
     json_t *val = NULL, *status, *out = NULL;
     bool success = true;
     int r = build(body, len, &root, err, errlen);
 
-    if (r < 0)
-        return r;
+    if (r < 0 || !root) /* build() gives a root whenever it returns 0 */
+        return r < 0 ? r : -EINVAL;
     if (strcmp(root->name, "methodResponse") != 0) {
         r = fail(err, errlen, "the document is <%s>, not an XML-RPC <methodResponse>", root->name);
         goto out;
