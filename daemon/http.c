@@ -56,6 +56,12 @@ static int add_uint(struct xfd_buf *out, size_t v)
 int xfd_http_respond(struct xfd_buf *out, int status, bool keep_alive, const char *body,
                      size_t body_len)
 {
+    return xfd_http_respond_type(out, status, keep_alive, "application/json", body, body_len);
+}
+
+int xfd_http_respond_type(struct xfd_buf *out, int status, bool keep_alive,
+                          const char *content_type, const char *body, size_t body_len)
+{
     size_t mark = out->len;
     int r;
 
@@ -66,7 +72,7 @@ int xfd_http_respond(struct xfd_buf *out, int status, bool keep_alive, const cha
         r = xfd_buf_printf(out, "HTTP/1.1 %d %s\r\n%s", status, xfd_http_reason(status),
                            status == 405 ? "Allow: POST\r\n" : "");
     if (r == 0)
-        r = xfd_buf_addstr(out, "Content-Type: application/json\r\nContent-Length: ");
+        r = xfd_buf_printf(out, "Content-Type: %s\r\nContent-Length: ", content_type);
     if (r == 0)
         r = add_uint(out, body_len);
     if (r == 0)

@@ -65,4 +65,8 @@ const char *xfd_http_reason(int status);
 int xfd_http_respond(struct xfd_buf *out, int status, bool keep_alive, const char *body,
                      size_t body_len);
 
+/* The same with another Content-Type (text/xml for XML-RPC answers). */
+int xfd_http_respond_type(struct xfd_buf *out, int status, bool keep_alive,
+                          const char *content_type, const char *body, size_t body_len);
+
 #endif

@@ -40,6 +40,7 @@
 #include "http.h"
 #include "xenfit/error.h"
 #include "xenfitd.h"
+#include "xmlrpc.h"
 
 /* Stop reading a client whose unsent replies exceed this. */
 #define OUT_HIGH    (1u << 20)
@@ -297,7 +298,10 @@ static void serve_requests(struct xfd_server *srv, struct xfd_conn *c, uint64_t 
         join_batch(srv, c);
         body.len = 0;
         if (xfd_rpc_handle(&srv->ctx, req.body, req.body_len, &body) < 0 ||
-            xfd_http_respond(&c->out, 200, req.keep_alive, body.p, body.len) < 0) {
+            xfd_http_respond_type(&c->out, 200, req.keep_alive,
+                                  xfd_xmlrpc_is_xml(req.body, req.body_len) ? "text/xml"
+                                                                            : "application/json",
+                                  body.p, body.len) < 0) {
             refuse(srv, c, 500, "out of memory", true);
             break;
         }

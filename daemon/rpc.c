@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -13,6 +14,7 @@
 #include "rpc.h"
 #include "xenfit/error.h"
 #include "xenfit/units.h"
+#include "xmlrpc.h"
 
 /* Xen's DOMID_FIRST_RESERVED (xen/include/public/xen.h). */
 #define DOMID_FIRST_RESERVED 0x7FF0
@@ -303,16 +305,103 @@ int xfd_rpc_call(struct xfd_ctx *ctx, const char *method, json_t *params, json_t
     return 0;
 }
 
+/* Why a call could not be dispatched: an Internal_error, counted and logged
+ * as the malformed requests are. Returns the error value or NULL (ENOMEM). */
+static json_t *refuse(struct xfd_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static json_t *refuse(struct xfd_ctx *ctx, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ctx->failures++;
+    xfd_log(XFD_LOG_INFO, "rejected request: %s", msg);
+    return json_pack("[ss]", "Internal_error", msg);
+}
+
+/*
+ * Runs a decoded call, whichever encoding it came in: finds the method,
+ * checks the arity, calls it. Returns 0 with exactly one of *ret_result and
+ * *ret_error set (new references), or -ENOMEM.
+ */
+static int dispatch(struct xfd_ctx *ctx, const char *method, json_t *params, json_t **ret_result,
+                    json_t **ret_error)
+{
+    const struct xfd_method *m = find_method(ctx, method);
+    struct xfd_call call = {.ctx = ctx, .params = params};
+
+    if (!m) {
+        *ret_error = refuse(ctx, "unknown method '%s'", method);
+        return *ret_error ? 0 : -ENOMEM;
+    }
+    if (json_array_size(params) != m->nparams) {
+        *ret_error = refuse(ctx, "%s expects %zu parameter%s (%s), got %zu", m->name, m->nparams,
+                            m->nparams == 1 ? "" : "s", m->signature, json_array_size(params));
+        return *ret_error ? 0 : -ENOMEM;
+    }
+    call.method = m->name;
+    m->fn(&call);
+    if (!call.result && !call.error)
+        xfd_fail(&call, "Unknown_error", NULL);
+    if (call.error) {
+        ctx->failures++;
+        json_decref(call.result);
+        call.result = NULL;
+    }
+    if (!call.result && !call.error)
+        return -ENOMEM;
+    *ret_result = call.result;
+    *ret_error = call.error;
+    return 0;
+}
+
+/*
+ * An XML-RPC body (xmlrpc.h): decoded into the method and params the JSON
+ * path dispatches, answered in ocaml-rpc's Xmlrpc.string_of_response. XML-RPC
+ * has no id: ocaml-rpc's Xmlrpc.call_of_string makes a call that is not a
+ * notification, and squeezed's server (xapi-idl lib/xcp_service.ml,
+ * http_handler) runs it and answers; so does this. A body that does not
+ * decode is answered Failure ["Internal_error", "<what was wrong>"], which
+ * xenopsd's client raises as Memory_interface's Internal_error (squeezed's
+ * own http_handler would raise and drop the connection).
+ */
+static int handle_xml(struct xfd_ctx *ctx, const char *body, size_t len, struct xfd_buf *out)
+{
+    char msg[XFD_XMLRPC_ERRLEN];
+    char *method = NULL;
+    json_t *params = NULL, *result = NULL, *error = NULL;
+    int r;
+
+    ctx->requests++;
+    r = xfd_xmlrpc_decode_call(body, len, &method, &params, msg, sizeof(msg));
+    if (r == XF_EPARSE) {
+        error = refuse(ctx, "%s", msg);
+        r = error ? 0 : -ENOMEM;
+    } else if (r == 0) {
+        r = dispatch(ctx, method, params, &result, &error);
+    }
+    if (r == 0)
+        r = xfd_xmlrpc_encode_response(out, error == NULL, error ? error : result);
+    free(method);
+    json_decref(params);
+    json_decref(result);
+    json_decref(error);
+    return r < 0 ? -ENOMEM : 0;
+}
+
 int xfd_rpc_handle(struct xfd_ctx *ctx, const char *body, size_t len, struct xfd_buf *out)
 {
     struct request req = {0};
-    json_t *id, *params;
+    json_t *id, *params, *result = NULL, *error = NULL;
     const char *method;
-    const struct xfd_method *m;
-    struct xfd_call call;
     bool v2;
     int r;
 
+    if (xfd_xmlrpc_is_xml(body, len))
+        return handle_xml(ctx, body, len, out);
     ctx->requests++;
     if ((r = decode(ctx, body, len, out, &req)) <= 0)
         return r;
@@ -338,32 +427,10 @@ int xfd_rpc_handle(struct xfd_ctx *ctx, const char *body, size_t len, struct xfd
                       method);
         goto out;
     }
-    m = find_method(ctx, method);
-    if (!m) {
-        r = malformed(ctx, out, v2, id, "unknown method '%s'", method);
-        goto out;
-    }
-    if (json_array_size(params) != m->nparams) {
-        r = malformed(ctx, out, v2, id, "%s expects %zu parameter%s (%s), got %zu", m->name,
-                      m->nparams, m->nparams == 1 ? "" : "s", m->signature,
-                      json_array_size(params));
-        goto out;
-    }
-    memset(&call, 0, sizeof(call));
-    call.ctx = ctx;
-    call.method = m->name;
-    call.params = params;
-    m->fn(&call);
-    if (!call.result && !call.error)
-        xfd_fail(&call, "Unknown_error", NULL);
-    if (call.error) {
-        ctx->failures++;
-        json_decref(call.result);
-        call.result = NULL;
-    }
-    r = respond(out, v2, id, call.result, call.error);
-    json_decref(call.result);
-    json_decref(call.error);
+    if ((r = dispatch(ctx, method, params, &result, &error)) == 0)
+        r = respond(out, v2, id, result, error);
+    json_decref(result);
+    json_decref(error);
 out:
     request_done(&req);
     return r;

@@ -19,6 +19,10 @@
  * ["Internal_error", "<what was wrong>"] with id null when the request had
  * none: ocaml-rpc's server maps its MarshalError the same way.
  *
+ * A body whose first non-blank byte is '<' is XML-RPC instead (xmlrpc.h):
+ * decoded into the same method and params, dispatched by the same code,
+ * answered in ocaml-rpc's XML-RPC response struct.
+ *
  * The layer is pure apart from the engine it drives: no sockets, no store;
  * the caller persists the engine's journal. The fuzz target calls it directly.
  */
@@ -97,8 +101,8 @@ extern const size_t xfd_nr_native_methods;
 
 /*
  * Serves one request body: appends the JSON response (no HTTP framing) to
- * out. Returns 0, or -ENOMEM (out unchanged). Every malformed request gets an
- * error response, never a failure of this function.
+ * out, or the XML-RPC one for an XML body (xfd_xmlrpc_is_xml). Returns 0, or -ENOMEM (out
+ * unchanged). Every malformed request gets an error response, never a failure of this function.
  */
 int xfd_rpc_handle(struct xfd_ctx *ctx, const char *body, size_t len, struct xfd_buf *out);
 

@@ -10,7 +10,10 @@
  * checker that verifies each change names a reservation the engine holds,
  * and every response must be one JSON object in ocaml-rpc's shape (rpc.h):
  * {"result", "error", "id"} with one of result and error null, or
- * {"jsonrpc": "2.0", "result" or "error", "id"}.
+ * {"jsonrpc": "2.0", "result" or "error", "id"}; a body that starts with '<'
+ * is XML-RPC (daemon/xmlrpc.h) and its answer must decode with xenfitd's own
+ * XML-RPC decoder into a Status struct whose failure is a constructor name
+ * or [name, argument].
  *
  * Build and run: docs/daemon.md, "Fuzzing".
  */
@@ -22,6 +25,7 @@
 #include "http.h"
 #include "log.h"
 #include "rpc.h"
+#include "xmlrpc.h"
 #include "xenfit/sim.h"
 
 /* The test host of tests/daemon (tests/data/hosts/daemon-2node.json). */
@@ -77,12 +81,31 @@ static void check_response(const struct xfd_buf *out)
     json_decref(resp);
 }
 
+/* An XML-RPC answer: a well-formed methodResponse, a failure in the
+ * interface's shape. Aborts if it is wrong. */
+static void check_xml_response(const struct xfd_buf *out)
+{
+    char err[XFD_XMLRPC_ERRLEN];
+    json_t *v = NULL;
+    bool ok = false;
+
+    if (xfd_xmlrpc_decode_response(out->p, out->len, &ok, &v, err, sizeof(err)) != 0)
+        abort();
+    if (!ok && !json_is_string(v) &&
+        !(json_is_array(v) && json_array_size(v) == 2 && json_is_string(json_array_get(v, 0))))
+        abort();
+    json_decref(v);
+}
+
 static void serve_body(struct xfd_ctx *ctx, const char *body, size_t len, struct xfd_buf *out)
 {
     out->len = 0;
     if (xfd_rpc_handle(ctx, body, len, out) < 0)
         return;
-    check_response(out);
+    if (xfd_xmlrpc_is_xml(body, len))
+        check_xml_response(out);
+    else
+        check_response(out);
     if (xf_engine_flush_changes(ctx->engine, check_change, ctx->engine) < 0)
         abort();
 }

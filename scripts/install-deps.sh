@@ -13,6 +13,8 @@ packages=(
   clang-format clang clang-tidy clang-tools
   # libraries
   libcmocka-dev libjansson-dev libcsv-dev libsqlite3-dev
+  # xenfitd parses XML-RPC bodies (xenopsd's use-switch=false client) with expat
+  libexpat1-dev
   # xenfit top draws with curses
   libncurses-dev
   # the CLI tests and the demo read JSON with jq; the demo's table uses column
