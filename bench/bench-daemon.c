@@ -10,6 +10,11 @@
  *
  * By default it starts its own xenfitd (the simulator on hosts/1node.json, a
  * fresh state directory under /tmp); --socket uses a running one instead.
+ * The daemon's CPU per cycle is its utime + stime (/proc/PID/stat) over the
+ * run divided by the cycles: a figure that holds on a busy machine, unlike
+ * cycles/s. --floor starts, in xenfitd's place, a server that answers every
+ * request with a canned reply (one epoll_wait, read and send each): the CPU
+ * that the same three round trips cost any server on this machine.
  *
  * The clients are lean by default (requests formatted and replies checked as
  * text, as a C toolstack would); --client jansson uses the shared client
@@ -18,6 +23,7 @@
  *
  *   bench-daemon [--seconds S] [--runs N] [--clients 1,8,32] [--sync normal|full]
  *                [--client lean|jansson] [--socket PATH] [--daemon PATH] [--host SPEC.json]
+ *                [--floor]
  */
 #include <errno.h>
 #include <ftw.h>
@@ -30,7 +36,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -191,6 +200,41 @@ static double self_cpu_s(void)
 
 static pid_t daemon_pid; /* when the benchmark started it */
 
+/* --floor: epoll, one read and one send per request, nothing else. */
+static void floor_server(const char *path)
+{
+    static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 34\r\n\r\n"
+                                "{\"result\":\"1\",\"error\":null,\"id\":1}";
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0), ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = l};
+
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    if (l < 0 || ep < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 256) < 0 ||
+        epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev) < 0)
+        _exit(1);
+    for (;;) {
+        struct epoll_event evs[64];
+        int n = epoll_wait(ep, evs, 64, -1);
+        for (int i = 0; i < n; i++) {
+            char buf[65536];
+            int fd = evs[i].data.fd;
+            if (fd == l) {
+                int c = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+                struct epoll_event ce = {.events = EPOLLIN, .data.fd = c};
+                if (c >= 0)
+                    (void)epoll_ctl(ep, EPOLL_CTL_ADD, c, &ce);
+                continue;
+            }
+            if (read(fd, buf, sizeof(buf)) <= 0) {
+                close(fd);
+                continue;
+            }
+            (void)!send(fd, reply, sizeof(reply) - 1, MSG_NOSIGNAL);
+        }
+    }
+}
+
 /* The daemon's CPU time so far (user + system), in clock ticks; 0 unknown. */
 static unsigned long long daemon_ticks(void)
 {
@@ -281,11 +325,16 @@ int main(int argc, char **argv)
     const char *daemon = XFD_BINARY, *host = XF_SOURCE_DIR "/hosts/1node.json", *sync = "normal";
     char clients_arg[64] = "1,8,32", dir[64] = "", sock[128], state[128];
     int runs = 5, status = 0;
+    bool floor_mode = false;
     pid_t pid = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
+        if (strcmp(a, "--floor") == 0) {
+            floor_mode = true;
+            continue;
+        }
         if (strcmp(a, "--seconds") == 0 && v) {
             seconds = strtod(v, &end);
         } else if (strcmp(a, "--runs") == 0 && v) {
@@ -306,7 +355,7 @@ int main(int argc, char **argv)
         } else {
             fprintf(stderr, "usage: bench-daemon [--seconds S] [--runs N] [--clients 1,8,32] "
                             "[--sync normal|full] [--client lean|jansson] [--socket PATH]\n"
-                            "                    [--daemon PATH] [--host SPEC]\n");
+                            "                    [--daemon PATH] [--host SPEC] [--floor]\n");
             return 2;
         }
         if (end && *end) {
@@ -329,6 +378,8 @@ int main(int argc, char **argv)
         daemon_pid = pid;
         if (pid == 0) {
             (void)prctl(PR_SET_PDEATHSIG, SIGTERM); /* not to outlive the benchmark */
+            if (floor_mode)
+                floor_server(sock);
             execl(daemon, daemon, "--host", host, "--state-dir", state, "--socket", sock, "--sync",
                   sync, "--log-level", "warning", (char *)NULL);
             _exit(127);
@@ -342,9 +393,10 @@ int main(int argc, char **argv)
             usleep(10000);
         }
     }
-    printf("xenfitd: reserve -> transfer -> delete cycles over %s (synchronous=%s, %s client), "
+    printf("%s: reserve -> transfer -> delete cycles over %s (synchronous=%s, %s client), "
            "%d runs of %.1f s, medians\n",
-           socket_path, pid ? sync : "?", lean ? "lean" : "jansson", runs, seconds);
+           floor_mode ? "floor (canned replies, not xenfitd)" : "xenfitd", socket_path,
+           pid && !floor_mode ? sync : "-", lean ? "lean" : "jansson", runs, seconds);
     printf("%8s %12s %10s %10s %18s %18s\n", "clients", "cycles/s", "p50 us", "p99 us",
            "daemon CPU/cycle", "client CPU/cycle");
     for (char *save = NULL, *tok = strtok_r(clients_arg, ",", &save); tok;

@@ -248,6 +248,15 @@ static json_t *json_plan(size_t index, const struct xf_plan *plan)
                         plan->has_distances ? json_real(plan->avg_distance) : json_null());
     json_object_set_new(o, "cores_available", json_integer(plan->cores_available));
     json_object_set_new(o, "exhaustive", json_boolean(plan->exhaustive));
+    /* "proven" says the same as "exhaustive" (kept for older readers); the
+     * gap bounds how far the best set may be when it is false. */
+    json_object_set_new(o, "proven", json_boolean(plan->exhaustive));
+    if (plan->has_distances) {
+        json_t *gap = json_object();
+        json_object_set_new(gap, "max_distance", json_integer(plan->gap_max_distance));
+        json_object_set_new(gap, "avg_distance", json_real(plan->gap_avg_distance));
+        json_object_set_new(o, "gap_bound", gap);
+    }
     return o;
 }
 
@@ -290,7 +299,13 @@ static void print_table(const struct xf_planner *planner, const struct xf_plan *
                 at += (size_t)snprintf(split + at, sizeof(split) - at, "%s%u:%llu", at ? "," : "",
                                        k, (unsigned long long)p->memory_mib_per_node[k]);
         format_cpus(p, cpus, sizeof(cpus));
-        if (p->has_distances)
+        if (p->has_distances && !p->exhaustive)
+            printf("%-3zu %6u %6llu MiB %-4s %-10s %-24s %-20s %5u %7.2f  not proven best: the "
+                   "best may have a max down to %u, an average down to %.2f\n",
+                   i, p->vcpus, (unsigned long long)p->memory_mib, "yes",
+                   placement_name(p->outcome), split, cpus, p->max_distance, p->avg_distance,
+                   p->max_distance - p->gap_max_distance, p->avg_distance - p->gap_avg_distance);
+        else if (p->has_distances)
             printf("%-3zu %6u %6llu MiB %-4s %-10s %-24s %-20s %5u %7.2f\n", i, p->vcpus,
                    (unsigned long long)p->memory_mib, "yes", placement_name(p->outcome), split,
                    cpus, p->max_distance, p->avg_distance);

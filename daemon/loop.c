@@ -197,6 +197,7 @@ static void flush_out(struct xfd_server *srv, struct xfd_conn *c, uint64_t now)
         return;
     if (c->out_off == c->out.len) {
         c->out.len = c->out_off = 0;
+        limit = 0; /* all sent: nothing to wait for (EPOLLOUT would wake the next round) */
         if (c->close_after) {
             linger(srv, c, now);
             return;

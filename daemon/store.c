@@ -33,6 +33,7 @@ enum stmt {
     ST_BUILD_ALL,
     ST_BUILD_TRIM,
     ST_GENERATION,
+    ST_GENERATION_NEW,
     ST_META_GET,
     ST_META_SET,
     ST_BEGIN,
@@ -99,7 +100,10 @@ static const char *const STMT_SQL[] = {
     [ST_BUILD_PUT] = "INSERT OR REPLACE INTO builds VALUES(?, ?, ?, ?)",
     [ST_BUILD_ALL] = "SELECT id, record FROM builds ORDER BY id",
     [ST_BUILD_TRIM] = "DELETE FROM builds WHERE id < ?",
-    [ST_GENERATION] = "INSERT OR REPLACE INTO meta VALUES('generation', ?)",
+    /* An update in place: INSERT OR REPLACE deletes and inserts, and
+     * rewrites the key's index page too (one more page per commit). */
+    [ST_GENERATION] = "UPDATE meta SET value = ?1 WHERE key = 'generation'",
+    [ST_GENERATION_NEW] = "INSERT INTO meta VALUES('generation', ?1)",
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?",
     [ST_META_SET] = "INSERT OR REPLACE INTO meta VALUES(?, ?)",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -349,7 +353,7 @@ int xfd_store_open(const char *dir, enum xfd_sync sync, struct xfd_store **ret, 
     /* One thread uses the connection: no per-call mutex (SQLITE_OPEN_NOMUTEX). */
     if (sqlite3_open_v2(path, &s->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
+                        xfd_store_vfs_register()) != SQLITE_OK) {
         r = fail(s, -EIO, err, errlen, "opening the database");
         goto fail;
     }
@@ -495,8 +499,12 @@ int xfd_store_commit(struct xfd_store *s)
         return 0;
     snprintf(gen, sizeof(gen), "%" PRIu64, s->generation + 1);
     sqlite3_bind_text(s->st[ST_GENERATION], 1, gen, -1, SQLITE_TRANSIENT);
-    if (note(s, step_reset(s->st[ST_GENERATION])) < 0 ||
-        note(s, step_reset(s->st[ST_COMMIT])) < 0) {
+    int r = note(s, step_reset(s->st[ST_GENERATION]));
+    if (r == 0 && sqlite3_changes(s->db) == 0) { /* the first commit */
+        sqlite3_bind_text(s->st[ST_GENERATION_NEW], 1, gen, -1, SQLITE_TRANSIENT);
+        r = note(s, step_reset(s->st[ST_GENERATION_NEW]));
+    }
+    if (r < 0 || note(s, step_reset(s->st[ST_COMMIT])) < 0) {
         xfd_store_rollback(s);
         return -EIO;
     }

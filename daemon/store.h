@@ -40,6 +40,11 @@ struct xfd_store;
  * (-EUCLEAN: tables lost, integrity check failed, committed changes missing
  * against the mark kept beside it; see store.c).
  */
+/* Registers (once) the VFS that writes each commit's WAL frames in one
+ * system call (store-vfs.c) and returns its name, or NULL if SQLite has no
+ * default VFS. */
+const char *xfd_store_vfs_register(void);
+
 int xfd_store_open(const char *dir, enum xfd_sync sync, struct xfd_store **ret, char *err,
                    size_t errlen);
 void xfd_store_close(struct xfd_store *s);

@@ -127,6 +127,18 @@ struct xf_plan {
     bool exhaustive;                 /* the tier is proven the best (always up to 16 nodes) */
     struct xf_nofit nofit;           /* outcome XF_PLAN_NO_FIT */
     char reason[XF_PLAN_REASON_LEN]; /* outcome NO_FIT or NUMA_OFF: a sentence */
+    /*
+     * When the plan fits but is not proven the best (!exhaustive: the search
+     * past 16 nodes stopped at its work budget), how far from the best it
+     * may be, in the planner's score -- the max distance first, then the
+     * average: no fitting set has a max distance below max_distance -
+     * gap_max_distance, and none whose max distance is at most the plan's
+     * has an average below avg_distance - gap_avg_distance. Both 0 for a
+     * proven plan. (After every other field: callers built against the
+     * older struct keep their meaning.)
+     */
+    uint32_t gap_max_distance;
+    double gap_avg_distance;
 };
 
 /* The placements per node a plan balances on, besides free memory. Whoever

@@ -68,13 +68,25 @@ void xf__split(const uint64_t free_mib[XF_MAX_NODES], uint64_t nodes, uint64_t m
 void xf__pick_offer(const struct xf_planner *p, const struct xf__need *need, struct xf__pick *pk,
                     uint64_t nodes);
 
+/* What the search proves about the best fitting set (max distance, then
+ * average distance): none has a max below lb_max, and none with a max up to
+ * the plan's an average below lb_avg_num / lb_avg_den. */
+struct xf__proof {
+    bool exhaustive; /* the plan's tier is proven the best */
+    uint32_t lb_max;
+    uint64_t lb_avg_num;
+    uint64_t lb_avg_den;
+};
+
 /*
  * Finds the fitting sets of the best distance tier the planner's mode can
- * see and offers them to the chooser. Returns true if one fits. Sets
- * *ret_exhaustive to whether the tier is proven the best (false only when the
- * search past XF_TOPOLOGY_EXHAUSTIVE_NODES ran out of budget).
+ * see and offers them to the chooser. Returns true if one fits. Fills
+ * *ret_proof: exhaustive is false only when the search past
+ * XF_TOPOLOGY_EXHAUSTIVE_NODES ran out of budget (then the bounds say how
+ * far the plan may be from the best) or, in xenopsd's mode, when no single
+ * node fits.
  */
 bool xf__plan_search(const struct xf_planner *p, const struct xf__need *need, struct xf__pick *pk,
-                     bool *ret_exhaustive);
+                     struct xf__proof *ret_proof);
 
 #endif

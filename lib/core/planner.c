@@ -71,11 +71,24 @@ void xf__split(const uint64_t free_mib[XF_MAX_NODES], uint64_t nodes, uint64_t m
     }
     for (uint64_t m = nodes; m; m &= m - 1)
         total += free_mib[xf__ctz64(m)];
+    if (total == 0) {
+        for (uint64_t m = nodes; m; m &= m - 1)
+            ret_per_node[xf__ctz64(m)] = 0;
+        return;
+    }
     for (uint64_t m = nodes; m; m &= m - 1) {
         unsigned i = xf__ctz64(m);
-        u128 x = (u128)mem_mib * free_mib[i];
-        ret_per_node[i] = total ? (uint64_t)(x / total) : 0;
-        rem[i] = total ? (uint64_t)(x % total) : 0;
+        /* Below 2^32 MiB of VM the product fits 64 bits (a node has at most
+         * 2^32 MiB): a 64-bit division, several times cheaper than 128. */
+        if (mem_mib < (UINT64_C(1) << 32)) {
+            uint64_t x = mem_mib * free_mib[i];
+            ret_per_node[i] = x / total;
+            rem[i] = x % total;
+        } else {
+            u128 x = (u128)mem_mib * free_mib[i];
+            ret_per_node[i] = (uint64_t)(x / total);
+            rem[i] = (uint64_t)(x % total);
+        }
         given += ret_per_node[i];
     }
     /* The remainders sum to total * (mem_mib - given) and each is below
@@ -272,7 +285,7 @@ int xf_planner_plan(const struct xf_planner *planner, const struct xf_numa_reque
     const struct xf_topology *t;
     struct xf__need need;
     struct xf__pick pick = {0};
-    bool exhaustive = true;
+    struct xf__proof proof;
 
     if (!planner || !req || !ret_plan || req->memory_mib == 0 ||
         req->memory_mib > XF_NODE_FREE_MIB_MAX * XF_MAX_NODES || req->vcpus == 0 ||
@@ -314,17 +327,27 @@ int xf_planner_plan(const struct xf_planner *planner, const struct xf_numa_reque
                  t->reason);
         return 0;
     }
-    if (!need.allowed || !xf__plan_search(planner, &need, &pick, &exhaustive)) {
+    proof.exhaustive = true; /* no node allowed: nothing left to search */
+    if (!need.allowed || !xf__plan_search(planner, &need, &pick, &proof)) {
         explain_nofit(planner, ret_plan, need.allowed, &need);
-        ret_plan->exhaustive = exhaustive;
+        ret_plan->exhaustive = proof.exhaustive;
         return 0;
     }
     ret_plan->outcome = XF_PLAN_NODES;
     ret_plan->fits = true;
     ret_plan->affinity =
         req->policy == XF_NUMA_POLICY_BEST_EFFORT_HARD ? XF_AFFINITY_HARD : XF_AFFINITY_SOFT;
-    ret_plan->exhaustive = exhaustive;
+    ret_plan->exhaustive = proof.exhaustive;
     fill_nodes(planner, ret_plan, pick.nodes);
+    if (!proof.exhaustive && ret_plan->has_distances) {
+        /* How far the best set may be: in max distance, and in average
+         * among the sets with a max up to the plan's (docs/topology.md). */
+        double lb = proof.lb_avg_num == UINT64_MAX
+                        ? ret_plan->avg_distance
+                        : (double)proof.lb_avg_num / (double)proof.lb_avg_den;
+        ret_plan->gap_max_distance = ret_plan->max_distance - proof.lb_max;
+        ret_plan->gap_avg_distance = ret_plan->avg_distance > lb ? ret_plan->avg_distance - lb : 0;
+    }
     return 0;
 }
 

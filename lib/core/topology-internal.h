@@ -21,12 +21,14 @@
 
 #define XF__NIBBLES (XF_MAX_NODES / 4u)
 
-/* One candidate set of the exhaustive list (16 bytes: 65535 of them). */
-struct xf__cand {
-    uint64_t nodes;
-    uint32_t sum;  /* distance sum over ordered pairs, self included */
-    uint16_t cpus; /* at most XF_MAX_CPUS */
-    uint16_t cores;
+/* A candidate of the exhaustive list is its mask over the compact
+ * (reachable-only) numbering, 2 bytes: 65535 of them fit 32 pages. Its nodes,
+ * CPUs and cores come from the two bytes of the mask (struct
+ * xf__cand_tables). */
+struct xf__cand_tables {
+    uint64_t nodes[2][256];
+    uint16_t cpus[2][256]; /* a host has at most XF_MAX_CPUS */
+    uint16_t cores[2][256];
 };
 
 /* A run of candidates with equal (max distance, average distance). */
@@ -34,13 +36,19 @@ struct xf__tier {
     uint32_t first;
     uint32_t count;
     uint32_t max_distance;
-    uint32_t sum; /* of its first candidate: avg = sum / k^2 */
-    uint32_t k;   /* size of its first candidate */
-    double avg;
-    uint32_t max_cpus; /* over its candidates, to skip it without looking */
-    uint32_t max_cores;
-    uint32_t max_size;
+    uint32_t sum;       /* of its first candidate: avg = sum / k^2 */
+    uint16_t max_cpus;  /* over its candidates, to skip it without looking */
+    uint16_t max_cores; /* (a host has at most XF_MAX_CPUS) */
+    uint8_t k;          /* size of its first candidate */
+    uint8_t min_size;   /* of its candidates' node counts */
+    uint8_t max_size;
 };
+
+/* The tier's average distance, xenopsd's float. */
+static inline double xf__tier_avg(const struct xf__tier *tier)
+{
+    return (double)tier->sum / (double)((uint32_t)tier->k * tier->k);
+}
 
 struct xf_topology {
     uint32_t nr_nodes;
@@ -71,21 +79,38 @@ struct xf_topology {
     uint64_t *node_cpu_bits; /* nr_nodes * nr_cpu_words */
 
     /* Up to XF_TOPOLOGY_EXHAUSTIVE_NODES reachable nodes: every clique. */
-    struct xf__cand *cands;
-    uint32_t nr_cands;
-    struct xf__tier *tiers;
+    struct xf__tier *tiers; /* one allocation with ctab and cands */
     uint32_t nr_tiers;
+    struct xf__cand_tables *ctab;
+    uint16_t *cands;
+    uint32_t nr_cands;
 
     /* Above: distinct pairwise distances (10 first) and, per threshold t and
-     * node i, thr_adj[t * 64 + i] = the nodes within thr[t] of i (i included),
-     * with their CPUs and cores. */
+     * node i, thr_adj[t * 64 + i] = the nodes within thr[t] of i (i included). */
     uint32_t nr_thr;
     bool local_pairs; /* some distinct nodes are 10 apart */
+    /* Per node, the others with the same distances to and from every other
+     * node, to each other both ways, and the same CPUs and cores: swapping
+     * two of them changes no set's distances or resources. */
+    uint64_t twins[XF_MAX_NODES];
     uint32_t *thr;
     uint64_t *thr_adj;
-    uint32_t *thr_cpus;
-    uint32_t *thr_cores;
 };
+
+static inline uint64_t xf__cand_nodes(const struct xf_topology *t, uint16_t c)
+{
+    return t->ctab->nodes[0][c & 255u] | t->ctab->nodes[1][c >> 8];
+}
+
+static inline uint32_t xf__cand_cpus(const struct xf_topology *t, uint16_t c)
+{
+    return (uint32_t)t->ctab->cpus[0][c & 255u] + t->ctab->cpus[1][c >> 8];
+}
+
+static inline uint32_t xf__cand_cores(const struct xf_topology *t, uint16_t c)
+{
+    return (uint32_t)t->ctab->cores[0][c & 255u] + t->ctab->cores[1][c >> 8];
+}
 
 static inline unsigned xf__ctz64(uint64_t m)
 {

@@ -7,11 +7,20 @@
  * (xenopsd's NUMA.node_distances: every ordered pair, each node with itself
  * included, so avg = sum / k^2), sorted by (max, avg) and, among equals, in
  * xenopsd's generation order (ascending bitmask, seq_all_subsets) exactly as
- * its stable Array.fast_sort leaves them (NUMA.gen_candidates). Sums come from
- * a dynamic programme over bitmasks (each set = a smaller set + its highest
- * node) and the sort is an LSD radix sort over a 48-bit key, so a 16-node
- * topology (65535 sets) loads in about a millisecond where xenopsd's sort of
- * float tuples takes hundreds. Equal keys form the tiers the planner walks.
+ * its stable Array.fast_sort leaves them (NUMA.gen_candidates). Equal keys
+ * form the tiers the planner walks.
+ *
+ * A load must be cheap in a fresh process too, where every page of memory
+ * touched for the first time costs a page fault (about 10 us each on the
+ * project's virtual machine: 550 faults took a 16-node load from 1.3 ms warm
+ * to 7 ms cold). So nothing is kept per set but its 2-byte mask: a set's
+ * sum and maximum come from byte tables (the sets within the low and the
+ * high 8 nodes, and the pairs across, summed per high byte), and the sort is
+ * a counting sort in two passes over the sets: the first counts the sets of
+ * each distinct key (a small hash table: a tier per key), the keys are
+ * sorted, and the second pass computes each set's key again and writes its
+ * mask at its tier's next place, in ascending mask order. The candidates,
+ * tiers and byte tables the planner reads are one allocation.
  *
  * Above that: the distinct pairwise distances (the thresholds) and, for each,
  * every node's neighbourhood within it, which bound the planner's clique
@@ -25,112 +34,18 @@
 #include "xenfit/error.h"
 
 /*
- * Each candidate is sorted as one 64-bit word: the rank of its max distance
- * among the topology's distinct pairwise maxima (bits 49..56), its average
- * distance scaled by 2^17 and rounded down (bits 16..48), its bitmask over the
- * compact (reachable-only) numbering (bits 0..15). Averages are sum / k^2
- * with k <= 16, so two different averages differ by at least
- * 1/(256 * 256) = 2^-16, by at least 2 once scaled: the floors of different
- * averages differ, and equal averages (e.g. 62/4 and 248/16) give equal
- * floors, so comparing words compares averages exactly. The floor is exact
- * integer arithmetic (avg_scaled below), with no rounding to reason about.
- * Averages are at most XF_SLIT_MAX_DISTANCE < 2^16: scaled, below 2^33.
+ * A set's key is (the rank of its max distance among the topology's distinct
+ * pairwise maxima, its size k, its distance sum): at most 255, 16 and
+ * 16 * 16 * 65535 < 2^24, 37 bits. Keys of equal max rank and equal average
+ * (order_word) make one tier.
  */
-#define KEY(word) ((word) >> 16)
+#define KEY(max, k, sum) ((uint64_t)(max) << 29 | (uint64_t)(k) << 24 | (sum))
+#define KEY_MAX(key)     ((uint32_t)((key) >> 29))
+#define KEY_K(key)       ((uint32_t)((key) >> 24) & 31u)
+#define KEY_SUM(key)     ((uint32_t)(key)&0xFFFFFFu)
 
 /* A max-distance rank that no clique has: at most 1 + 16 * 15 / 2 ranks. */
 #define NOT_CLIQUE 255u
-
-__extension__ typedef unsigned __int128 u128;
-
-/* floor(2^64 / k^2) + 1 for k = 1..16: a division by k^2 as a multiplication
- * (a 64-bit division costs several times more, on 65535 sets per load). */
-static void avg_reciprocals(u128 ret[XF_TOPOLOGY_EXHAUSTIVE_NODES + 1])
-{
-    ret[0] = 0;
-    for (uint32_t k = 1; k <= XF_TOPOLOGY_EXHAUSTIVE_NODES; k++)
-        ret[k] = ((u128)1 << 64) / (k * k) + 1;
-}
-
-/*
- * floor(sum * 2^17 / k^2), exactly: with x = sum * 2^17 < 2^41 and
- * recip = 2^64 / d + e (0 < e <= 1, d = k^2), x * recip / 2^64 = x / d + err
- * with 0 < err <= x / 2^64 < 2^-23, and the fractional part of x / d is at
- * most 1 - 1/d <= 1 - 2^-8, so adding err never reaches the next integer.
- */
-static uint64_t avg_scaled(uint32_t sum, u128 recip)
-{
-    return (uint64_t)(((u128)((uint64_t)sum << 17) * recip) >> 64);
-}
-
-static uint64_t sort_word(uint32_t max_rank, uint32_t sum, u128 recip, uint32_t cmask)
-{
-    return (uint64_t)max_rank << 49 | avg_scaled(sum, recip) << 16 | cmask;
-}
-
-/* Stable LSD radix sort on bits 16..63, 8 bits a pass, skipping the passes
- * where every word has the same digit; one read of the data counts the digits
- * of every pass. The words arrive in ascending bitmask order (xenopsd's
- * generation order), which stability keeps among equal keys, so bits 0..15
- * need no pass. Sorts a[] using tmp[]. */
-static void radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
-{
-    enum { PASSES = 6 };
-    size_t count[PASSES][256];
-
-    memset(count, 0, sizeof(count));
-    for (size_t i = 0; i < n; i++)
-        for (unsigned p = 0; p < PASSES; p++)
-            count[p][(a[i] >> (16 + 8 * p)) & 255u]++;
-    for (unsigned p = 0; p < PASSES; p++) {
-        unsigned shift = 16 + 8 * p;
-        size_t pos = 0;
-        if (count[p][(a[0] >> shift) & 255u] == n)
-            continue;
-        for (unsigned d = 0; d < 256; d++) {
-            size_t c = count[p][d];
-            count[p][d] = pos;
-            pos += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            tmp[count[p][(a[i] >> shift) & 255u]++] = a[i];
-        memcpy(a, tmp, n * sizeof(*a));
-    }
-}
-
-static int build_tiers(struct xf_topology *t, const uint64_t *words, const uint32_t *rank_value)
-{
-    uint32_t nr_tiers = 0;
-
-    for (uint32_t i = 0; i < t->nr_cands; i++)
-        if (i == 0 || KEY(words[i]) != KEY(words[i - 1]))
-            nr_tiers++;
-    t->tiers = xf__calloc(nr_tiers, sizeof(*t->tiers));
-    if (!t->tiers)
-        return XF_ENOMEM;
-    t->nr_tiers = nr_tiers;
-    struct xf__tier *tier = NULL;
-    for (uint32_t i = 0; i < t->nr_cands; i++) {
-        struct xf__cand *c = &t->cands[i];
-        uint32_t k = xf__popcount64(c->nodes);
-        if (i == 0 || KEY(words[i]) != KEY(words[i - 1])) {
-            tier = tier ? tier + 1 : t->tiers;
-            tier->first = i;
-            tier->max_distance = rank_value[words[i] >> 49];
-            tier->sum = c->sum;
-            tier->k = k;
-            tier->avg = (double)c->sum / (double)(k * k);
-        }
-        tier->count++;
-        if (c->cpus > tier->max_cpus)
-            tier->max_cpus = c->cpus;
-        if (c->cores > tier->max_cores)
-            tier->max_cores = c->cores;
-        if (k > tier->max_size)
-            tier->max_size = k;
-    }
-    return 0;
-}
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -157,182 +72,349 @@ static uint32_t distinct_maxima(const struct xf_topology *t, uint64_t nodes, uin
     return distinct;
 }
 
+/* One distinct key in 8 bytes: the key (41 bits) above 16 bits that hold
+ * how many sets have it (pass 1), then its tier (pass 2: at most 65535
+ * sets, so at most 65535 of either). 0 is empty: a real key has an
+ * average of at least 10. */
+typedef uint64_t key_slot;
+#define SLOT_KEY(s) ((s) >> 16)
+#define SLOT_LOW    UINT64_C(0xFFFF)
+
 /* What building the exhaustive candidates needs besides the topology. */
 struct exhaustive {
     uint32_t nr; /* reachable nodes, numbered compactly 0..nr-1 */
     unsigned node[XF_TOPOLOGY_EXHAUSTIVE_NODES];
-    /* A compact mask's two bytes give its nodes, CPUs and cores. */
-    uint64_t expand_lo[256], expand_hi[256];
-    uint32_t cpus_lo[256], cpus_hi[256], cores_lo[256], cores_hi[256];
-    /* 10 and at most 16 * 15 / 2 pairwise maxima; rank[a][b] is dmax's rank. */
+    /* 10 and at most 16 * 15 / 2 pairwise maxima */
     uint32_t rank_value[1 + XF_TOPOLOGY_EXHAUSTIVE_NODES * XF_TOPOLOGY_EXHAUSTIVE_NODES];
-    uint8_t rank[XF_TOPOLOGY_EXHAUSTIVE_NODES][XF_TOPOLOGY_EXHAUSTIVE_NODES];
-    /* By compact set: the distance sum, and the rank of the max distance or
-     * NOT_CLIQUE if two of its nodes cannot reach each other. */
-    uint32_t *sum;
-    uint8_t *maxd;
+    /* Per byte of a compact mask (lo: nodes 0..7, hi: 8..15): the distance
+     * sum within it (10 per node, dsym per pair) and the rank of its max
+     * (NOT_CLIQUE if two of its nodes cannot reach each other). */
+    uint32_t sum_in[2][256];
+    uint8_t max_in[2][256];
+    /* For high node 8 + b: its dsym summed over, and the max rank over, the
+     * nodes of a low byte. */
+    uint32_t row_sum[8][256];
+    uint8_t row_max[8][256];
+    uint8_t bits[256]; /* popcount of a byte: no popcnt instruction assumed */
+    /* The keys, open addressing (a power of two, at most half full). */
+    key_slot *slots;
+    uint32_t *pos; /* pass 2: per tier, where its next set goes */
+    uint32_t nr_slots;
+    unsigned slot_shift; /* 64 - log2(nr_slots) */
+    uint32_t nr_keys;
     uint32_t nr_cliques;
 };
 
-static void compact_numbering(const struct xf_topology *t, struct exhaustive *x)
+/* The rank of dmax between compact nodes a and b among the distinct maxima,
+ * NOT_CLIQUE if they cannot reach each other. */
+static uint8_t pair_rank(const struct xf_topology *t, const struct exhaustive *x,
+                         uint32_t nr_values, uint32_t a, uint32_t b)
 {
-    x->nr = 0;
-    for (uint64_t m = t->reachable; m; m &= m - 1)
-        x->node[x->nr++] = xf__ctz64(m);
+    uint32_t v, lo = 0, hi = nr_values - 1;
+
+    if (!(t->adj[x->node[a]] >> x->node[b] & 1u))
+        return NOT_CLIQUE;
+    v = t->dmax[x->node[a]][x->node[b]];
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (x->rank_value[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint8_t)lo;
 }
 
 static void byte_tables(const struct xf_topology *t, struct exhaustive *x)
 {
-    for (unsigned v = 0; v < 256; v++) {
-        x->expand_lo[v] = x->expand_hi[v] = 0;
-        x->cpus_lo[v] = x->cpus_hi[v] = x->cores_lo[v] = x->cores_hi[v] = 0;
-        for (unsigned b = 0; b < 8; b++) {
-            if (!(v >> b & 1u))
+    uint32_t nr_values = distinct_maxima(t, t->reachable, x->rank_value);
+    uint8_t rank[XF_TOPOLOGY_EXHAUSTIVE_NODES][XF_TOPOLOGY_EXHAUSTIVE_NODES];
+
+    x->nr = 0;
+    for (uint64_t m = t->reachable; m; m &= m - 1)
+        x->node[x->nr++] = xf__ctz64(m);
+    for (uint32_t a = 0; a < x->nr; a++)
+        for (uint32_t b = 0; b < x->nr; b++)
+            rank[a][b] = pair_rank(t, x, nr_values, a, b);
+    x->bits[0] = 0;
+    for (unsigned v = 1; v < 256; v++)
+        x->bits[v] = (uint8_t)(x->bits[v >> 1] + (v & 1u));
+    for (unsigned half = 0; half < 2; half++) {
+        x->sum_in[half][0] = 0;
+        x->max_in[half][0] = 0;
+        for (unsigned v = 1; v < 256; v++) {
+            /* v = its highest node h + the rest */
+            unsigned h = 31u - (unsigned)__builtin_clz(v), rest = v & ~(1u << h);
+            unsigned a = 8 * half + h;
+            uint32_t sum = x->sum_in[half][rest] + XF_SLIT_LOCAL;
+            uint8_t max = x->max_in[half][rest];
+            if (a >= x->nr) { /* no such node: never part of a mask */
+                x->sum_in[half][v] = 0;
+                x->max_in[half][v] = NOT_CLIQUE;
                 continue;
-            if (b < x->nr) {
-                x->expand_lo[v] |= UINT64_C(1) << x->node[b];
-                x->cpus_lo[v] += t->node_cpus[x->node[b]];
-                x->cores_lo[v] += t->node_cores[x->node[b]];
             }
-            if (b + 8 < x->nr) {
-                x->expand_hi[v] |= UINT64_C(1) << x->node[b + 8];
-                x->cpus_hi[v] += t->node_cpus[x->node[b + 8]];
-                x->cores_hi[v] += t->node_cores[x->node[b + 8]];
+            for (unsigned r = rest; r; r &= r - 1) {
+                unsigned b = 8 * half + (unsigned)__builtin_ctz(r);
+                sum += t->dsym[x->node[a]][x->node[b]];
+                max = rank[a][b] > max ? rank[a][b] : max;
             }
+            x->sum_in[half][v] = sum;
+            x->max_in[half][v] = max;
+        }
+    }
+    for (unsigned b = 0; b < 8; b++) {
+        x->row_sum[b][0] = 0;
+        x->row_max[b][0] = 0;
+        for (unsigned v = 1; v < 256; v++) {
+            unsigned l = (unsigned)__builtin_ctz(v), rest = v & (v - 1);
+            if (8 + b >= x->nr || l >= x->nr) {
+                x->row_sum[b][v] = 0;
+                x->row_max[b][v] = NOT_CLIQUE;
+                continue;
+            }
+            uint8_t r = rank[8 + b][l];
+            x->row_sum[b][v] = x->row_sum[b][rest] + t->dsym[x->node[8 + b]][x->node[l]];
+            x->row_max[b][v] = x->row_max[b][rest] > r ? x->row_max[b][rest] : r;
         }
     }
 }
 
-/* rank[a][b]: dmax's rank among the distinct maxima (unreachable pairs,
- * dmax 0, never count: the clique test excludes them). */
-static void rank_table(const struct xf_topology *t, struct exhaustive *x)
+static uint32_t slot_of(const struct exhaustive *x, uint64_t key)
 {
-    uint32_t nr_values = distinct_maxima(t, t->reachable, x->rank_value);
+    /* Fibonacci hashing: the top bits of the product. */
+    uint32_t mask = x->nr_slots - 1,
+             i = (uint32_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> x->slot_shift);
+    while (x->slots[i] != 0 && SLOT_KEY(x->slots[i]) != key)
+        i = (i + 1) & mask;
+    return i;
+}
 
-    for (uint32_t a = 0; a < x->nr; a++)
-        for (uint32_t b = 0; b < x->nr; b++) {
-            uint32_t v = t->dmax[x->node[a]][x->node[b]], lo = 0, hi = nr_values - 1;
-            while (lo < hi) {
-                uint32_t mid = (lo + hi) / 2;
-                if (x->rank_value[mid] < v)
-                    lo = mid + 1;
-                else
-                    hi = mid;
+/* Doubles the key table. Returns 0 or XF_ENOMEM. */
+static int grow_slots(struct exhaustive *x)
+{
+    key_slot *old = x->slots;
+    uint32_t nr_old = x->nr_slots;
+
+    x->nr_slots = nr_old ? 2 * nr_old : 1024;
+    x->slot_shift = 64u - (unsigned)__builtin_ctz(x->nr_slots);
+    x->slots = xf__calloc(x->nr_slots, sizeof(*x->slots));
+    if (!x->slots) {
+        x->slots = old;
+        x->nr_slots = nr_old;
+        x->slot_shift = 64u - (unsigned)__builtin_ctz(nr_old ? nr_old : 1);
+        return XF_ENOMEM;
+    }
+    for (uint32_t i = 0; i < nr_old; i++)
+        if (old[i])
+            x->slots[slot_of(x, SLOT_KEY(old[i]))] = old[i];
+    xf__free(old);
+    return 0;
+}
+
+/* Visits every clique in ascending compact-mask order with its key: pass 1
+ * counts (cands NULL), pass 2 places. Returns 0 or XF_ENOMEM (pass 1). */
+static int visit_sets(struct exhaustive *x, uint16_t *cands)
+{
+    /* level[j]: the pairs across for the j highest nodes of hi. Going from
+     * hi to hi + 1 keeps the levels of the high nodes they share and adds
+     * one: one 256-entry pass per hi, not one per node of it. */
+    uint32_t level_sum[9][256];
+    uint8_t level_max[9][256];
+    unsigned nr_lo = 1u << (x->nr < 8 ? x->nr : 8), nr_hi = x->nr > 8 ? 1u << (x->nr - 8) : 1;
+
+    for (unsigned lo = 0; lo < nr_lo; lo++) {
+        level_sum[0][lo] = 0;
+        level_max[0][lo] = 0;
+    }
+    for (unsigned hi = 0; hi < nr_hi; hi++) {
+        uint8_t max_hi = x->max_in[1][hi];
+        uint32_t sum_hi = x->sum_in[1][hi];
+        unsigned depth = (unsigned)x->bits[hi];
+        if (hi) {
+            /* hi's lowest node b is new; the levels above it are hi - 1's. */
+            unsigned b = (unsigned)__builtin_ctz(hi);
+            const uint32_t *ps = level_sum[depth - 1], *rs = x->row_sum[b];
+            const uint8_t *pm = level_max[depth - 1], *rm = x->row_max[b];
+            uint32_t *ns = level_sum[depth];
+            uint8_t *nm = level_max[depth];
+            for (unsigned lo = 0; lo < nr_lo; lo++) {
+                ns[lo] = ps[lo] + rs[lo];
+                nm[lo] = pm[lo] > rm[lo] ? pm[lo] : rm[lo];
             }
-            x->rank[a][b] = (uint8_t)lo;
         }
+        if (max_hi == NOT_CLIQUE)
+            continue;
+        const uint32_t *cross_sum = level_sum[depth];
+        const uint8_t *cross_max = level_max[depth];
+        for (unsigned lo = hi ? 0 : 1; lo < nr_lo; lo++) {
+            uint8_t max = x->max_in[0][lo] > max_hi ? x->max_in[0][lo] : max_hi;
+            max = cross_max[lo] > max ? cross_max[lo] : max;
+            if (max == NOT_CLIQUE)
+                continue;
+            uint32_t sum = x->sum_in[0][lo] + sum_hi + cross_sum[lo];
+            uint64_t key = KEY(max, x->bits[lo] + x->bits[hi], sum);
+            key_slot *k = &x->slots[slot_of(x, key)];
+            if (cands) {
+                cands[x->pos[*k & SLOT_LOW]++] = (uint16_t)(hi << 8 | lo);
+                continue;
+            }
+            if (*k == 0) {
+                if (2 * (x->nr_keys + 1) > x->nr_slots) {
+                    if (grow_slots(x) < 0)
+                        return XF_ENOMEM;
+                    k = &x->slots[slot_of(x, key)];
+                }
+                *k = key << 16;
+                x->nr_keys++;
+            }
+            (*k)++;
+            x->nr_cliques++;
+        }
+    }
+    return 0;
+}
+
+/* The distance sum of a compact mask, from the byte tables. */
+static uint32_t set_sum(const struct exhaustive *x, uint16_t m)
+{
+    unsigned lo = m & 255u, hi = m >> 8;
+    uint32_t sum = x->sum_in[0][lo] + x->sum_in[1][hi];
+    for (unsigned r = hi; r; r &= r - 1)
+        sum += x->row_sum[__builtin_ctz(r)][lo];
+    return sum;
 }
 
 /*
- * sum[] and maxd[] for every set, by dynamic programming. Set m = {h} + rest
- * with h its highest node: sum(m) = sum(rest) + 10 + sum over rest of
- * d(h,j) + d(j,h), and the same for the max (as a rank) and for "every pair
- * mutually reachable". The row terms are themselves built by removing rest's
- * lowest node. Returns 0 or XF_ENOMEM.
+ * A key's place in the planning order as one word: its max rank (bits 41
+ * and up) and its average scaled by 2^17 and rounded down, sum * 2^17 / k^2
+ * (below 2^24 * 2^17). Averages are sum / k^2 with k <= 16, so two different
+ * ones differ by at least 1 / (256 * 256) = 2^-16, by at least 2 once
+ * scaled: the floors of different averages differ, and equal averages (62/4
+ * and 248/16) give equal floors. Equal words are one tier.
  */
-static int set_sums(const struct xf_topology *t, struct exhaustive *x)
+static uint64_t order_word(uint64_t key)
 {
-    size_t n_sets = (size_t)1 << x->nr;
-    uint32_t *rowsum = xf__malloc(n_sets / 2 * sizeof(*rowsum));
-    uint8_t *rowmax = xf__malloc(n_sets / 2);
-    int r = XF_ENOMEM;
-
-    x->sum = xf__malloc(n_sets * sizeof(*x->sum));
-    x->maxd = xf__malloc(n_sets);
-    if (!x->sum || !x->maxd || !rowsum || !rowmax)
-        goto out;
-    x->sum[0] = 0;
-    x->maxd[0] = 0;
-    x->nr_cliques = 0;
-    for (uint32_t h = 0; h < x->nr; h++) {
-        size_t base = (size_t)1 << h;
-        unsigned a = x->node[h];
-        rowsum[0] = 0;
-        rowmax[0] = 0; /* the rank of 10 */
-        for (size_t rest = 1; rest < base; rest++) {
-            size_t p = rest & (rest - 1);
-            unsigned l = xf__ctz64(rest), b = x->node[l];
-            rowsum[rest] = rowsum[p] + t->dsym[a][b];
-            rowmax[rest] = rowmax[p] > x->rank[h][l] ? rowmax[p] : x->rank[h][l];
-            if (!(t->adj[a] >> b & 1u))
-                rowmax[rest] = NOT_CLIQUE;
-        }
-        for (size_t rest = 0; rest < base; rest++) {
-            size_t m = base | rest;
-            x->sum[m] = x->sum[rest] + XF_SLIT_LOCAL + rowsum[rest];
-            x->maxd[m] = x->maxd[rest] > rowmax[rest] ? x->maxd[rest] : rowmax[rest];
-            x->nr_cliques += x->maxd[m] != NOT_CLIQUE;
-        }
-    }
-    r = 0;
-out:
-    xf__free(rowsum);
-    xf__free(rowmax);
-    return r;
+    uint64_t k = KEY_K(key);
+    return (uint64_t)KEY_MAX(key) << 41 | ((uint64_t)KEY_SUM(key) << 17) / (k * k);
 }
 
-/* The sort words of the cliques, in ascending compact-mask order
- * (xenopsd's generation order); words[] holds x->nr_cliques. */
-static void clique_words(const struct exhaustive *x, uint64_t *words)
-{
-    size_t n_sets = (size_t)1 << x->nr, pos = 0;
-    uint8_t bits[256]; /* popcount of a byte: no popcnt instruction assumed */
-    u128 recip[XF_TOPOLOGY_EXHAUSTIVE_NODES + 1];
+/* A distinct key to sort: its order word and its slot. */
+struct sorted_key {
+    uint64_t word;
+    key_slot *slot;
+};
 
-    avg_reciprocals(recip);
-    bits[0] = 0;
-    for (unsigned v = 1; v < 256; v++)
-        bits[v] = (uint8_t)(bits[v >> 1] + (v & 1u));
-    for (size_t m = 1; m < n_sets; m++)
-        if (x->maxd[m] != NOT_CLIQUE)
-            words[pos++] =
-                sort_word(x->maxd[m], x->sum[m], recip[bits[m & 255u] + bits[m >> 8]], (uint32_t)m);
+static int cmp_sorted_key(const void *a, const void *b)
+{
+    uint64_t x = ((const struct sorted_key *)a)->word, y = ((const struct sorted_key *)b)->word;
+    return (x > y) - (x < y);
 }
 
-/* The candidates from the sorted words. */
-static void fill_candidates(struct xf_topology *t, const struct exhaustive *x,
-                            const uint64_t *words, uint32_t count)
+/* One allocation for the tiers, the byte tables and the candidates. */
+static int alloc_sets(struct xf_topology *t, const struct exhaustive *x)
 {
-    t->nr_cands = count;
-    for (uint32_t i = 0; i < count; i++) {
-        uint32_t m = (uint32_t)(words[i] & 0xFFFFu);
-        struct xf__cand *c = &t->cands[i];
-        c->nodes = x->expand_lo[m & 255u] | x->expand_hi[m >> 8];
-        c->cpus = (uint16_t)(x->cpus_lo[m & 255u] + x->cpus_hi[m >> 8]);
-        c->cores = (uint16_t)(x->cores_lo[m & 255u] + x->cores_hi[m >> 8]);
-        c->sum = x->sum[m];
-    }
+    size_t tiers = x->nr_keys * sizeof(struct xf__tier);
+    size_t tabs = sizeof(struct xf__cand_tables);
+    char *arena = xf__calloc(1, tiers + tabs + (size_t)x->nr_cliques * sizeof(uint16_t));
+
+    if (!arena)
+        return XF_ENOMEM;
+    t->tiers = (struct xf__tier *)(void *)arena;
+    t->ctab = (struct xf__cand_tables *)(void *)(arena + tiers);
+    t->cands = (uint16_t *)(void *)(arena + tiers + tabs);
+    t->nr_tiers = x->nr_keys;
+    t->nr_cands = x->nr_cliques;
+    for (unsigned half = 0; half < 2; half++)
+        for (unsigned v = 0; v < 256; v++)
+            for (unsigned b = 0; b < 8; b++) {
+                unsigned a = 8 * half + b;
+                if (!(v >> b & 1u) || a >= x->nr)
+                    continue;
+                t->ctab->nodes[half][v] |= UINT64_C(1) << x->node[a];
+                t->ctab->cpus[half][v] =
+                    (uint16_t)(t->ctab->cpus[half][v] + t->node_cpus[x->node[a]]);
+                t->ctab->cores[half][v] =
+                    (uint16_t)(t->ctab->cores[half][v] + t->node_cores[x->node[a]]);
+            }
+    return 0;
 }
 
 static int build_exhaustive(struct xf_topology *t)
 {
-    struct exhaustive x;
-    uint64_t *words = NULL;
-    int r;
+    struct exhaustive *x = xf__calloc(1, sizeof(*x));
+    struct sorted_key *order = NULL;
+    uint32_t first = 0, n = 0, nr_tiers = 0;
+    int r = XF_ENOMEM;
 
-    compact_numbering(t, &x);
-    byte_tables(t, &x);
-    rank_table(t, &x);
-    x.sum = NULL;
-    x.maxd = NULL;
-    if ((r = set_sums(t, &x)) < 0)
+    if (!x)
+        return XF_ENOMEM;
+    byte_tables(t, x);
+    if (grow_slots(x) < 0 || (r = visit_sets(x, NULL)) < 0)
         goto out;
     r = XF_ENOMEM;
-    words = xf__malloc(x.nr_cliques * sizeof(*words));
-    t->cands = xf__malloc(x.nr_cliques * sizeof(*t->cands));
-    if (!words || !t->cands)
+    order = xf__malloc(x->nr_keys * sizeof(*order));
+    x->pos = xf__malloc(x->nr_keys * sizeof(*x->pos));
+    if (!order || !x->pos || alloc_sets(t, x) < 0)
         goto out;
-    clique_words(&x, words);
-    /* The candidate array doubles as the sort's buffer. */
-    _Static_assert(sizeof(struct xf__cand) >= sizeof(uint64_t), "the sort buffer must fit");
-    radix_sort(words, (uint64_t *)(void *)t->cands, x.nr_cliques);
-    fill_candidates(t, &x, words, x.nr_cliques);
-    r = build_tiers(t, words, x.rank_value);
+    for (uint32_t i = 0; i < x->nr_slots; i++)
+        if (x->slots[i])
+            order[n++] = (struct sorted_key){order_word(SLOT_KEY(x->slots[i])), &x->slots[i]};
+    qsort(order, n, sizeof(*order), cmp_sorted_key);
+    x->pos[0] = 0;
+    for (uint32_t i = 0, tier = 0; i < n; i++) {
+        uint64_t key = SLOT_KEY(*order[i].slot);
+        if (i > 0 && order[i - 1].word != order[i].word) {
+            tier++;
+            t->tiers[tier].first = x->pos[tier] = first;
+        }
+        t->tiers[tier].max_distance = x->rank_value[KEY_MAX(key)];
+        t->tiers[tier].count += (uint32_t)(*order[i].slot & SLOT_LOW);
+        first += (uint32_t)(*order[i].slot & SLOT_LOW);
+        *order[i].slot = (*order[i].slot & ~SLOT_LOW) | tier;
+        nr_tiers = tier + 1;
+    }
+    t->nr_tiers = nr_tiers;
+    if ((r = visit_sets(x, t->cands)) < 0)
+        goto out;
+    for (uint32_t i = 0; i < nr_tiers; i++) {
+        struct xf__tier *tier = &t->tiers[i];
+        uint16_t m0 = t->cands[tier->first];
+        tier->sum = set_sum(x, m0);
+        tier->k = (uint8_t)(x->bits[m0 & 255u] + x->bits[m0 >> 8]);
+        tier->min_size = tier->k;
+        for (uint32_t c = tier->first; c < tier->first + tier->count; c++) {
+            uint16_t m = t->cands[c];
+            uint16_t cpus = (uint16_t)xf__cand_cpus(t, m), cores = (uint16_t)xf__cand_cores(t, m);
+            uint8_t size = (uint8_t)(x->bits[m & 255u] + x->bits[m >> 8]);
+            tier->max_cpus = cpus > tier->max_cpus ? cpus : tier->max_cpus;
+            tier->max_cores = cores > tier->max_cores ? cores : tier->max_cores;
+            tier->min_size = size < tier->min_size ? size : tier->min_size;
+            tier->max_size = size > tier->max_size ? size : tier->max_size;
+        }
+    }
 out:
-    xf__free(x.sum);
-    xf__free(x.maxd);
-    xf__free(words);
+    xf__free(order);
+    if (x) {
+        xf__free(x->slots);
+        xf__free(x->pos);
+    }
+    xf__free(x);
     return r;
+}
+
+/* Whether swapping reachable nodes i and j keeps every distance. */
+static bool are_twins(const struct xf_topology *t, unsigned i, unsigned j)
+{
+    /* dist says unreachable too: equal rows mean equal neighbourhoods. */
+    if (t->node_cpus[i] != t->node_cpus[j] || t->node_cores[i] != t->node_cores[j] ||
+        t->dist[i][j] != t->dist[j][i])
+        return false;
+    for (uint64_t m = t->reachable & ~(UINT64_C(1) << i | UINT64_C(1) << j); m; m &= m - 1) {
+        unsigned x = xf__ctz64(m);
+        if (t->dist[i][x] != t->dist[j][x] || t->dist[x][i] != t->dist[x][j])
+            return false;
+    }
+    return true;
 }
 
 static int build_thresholds(struct xf_topology *t)
@@ -344,6 +426,12 @@ static int build_thresholds(struct xf_topology *t)
         return XF_ENOMEM;
     distinct = distinct_maxima(t, t->reachable, t->thr);
     t->nr_thr = distinct;
+    for (uint64_t m = t->reachable; m; m &= m - 1)
+        for (uint64_t r = m & (m - 1); r; r &= r - 1)
+            if (are_twins(t, xf__ctz64(m), xf__ctz64(r))) {
+                t->twins[xf__ctz64(m)] |= UINT64_C(1) << xf__ctz64(r);
+                t->twins[xf__ctz64(r)] |= UINT64_C(1) << xf__ctz64(m);
+            }
     /* Two distinct nodes 10 apart make a set as good as a single node. */
     for (uint64_t m = t->reachable; m; m &= m - 1) {
         unsigned i = xf__ctz64(m);
@@ -352,9 +440,7 @@ static int build_thresholds(struct xf_topology *t)
                 t->local_pairs = true;
     }
     t->thr_adj = xf__calloc((size_t)distinct * XF_MAX_NODES, sizeof(*t->thr_adj));
-    t->thr_cpus = xf__calloc((size_t)distinct * XF_MAX_NODES, sizeof(*t->thr_cpus));
-    t->thr_cores = xf__calloc((size_t)distinct * XF_MAX_NODES, sizeof(*t->thr_cores));
-    if (!t->thr_adj || !t->thr_cpus || !t->thr_cores)
+    if (!t->thr_adj)
         return XF_ENOMEM;
     for (uint32_t k = 0; k < t->nr_thr; k++) {
         for (uint64_t m = t->reachable; m; m &= m - 1) {
@@ -367,8 +453,6 @@ static int build_thresholds(struct xf_topology *t)
                     nb |= UINT64_C(1) << j;
             }
             t->thr_adj[at] = nb;
-            t->thr_cpus[at] = xf__nib_sum32(t->cpu_tab, nb);
-            t->thr_cores[at] = xf__nib_sum32(t->core_tab, nb);
         }
     }
     return 0;
@@ -383,10 +467,7 @@ int xf__topology_build_sets(struct xf_topology *t)
 
 void xf__topology_free_sets(struct xf_topology *t)
 {
-    xf__free(t->cands);
-    xf__free(t->tiers);
+    xf__free(t->tiers); /* with the candidates and byte tables */
     xf__free(t->thr);
     xf__free(t->thr_adj);
-    xf__free(t->thr_cpus);
-    xf__free(t->thr_cores);
 }

@@ -316,13 +316,12 @@ size_t xf_topology_nr_tiers(const struct xf_topology *topo)
 int xf_topology_candidate(const struct xf_topology *topo, size_t index,
                           struct xf_topology_candidate *ret)
 {
-    const struct xf__cand *c;
     const struct xf__tier *tier;
-    uint32_t k;
+    uint64_t nodes;
+    uint32_t k, sum = 0;
 
     if (index >= topo->nr_cands)
         return XF_ERANGE;
-    c = &topo->cands[index];
     {
         /* The last tier starting at or before index. */
         size_t lo = 0, hi = topo->nr_tiers - 1;
@@ -336,12 +335,16 @@ int xf_topology_candidate(const struct xf_topology *topo, size_t index,
         tier = &topo->tiers[lo];
         ret->tier = (uint32_t)lo;
     }
-    k = xf__popcount64(c->nodes);
-    ret->nodes = c->nodes;
+    nodes = xf__cand_nodes(topo, topo->cands[index]);
+    k = xf__popcount64(nodes);
+    for (uint64_t m = nodes; m; m &= m - 1)
+        for (uint64_t r = nodes; r; r &= r - 1)
+            sum += topo->dist[xf__ctz64(m)][xf__ctz64(r)];
+    ret->nodes = nodes;
     ret->max_distance = tier->max_distance;
-    ret->distance_sum = c->sum;
-    ret->avg_distance = (double)c->sum / (double)(k * k);
-    ret->cpus = c->cpus;
-    ret->cores = c->cores;
+    ret->distance_sum = sum;
+    ret->avg_distance = (double)sum / (double)(k * k);
+    ret->cpus = xf__cand_cpus(topo, topo->cands[index]);
+    ret->cores = xf__cand_cores(topo, topo->cands[index]);
     return 0;
 }

@@ -69,6 +69,13 @@ expect_eq "unreachable" "$(jq -c '[.placements[].nodes]' <<<"$out")" "[[0,2],[0]
 
 # Past 16 nodes: xenopsd's mode tries single nodes only; xenfit finds three.
 expect_eq "32 nodes xenfit" "$("$XF" plan --topology "$T/linear-32.json" --vm vcpus=20,memory=40G --json | jq -c '.placements[0] | [.nodes, .exhaustive]')" "[[0,1,2],true]"
+expect_eq "32 nodes proven" "$("$XF" plan --topology "$T/linear-32.json" --vm vcpus=20,memory=40G --json | jq -c '.placements[0] | [.proven, .gap_bound]')" '[true,{"max_distance":0,"avg_distance":0}]'
+# 10 of 64 nodes in groups of 8 (16 within, 22 across): 8 + 2 of two groups
+# (avg 17.32) is the best, but the search stops at its budget and says how
+# far the best could be: its bound is 1540 / 100 = 15.40, a gap of 1.92.
+out=$("$XF" plan --topology "$T/grid8x8-64.json" --vm vcpus=8,memory=160G --json)
+expect_eq "64 nodes not proven" "$(jq -c '.placements[0] | [.nr_nodes // (.nodes | length), .max_distance, .avg_distance, .proven, .gap_bound]' <<<"$out")" '[10,22,17.32,false,{"max_distance":0,"avg_distance":1.92}]'
+expect_match "64 nodes not proven (table)" "$("$XF" plan --topology "$T/grid8x8-64.json" --vm vcpus=8,memory=160G)" "not proven best: the best may have a max down to 22, an average down to 15.40"
 out=$("$XF" plan --topology "$T/linear-64.json" --vm vcpus=20,memory=40G --mode xenopsd --json)
 expect_eq "64 nodes xenopsd exit" "$?" 1
 expect_match "64 nodes xenopsd" "$(jq -r '.placements[0].reason' <<<"$out")" "xenopsd's mode tries only single nodes"
