@@ -19,7 +19,14 @@ struct sq_watch {
     int64_t last_actual_kib;
     uint64_t last_progress_ns;
     bool stuck;
-    bool seen;     /* in the host of this iteration */
+    bool seen; /* in the host of this iteration */
+    /* Its share of memory on the goal's nodes when first seen: kept for
+     * the whole squeeze, so that pages moving between nodes by rounding
+     * cannot keep changing the targets (which would then never settle). */
+    double share;
+    /* With a node mask: the target planned for it (see plan_targets). */
+    int64_t plan_kib;
+    bool planned;
     bool inactive; /* non-active after the previous iteration */
 };
 
@@ -115,8 +122,8 @@ static double clamp01(double g)
  * there, so gamma = surplus / sum(share * range); with shares of 1 this is
  * squeezed's formula.
  */
-static void proportional(const struct xf_sq_host *h, const bool *take, uint64_t node_mask,
-                         int64_t target_kib, int64_t *out)
+static void proportional(const struct xf_sq_host *h, const bool *take, const double *shares,
+                         uint64_t node_mask, int64_t target_kib, int64_t *out)
 {
     double maximum_free = (double)free_of(h, node_mask), total_range = 0.0, gamma;
     int64_t maximum_free_kib = free_of(h, node_mask), weighted_range_kib = 0;
@@ -127,7 +134,7 @@ static void proportional(const struct xf_sq_host *h, const bool *take, uint64_t 
         double s;
         if (take && !take[i])
             continue;
-        s = node_share(d, node_mask);
+        s = shares ? shares[i] : node_share(d, node_mask);
         if (weighted) {
             maximum_free += s * (double)min_freeable(d);
             total_range += s * (double)range(d);
@@ -150,7 +157,7 @@ static void proportional(const struct xf_sq_host *h, const bool *take, uint64_t 
     }
     for (size_t i = 0; i < h->nr_domains; i++) {
         const struct xf_sq_domain *d = &h->domains[i];
-        bool part = (!take || take[i]) && node_share(d, node_mask) > 0.0;
+        bool part = (!take || take[i]) && (shares ? shares[i] : node_share(d, node_mask)) > 0.0;
         out[i] =
             part ? xf_sq_effective_min(d) + (int64_t)(gamma * (double)range(d)) : d->target_kib;
     }
@@ -177,7 +184,7 @@ int xf_sq_proportional(const struct xf_sq_host *host, const struct xf_sq_goal *g
 
     if (!goal || !ret_targets || (r = check_host(host)) < 0)
         return XF_EINVAL;
-    proportional(host, NULL, goal->node_mask, goal->target_kib, ret_targets);
+    proportional(host, NULL, NULL, goal->node_mask, goal->target_kib, ret_targets);
     return 0;
 }
 
@@ -224,7 +231,8 @@ static int watch_room(struct xf_squeezer *sq, size_t more)
 /* squeeze.ml Stuckness_monitor.update: a domain moving towards its target
  * makes progress; one with work to do and no progress for longer than
  * stuck_after is stuck. Domains gone from the host are forgotten. */
-static void monitor_update(struct xf_squeezer *sq, const struct xf_sq_host *h, uint64_t now_ns)
+static void monitor_update(struct xf_squeezer *sq, const struct xf_sq_host *h, uint64_t node_mask,
+                           uint64_t now_ns)
 {
     for (size_t i = 0; i < sq->n; i++)
         sq->w[i].seen = false;
@@ -240,6 +248,7 @@ static void monitor_update(struct xf_squeezer *sq, const struct xf_sq_host *h, u
             w->domid = d->domid;
             w->last_actual_kib = d->memory_actual_kib;
             w->last_progress_ns = now_ns;
+            w->share = node_share(d, node_mask);
         }
         w->seen = true;
         delta = d->memory_actual_kib - w->last_actual_kib;
@@ -262,6 +271,56 @@ static void monitor_update(struct xf_squeezer *sq, const struct xf_sq_host *h, u
     }
 }
 
+static bool success_of(const struct xf_sq_goal *g, int64_t free_kib)
+{
+    if (g->success == XF_SQ_AT_LEAST)
+        return free_kib >= g->at_least_kib;
+    return free_kib - g->target_kib < g->tolerance_kib;
+}
+
+/*
+ * The node mask's targets. Host-wide, squeezed recomputes the targets every
+ * iteration and they settle because free memory rises exactly as much as the
+ * domains give. On a node it rises by what they give there, which follows
+ * their share only to the page, and recomputed targets would wander by a few
+ * KiB forever (never "no target changes"). So the targets are planned when
+ * the squeeze starts and whenever a domain turns active or inactive, aiming
+ * XF_SQUEEZE_TOLERANCE_KIB above the goal to absorb that rounding, and
+ * planned again once all are reached if the goal is not met and the new plan
+ * moves some target by more than its inaccuracy.
+ */
+static void plan_targets(struct xf_squeezer *sq, const struct xf_sq_host *h,
+                         const struct xf_sq_goal *g, const bool *active, const double *shares,
+                         bool replan, int64_t *targets)
+{
+    size_t n = h->nr_domains;
+    bool reached = true;
+
+    proportional(h, active, shares, g->node_mask, g->target_kib + XF_SQUEEZE_TOLERANCE_KIB,
+                 targets);
+    if (!replan) {
+        for (size_t i = 0; i < n; i++) {
+            const struct xf_sq_domain *d = &h->domains[i];
+            if (active[i] &&
+                !xf_sq_has_hit_target(d->inaccuracy_kib, d->memory_actual_kib, d->target_kib))
+                reached = false;
+        }
+        if (reached && !success_of(g, free_of(h, g->node_mask)))
+            for (size_t i = 0; i < n; i++)
+                if (!xf_sq_has_hit_target(h->domains[i].inaccuracy_kib, targets[i],
+                                          watch_of(sq, h->domains[i].domid)->plan_kib))
+                    replan = true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sq_watch *w = watch_of(sq, h->domains[i].domid);
+        if (replan || !w->planned) {
+            w->plan_kib = targets[i];
+            w->planned = true;
+        }
+        targets[i] = w->plan_kib;
+    }
+}
+
 bool xf_sq_already_done(const struct xf_sq_host *host, const struct xf_sq_goal *goal)
 {
     int64_t required = goal->success == XF_SQ_AT_LEAST ? goal->at_least_kib : goal->target_kib;
@@ -277,13 +336,6 @@ bool xf_sq_already_done(const struct xf_sq_host *host, const struct xf_sq_goal *
     return true;
 }
 
-static bool success_of(const struct xf_sq_goal *g, int64_t free_kib)
-{
-    if (g->success == XF_SQ_AT_LEAST)
-        return free_kib >= g->at_least_kib;
-    return free_kib - g->target_kib < g->tolerance_kib;
-}
-
 int xf_squeezer_step(struct xf_squeezer *sq, const struct xf_sq_host *host,
                      const struct xf_sq_goal *goal, uint64_t now_ns,
                      struct xf_sq_dom_step *ret_doms, struct xf_sq_step *ret)
@@ -291,6 +343,8 @@ int xf_squeezer_step(struct xf_squeezer *sq, const struct xf_sq_host *host,
     size_t n;
     bool *active = NULL;
     int64_t *targets = NULL;
+    double *shares = NULL;
+    bool replan = false;
     double max_free;
     bool any_freeing = false, all_reached = true, no_changes = true;
     struct xf_sq_step st;
@@ -301,16 +355,18 @@ int xf_squeezer_step(struct xf_squeezer *sq, const struct xf_sq_host *host,
     n = host->nr_domains;
     active = xf__calloc(n ? n : 1, sizeof(*active));
     targets = xf__calloc(n ? n : 1, sizeof(*targets));
-    if (!active || !targets || (err = watch_room(sq, n)) < 0) {
+    shares = xf__calloc(n ? n : 1, sizeof(*shares));
+    if (!active || !targets || !shares || (err = watch_room(sq, n)) < 0) {
         xf__free(active);
         xf__free(targets);
+        xf__free(shares);
         return XF_ENOMEM;
     }
     memset(&st, 0, sizeof(st));
     memset(ret_doms, 0, n * sizeof(*ret_doms));
 
     /* 1. Which domains are still active. */
-    monitor_update(sq, host, now_ns);
+    monitor_update(sq, host, goal->node_mask, now_ns);
     for (size_t i = 0; i < n; i++) {
         const struct sq_watch *w = watch_of(sq, host->domains[i].domid);
         active[i] = host->domains[i].can_balloon && w && !w->stuck;
@@ -319,17 +375,22 @@ int xf_squeezer_step(struct xf_squeezer *sq, const struct xf_sq_host *host,
     for (size_t i = 0; i < n; i++) {
         struct sq_watch *w = watch_of(sq, host->domains[i].domid);
         ret_doms[i].declared_inactive = !active[i] && w && !w->inactive;
-        if (w)
-            w->inactive = !active[i];
+        if (w->inactive != !active[i] || !w->planned)
+            replan = true;
+        w->inactive = !active[i];
     }
 
     /* 2. The targets the policy wants for the active domains. */
-    proportional(host, active, goal->node_mask, goal->target_kib, targets);
+    for (size_t i = 0; i < n; i++)
+        shares[i] = watch_of(sq, host->domains[i].domid)->share;
+    if (!goal->node_mask)
+        proportional(host, active, shares, 0, goal->target_kib, targets);
+    else
+        plan_targets(sq, host, goal, active, shares, replan, targets);
     max_free = (double)free_of(host, goal->node_mask);
     for (size_t i = 0; i < n; i++)
         if (active[i])
-            max_free += node_share(&host->domains[i], goal->node_mask) *
-                        (double)min_freeable(&host->domains[i]);
+            max_free += shares[i] * (double)min_freeable(&host->domains[i]);
     st.max_possible_free_kib = (int64_t)max_free;
 
     /* Two phases ("Xen heap workaround"): a domain is freeing when its new
@@ -338,7 +399,7 @@ int xf_squeezer_step(struct xf_squeezer *sq, const struct xf_sq_host *host,
      * already promised. */
     for (size_t i = 0; i < n; i++) {
         const struct xf_sq_domain *d = &host->domains[i];
-        if (active[i] && node_share(d, goal->node_mask) > 0.0 &&
+        if (active[i] && shares[i] > 0.0 &&
             !xf_sq_has_hit_target(d->inaccuracy_kib, d->memory_actual_kib, targets[i]) &&
             targets[i] < d->memory_actual_kib)
             any_freeing = true;
@@ -347,7 +408,7 @@ int xf_squeezer_step(struct xf_squeezer *sq, const struct xf_sq_host *host,
     for (size_t i = 0; i < n; i++) {
         const struct xf_sq_domain *d = &host->domains[i];
         bool freeing;
-        if (!active[i] || node_share(d, goal->node_mask) <= 0.0)
+        if (!active[i] || shares[i] <= 0.0)
             continue;
         freeing = !xf_sq_has_hit_target(d->inaccuracy_kib, d->memory_actual_kib, targets[i]) &&
                   targets[i] < d->memory_actual_kib;
@@ -409,6 +470,7 @@ int xf_squeezer_step(struct xf_squeezer *sq, const struct xf_sq_host *host,
             ret_doms[i].set_target = false;
     xf__free(active);
     xf__free(targets);
+    xf__free(shares);
     *ret = st;
     return 0;
 }
@@ -441,7 +503,7 @@ int xf_sq_range_ideal(const struct xf_sq_host *host, int64_t target_kib, int64_t
         h = *host;
         h.domains = all;
         h.nr_domains = n + 1;
-        proportional(&h, NULL, 0, target_kib, t);
+        proportional(&h, NULL, NULL, 0, target_kib, t);
         *ret_kib = t[n];
     }
     xf__free(all);

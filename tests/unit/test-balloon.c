@@ -50,7 +50,8 @@ static struct xf_hv *test_host(void)
 static xf_domid_t guest(struct xf_hv *hv, uint32_t node, enum xf_sim_balloon_driver drv,
                         uint64_t lie_floor_kib)
 {
-    struct xf_hv_populate p = {.nr_extents = 2048, .order = 9, .node = node, .exact_node = true};
+    struct xf_hv_populate p = {
+        .nr_extents = 2048, .order = 9, .node = node, .exact_node = node != XF_NODE_ANY};
     struct xf_sim_balloon b;
     uint64_t done;
     xf_domid_t d;
@@ -58,7 +59,8 @@ static xf_domid_t guest(struct xf_hv *hv, uint32_t node, enum xf_sim_balloon_dri
     assert_int_equal(xf_hv_domain_create(hv, XF_DOMAIN_PV, &d), 0);
     assert_int_equal(xf_hv_set_max_vcpus(hv, d, 1), 0);
     assert_int_equal(xf_hv_set_max_pages(hv, d, xf_pages_of_kib_used(4 * GIB_KIB)), 0);
-    assert_int_equal(xf_hv_set_node_affinity(hv, d, UINT64_C(1) << node), 0);
+    if (node != XF_NODE_ANY)
+        assert_int_equal(xf_hv_set_node_affinity(hv, d, UINT64_C(1) << node), 0);
     assert_int_equal(xf_hv_populate(hv, d, &p, &done), 0);
     assert_int_equal(xf_hv_unpause(hv, d), 0);
     memset(&b, 0, sizeof(b));
@@ -280,13 +282,39 @@ static void test_balloon_numa_node_squeeze(void **state)
     assert_int_equal(sq.gave[0].node_kib[1], sq.gave[0].kib);
     assert_int_equal(xf_engine_status(f->e, &st), 0);
     assert_true(xf_kib_of_pages(st.free.node_free_pages[1]) >= node1 + GIB_KIB + 8192);
-    /* B alone: surplus = node1 + 3 GiB - 8 - (node1 + 1 GiB + 8 MiB) over
-     * its 5 GiB range. */
+    /* B alone: surplus = node1 + 3 GiB - 8 - (node1 + 1 GiB + 8 MiB + the
+     * 512 KiB a node squeeze aims above its goal) over its 5 GiB range. */
     {
-        double gamma = (double)(2 * GIB_KIB - 8 - 8192) / (double)(5 * GIB_KIB);
+        double gamma = (double)(2 * GIB_KIB - 8 - 8192 - 512) / (double)(5 * GIB_KIB);
         uint64_t t = GIB_KIB + (uint64_t)(gamma * (double)(5 * GIB_KIB));
         assert_int_equal(balloon(f->hv, f->b).target_kib, t);
     }
+}
+
+/* Guests spread over both nodes: a squeeze on node 1 takes from both, in
+ * the share of their memory there, and settles. */
+static void test_balloon_numa_spread_guests(void **state)
+{
+    struct fx *f = *state;
+    struct xf_engine_status st;
+    struct xf_engine_squeeze_req req;
+    struct xf_engine_squeeze sq;
+    uint64_t node1;
+
+    f->a = guest(f->hv, XF_NODE_ANY, XF_SIM_DRIVER_OK, 0);
+    f->b = guest(f->hv, XF_NODE_ANY, XF_SIM_DRIVER_OK, 0);
+    assert_int_equal(xf_engine_status(f->e, &st), 0);
+    node1 = xf_kib_of_pages(st.free.node_free_pages[1]);
+    memset(&req, 0, sizeof(req));
+    req.kind = XF_SQUEEZE_FREE;
+    req.free_kib = node1 + GIB_KIB;
+    req.node_mask = UINT64_C(1) << 1;
+    assert_int_equal(xf_engine_squeeze(f->e, &req, &sq), 0);
+    assert_int_equal(sq.result, XF_SQ_SUCCESS);
+    assert_int_equal(sq.nr_gave, 2);
+    assert_true(sq.gave[0].node_kib[1] > 0 && sq.gave[0].node_kib[0] > 0);
+    assert_int_equal(xf_engine_status(f->e, &st), 0);
+    assert_true(xf_kib_of_pages(st.free.node_free_pages[1]) >= node1 + GIB_KIB + 8192);
 }
 
 /* A guest holding a reservation of 3.5 GiB is never targeted below it. */
@@ -344,6 +372,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_balloon_refused_to_cooperate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balloon_cannot_free_this_much, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balloon_numa_node_squeeze, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_balloon_numa_spread_guests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balloon_floor_of_reservation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balloon_range_takes_its_share, setup, teardown),
     };

@@ -395,9 +395,10 @@ static void test_squeeze_balance_gives_memory_back(void **state)
 
 /* NUMA: free memory on node 1 only. Domain 0 lives on node 0 and keeps its
  * target; domain 1 (all on node 1) and domain 2 (half on node 1) give it.
- * Node 1 has 0 free; the goal is 3000 KiB there. Shares: 1 and 0.5, so
- * max free = 4000 * 1 + 4000 * 0.5 = 6000 (inaccuracy 0), surplus 3000,
- * weighted range 4000 + 2000 = 6000: gamma 0.5. */
+ * Node 1 has 0 free; the goal is 3000 KiB there, aimed at with 512 KiB to
+ * spare (the tolerance). Shares: 1 and 0.5, so max free = 4000 * 1 +
+ * 4000 * 0.5 = 6000 (inaccuracy 0), surplus 6000 - 3512 = 2488, weighted
+ * range 4000 + 2000 = 6000: gamma 0.41466..., targets 1000 + 1658. */
 static void test_squeeze_numa_frees_on_the_node(void **state)
 {
     struct vm v[3] = {vm_make(0, 1000, 5000, 5000, 5000, 0, VM_IDEAL, 1000),
@@ -428,15 +429,16 @@ static void test_squeeze_numa_frees_on_the_node(void **state)
     assert_false(ds[0].set_target);
     assert_int_equal(ds[0].maxmem_kib, 5000);
     assert_true(ds[1].set_target && ds[2].set_target);
-    assert_int_equal(ds[1].new_target_kib, 3000);
-    assert_int_equal(ds[2].new_target_kib, 3000);
+    assert_int_equal(ds[1].new_target_kib, 2658);
+    assert_int_equal(ds[2].new_target_kib, 2658);
     assert_int_equal(st.max_possible_free_kib, 6000);
-    /* When node 1 has the memory, success. */
-    d[1].target_kib = d[2].target_kib = 3000;
-    d[1].memory_actual_kib = d[2].memory_actual_kib = 3000;
-    d[1].node_kib[1] = 3000;
-    d[2].node_kib[0] = d[2].node_kib[1] = 1500;
-    h.node_free_kib[1] = 3000;
+    /* At their targets node 1 has 2342 + 1171 free: success, the planned
+     * targets kept. */
+    d[1].target_kib = d[2].target_kib = 2658;
+    d[1].memory_actual_kib = d[2].memory_actual_kib = 2658;
+    d[1].node_kib[1] = 2658;
+    d[2].node_kib[0] = d[2].node_kib[1] = 1329;
+    h.node_free_kib[1] = 3513;
     assert_int_equal(xf_squeezer_step(sq, &h, &g, 1000, ds, &st), 0);
     assert_int_equal(st.result, XF_SQ_SUCCESS);
     /* Host-wide the same host would give everyone dynamic_max. */

@@ -34,7 +34,7 @@ static void free_on_node(struct xf_sim *s, struct sim_domain *d, uint32_t node, 
 }
 
 /* Gives back k guest pages, from each node in proportion to what it holds
- * there (the rounding remainder from the first nodes with pages left). */
+ * there. */
 static void balloon_down(struct xf_sim *s, struct sim_domain *d, uint64_t k)
 {
     uint64_t share[XF_MAX_NODES], sum = 0, total = d->tot_pages;
@@ -46,6 +46,15 @@ static void balloon_down(struct xf_sim *s, struct sim_domain *d, uint64_t k)
     for (uint32_t n = 0; n < s->spec.nr_nodes; n++) {
         share[n] = (uint64_t)((unsigned __int128)d->pages[SIM_CAT_GUEST][n] * k / total);
         sum += share[n];
+    }
+    /* The rounding remainder (fewer pages than nodes) one page a node,
+     * from a rover, so that no node is favoured over many small steps. */
+    for (uint32_t i = 0; sum < k && i < 2 * s->spec.nr_nodes; i++) {
+        uint32_t n = d->bal.rover++ % s->spec.nr_nodes;
+        if (d->pages[SIM_CAT_GUEST][n] > share[n]) {
+            share[n]++;
+            sum++;
+        }
     }
     for (uint32_t n = 0; sum < k && n < s->spec.nr_nodes; n++) {
         uint64_t room = d->pages[SIM_CAT_GUEST][n] - share[n];

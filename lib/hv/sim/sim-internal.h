@@ -48,6 +48,7 @@ struct sim_balloon {
     enum xf_sim_balloon_driver driver;
     uint64_t lie_floor_kib;
     uint64_t last_ns; /* time already turned into pages */
+    uint32_t rover;   /* the next node to give a rounding page */
 };
 
 struct sim_domain {
