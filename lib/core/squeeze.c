@@ -180,9 +180,7 @@ static int check_host(const struct xf_sq_host *h)
 int xf_sq_proportional(const struct xf_sq_host *host, const struct xf_sq_goal *goal,
                        int64_t *ret_targets)
 {
-    int r;
-
-    if (!goal || !ret_targets || (r = check_host(host)) < 0)
+    if (!goal || !ret_targets || check_host(host) < 0)
         return XF_EINVAL;
     proportional(host, NULL, NULL, goal->node_mask, goal->target_kib, ret_targets);
     return 0;
@@ -305,14 +303,19 @@ static void plan_targets(struct xf_squeezer *sq, const struct xf_sq_host *h,
                 !xf_sq_has_hit_target(d->inaccuracy_kib, d->memory_actual_kib, d->target_kib))
                 reached = false;
         }
-        if (reached && !success_of(g, free_of(h, g->node_mask)))
-            for (size_t i = 0; i < n; i++)
-                if (!xf_sq_has_hit_target(h->domains[i].inaccuracy_kib, targets[i],
-                                          watch_of(sq, h->domains[i].domid)->plan_kib))
+        if (reached && !success_of(g, free_of(h, g->node_mask))) {
+            for (size_t i = 0; i < n; i++) {
+                const struct sq_watch *w = watch_of(sq, h->domains[i].domid);
+                if (w &&
+                    !xf_sq_has_hit_target(h->domains[i].inaccuracy_kib, targets[i], w->plan_kib))
                     replan = true;
+            }
+        }
     }
     for (size_t i = 0; i < n; i++) {
         struct sq_watch *w = watch_of(sq, h->domains[i].domid);
+        if (!w)
+            continue; /* cannot be: monitor_update watches every domain */
         if (replan || !w->planned) {
             w->plan_kib = targets[i];
             w->planned = true;
@@ -348,15 +351,14 @@ int xf_squeezer_step(struct xf_squeezer *sq, const struct xf_sq_host *host,
     double max_free;
     bool any_freeing = false, all_reached = true, no_changes = true;
     struct xf_sq_step st;
-    int err;
 
-    if (!sq || !goal || !ret_doms || !ret || (err = check_host(host)) < 0)
+    if (!sq || !goal || !ret_doms || !ret || check_host(host) < 0)
         return XF_EINVAL;
     n = host->nr_domains;
     active = xf__calloc(n ? n : 1, sizeof(*active));
     targets = xf__calloc(n ? n : 1, sizeof(*targets));
     shares = xf__calloc(n ? n : 1, sizeof(*shares));
-    if (!active || !targets || !shares || (err = watch_room(sq, n)) < 0) {
+    if (!active || !targets || !shares || watch_room(sq, n) < 0) {
         xf__free(active);
         xf__free(targets);
         xf__free(shares);
@@ -374,15 +376,19 @@ int xf_squeezer_step(struct xf_squeezer *sq, const struct xf_sq_host *host,
     }
     for (size_t i = 0; i < n; i++) {
         struct sq_watch *w = watch_of(sq, host->domains[i].domid);
-        ret_doms[i].declared_inactive = !active[i] && w && !w->inactive;
+        if (!w)
+            continue; /* cannot be: monitor_update watches every domain */
+        ret_doms[i].declared_inactive = !active[i] && !w->inactive;
         if (w->inactive != !active[i] || !w->planned)
             replan = true;
         w->inactive = !active[i];
     }
 
     /* 2. The targets the policy wants for the active domains. */
-    for (size_t i = 0; i < n; i++)
-        shares[i] = watch_of(sq, host->domains[i].domid)->share;
+    for (size_t i = 0; i < n; i++) {
+        const struct sq_watch *w = watch_of(sq, host->domains[i].domid);
+        shares[i] = w ? w->share : 0.0;
+    }
     if (!goal->node_mask)
         proportional(host, active, shares, 0, goal->target_kib, targets);
     else
@@ -484,7 +490,7 @@ int xf_sq_range_ideal(const struct xf_sq_host *host, int64_t target_kib, int64_t
     size_t n;
     int err;
 
-    if (!ret_kib || min_kib < 0 || min_kib > max_kib || (err = check_host(host)) < 0)
+    if (!ret_kib || min_kib < 0 || min_kib > max_kib || check_host(host) < 0)
         return XF_EINVAL;
     n = host->nr_domains;
     all = xf__calloc(n + 1, sizeof(*all));

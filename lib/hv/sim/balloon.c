@@ -37,7 +37,7 @@ static void free_on_node(struct xf_sim *s, struct sim_domain *d, uint32_t node, 
  * there. */
 static void balloon_down(struct xf_sim *s, struct sim_domain *d, uint64_t k)
 {
-    uint64_t share[XF_MAX_NODES], sum = 0, total = d->tot_pages;
+    uint64_t share[XF_MAX_NODES] = {0}, sum = 0, total = d->tot_pages;
 
     if (k > total)
         k = total;
