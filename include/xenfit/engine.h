@@ -217,7 +217,10 @@ int xf_engine_reserve_kib(struct xf_engine *e, const char *owner, uint64_t min_k
 /*
  * Reserves for a VM: admission with the calibrated model (xf_admit, policy
  * xenfit), the NUMA plan for its footprint on the nodes' free memory, and the
- * claim plan, recorded together. req->migration with req->source_total_kib
+ * claim plan, recorded together. A VM refused for memory, with ballooning on
+ * and balloonable domains on the host, first has them squeezed for what was
+ * needed, on the node the refusal named (or host-wide), and is decided again;
+ * a failed squeeze is a refusal with ret->squeeze set. req->migration with req->source_total_kib
  * makes it an incoming migration: the claim is the source's exact memory and
  * the reservation at least that plus the overhead. Returns 0 and *ret
  * granted or refused (a plan that does not fit a node is not a refusal: the

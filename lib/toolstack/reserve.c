@@ -233,6 +233,42 @@ int xf_engine_admit_vm(struct xf_engine *e, const struct xf_admit_request *req,
     return 0;
 }
 
+/*
+ * A VM refused for memory while balloonable domains could give it: squeeze
+ * them for what the admission said was needed, on the node it named (xenfit:
+ * the node the VM would go to) or host-wide, then decide again. A failed
+ * squeeze leaves the refusal with its verdict in o->squeeze.
+ */
+static int squeeze_for_vm(struct xf_engine *e, const struct xf_admit_request *req,
+                          struct xf_engine_outcome *o)
+{
+    struct xf_engine_squeeze_req sr;
+    struct xf_engine_squeeze sq;
+    size_t n = 0;
+    int err;
+
+    if (o->adm.admitted || !e->p.balloon)
+        return 0;
+    if ((err = xf_engine_balloonable(e, &n)) < 0)
+        return err;
+    if (!n)
+        return 0;
+    memset(&sr, 0, sizeof(sr));
+    sr.kind = XF_SQUEEZE_FREE;
+    sr.free_kib = xf_kib_of_mib(o->adm.needed_mib);
+    if (o->adm.node >= 0 && (uint32_t)o->adm.node < XF_MAX_NODES)
+        sr.node_mask = UINT64_C(1) << o->adm.node;
+    if (sr.free_kib > XF_ENGINE_MAX_KIB)
+        return 0; /* no squeeze frees that much: the refusal stands */
+    if ((err = xf_engine_squeeze(e, &sr, &sq)) < 0)
+        return err;
+    if (sq.result != XF_SQ_SUCCESS) {
+        o->squeeze = sq.result;
+        return 0;
+    }
+    return decide_vm(e, req, o);
+}
+
 int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf_admit_request *req,
                          uint64_t now_ns, struct xf_engine_outcome *ret)
 {
@@ -242,7 +278,7 @@ int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf
 
     if (!xf__eng_owner_ok(owner))
         return XF_EINVAL;
-    if ((err = decide_vm(e, req, &o)) < 0)
+    if ((err = decide_vm(e, req, &o)) < 0 || (err = squeeze_for_vm(e, req, &o)) < 0)
         return err;
     if (!o.adm.admitted) {
         *ret = o;

@@ -342,6 +342,41 @@ static void test_balloon_floor_of_reservation(void **state)
     assert_int_equal(tot_kib(f->hv, f->b), GIB_KIB);
 }
 
+/* A VM pinned to node 1 that does not fit there: B (on node 1) is squeezed
+ * on node 1 and the VM is granted there; A (node 0) keeps its memory. */
+static void test_balloon_vm_reservation_squeezes_its_node(void **state)
+{
+    struct fx *f = *state;
+    struct xf_engine_status st;
+    struct xf_engine_outcome o;
+    struct xf_admit_request req;
+    uint64_t node1_mib;
+
+    f->a = guest(f->hv, 0, XF_SIM_DRIVER_OK, 0);
+    f->b = guest(f->hv, 1, XF_SIM_DRIVER_OK, 0);
+    assert_int_equal(xf_engine_status(f->e, &st), 0);
+    node1_mib = xf_kib_of_pages(st.free.node_free_pages[1]) / 1024;
+    memset(&req, 0, sizeof(req));
+    req.vm.type = XF_DOMAIN_PVH;
+    req.vm.static_max_bytes = (node1_mib + 1024) * 1048576;
+    req.vm.target_bytes = req.vm.static_max_bytes;
+    req.vm.vcpus = 1;
+    req.vm.shadow_multiplier = 1.0;
+    req.nodes_allowed = UINT64_C(1) << 1;
+    /* Without ballooning: refused on node 1. */
+    assert_int_equal(xf_engine_admit_vm(f->e, &req, &o), 0);
+    assert_false(o.adm.admitted);
+    assert_int_equal(o.adm.node, 1);
+    assert_int_equal(xf_engine_reserve_vm(f->e, "xapi", &req, 0, &o), 0);
+    assert_true(o.granted);
+    assert_true(o.adm.placed);
+    assert_int_equal(o.adm.plan.node_mask, UINT64_C(1) << 1);
+    assert_int_equal(balloon(f->hv, f->a).target_kib, 4 * GIB_KIB);
+    assert_true(tot_kib(f->hv, f->b) < 4 * GIB_KIB - GIB_KIB);
+    assert_int_equal(xf_engine_last_squeeze(f->e)->nr_gave, 1);
+    assert_int_equal(xf_engine_last_squeeze(f->e)->gave[0].domid, f->b);
+}
+
 /* reserve_memory_range: squeezed's proportional share for the range. */
 static void test_balloon_range_takes_its_share(void **state)
 {
@@ -375,6 +410,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_balloon_numa_spread_guests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balloon_floor_of_reservation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balloon_range_takes_its_share, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_balloon_vm_reservation_squeezes_its_node, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
