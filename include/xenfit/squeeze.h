@@ -151,8 +151,8 @@ int xf_squeezer_step(struct xf_squeezer *sq, const struct xf_sq_host *host,
 
 /*
  * squeeze.ml change_host_free_memory's shortcut: nothing to do when the goal
- * is not the balance target, free memory already covers it and every
- * balloonable domain is at its target.
+ * is not the balance target, free memory already covers its aim (target_kib,
+ * squeezed's required_mem_kib) and every balloonable domain is at its target.
  */
 bool xf_sq_already_done(const struct xf_sq_host *host, const struct xf_sq_goal *goal);
 

@@ -326,7 +326,9 @@ static void plan_targets(struct xf_squeezer *sq, const struct xf_sq_host *h,
 
 bool xf_sq_already_done(const struct xf_sq_host *host, const struct xf_sq_goal *goal)
 {
-    int64_t required = goal->success == XF_SQ_AT_LEAST ? goal->at_least_kib : goal->target_kib;
+    /* squeezed compares its required_mem_kib, the policy's aim (for a range:
+     * the range's share), not what would count as success. */
+    int64_t required = goal->target_kib;
 
     if (goal->success == XF_SQ_BALANCED || required > free_of(host, goal->node_mask))
         return false;

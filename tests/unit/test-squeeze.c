@@ -522,6 +522,11 @@ static void test_squeeze_already_done(void **state)
     v.d.memory_actual_kib = 2000;
     h.free_kib = 499;
     assert_false(xf_sq_already_done(&h, &g));
+    /* A range aims above what would do (free_memory_range): not done until
+     * free covers the aim. */
+    h.free_kib = 600;
+    g.target_kib = 700;
+    assert_false(xf_sq_already_done(&h, &g));
 }
 
 int main(void)
