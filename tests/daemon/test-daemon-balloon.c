@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -203,6 +204,30 @@ static void test_daemon_balloon_refused_to_cooperate(void **state)
     free(t);
     /* Nothing was reserved. */
     assert_int_equal(free_kib(f, -1), f0);
+
+    /* The same over XML-RPC, as xenopsd posts it: ocaml-rpc's failure with
+     * the domids as an array. */
+    {
+        char body[512], req[768], *reply = NULL, xml[300];
+        int n = snprintf(body, sizeof(body),
+                         "<?xml version=\"1.0\"?><methodCall><methodName>reserve_memory"
+                         "</methodName><params><param><value>t</value></param><param><value>"
+                         "xenopsd</value></param><param><value><i4>%lld</i4></value></param>"
+                         "</params></methodCall>",
+                         (long long)(f0 + (json_int_t)GIB));
+        int m = snprintf(req, sizeof(req),
+                         "POST /var/xapi/memory HTTP/1.1\r\nUser-agent: xenopsd\r\n"
+                         "content-length: %d\r\n\r\n%s",
+                         n, body);
+        assert_int_equal(td_raw(&f->d, req, (size_t)m, &reply), 200);
+        snprintf(xml, sizeof(xml),
+                 "<value>Domains_refused_to_cooperate</value><value><array><data>"
+                 "<value>%lld</value><value>%lld</value></data></array></value>",
+                 (long long)f->a, (long long)f->b);
+        assert_non_null(strstr(reply, "<name>Status</name><value>Failure</value>"));
+        assert_non_null(strstr(reply, xml));
+        free(reply);
+    }
 }
 
 /* Free memory on node 1 only (xenfit.squeeze): the guests' pages sit on
