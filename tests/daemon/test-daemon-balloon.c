@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -290,6 +291,34 @@ static void test_daemon_balloon_idle_balance(void **state)
     json_decref(sq);
 }
 
+/* Runs xenfitd with one bad option: exit 2 and a message naming it. */
+static void expect_usage(const char *args, const char *want)
+{
+    char cmd[512], out[1024];
+    size_t n;
+    FILE *p;
+    int st;
+
+    snprintf(cmd, sizeof(cmd), "%s %s 2>&1", XFD_BINARY, args);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    st = pclose(p);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 2);
+    if (!strstr(out, want))
+        print_error("got: %s\n", out);
+    assert_non_null(strstr(out, want));
+}
+
+static void test_daemon_balloon_bad_options(void **state)
+{
+    (void)state;
+    expect_usage("--balloon maybe", "balloon 'maybe': must be on or off");
+    expect_usage("--balance-interval 3600001", "balance-interval '3600001'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +327,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_daemon_balloon_refused_to_cooperate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_daemon_balloon_squeeze_on_a_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_daemon_balloon_idle_balance, setup_idle, teardown),
+        cmocka_unit_test(test_daemon_balloon_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
