@@ -107,7 +107,11 @@ struct xf_hv_balloon {
     uint64_t dynamic_max_kib;
     bool has_dynamic_range; /* both dynamic keys present */
     bool has_memory_offset;
-    int64_t memory_offset_kib; /* tot_pages - target once booted (squeezed calibrates it) */
+    int64_t memory_offset_kib;
+    bool uncooperative;
+        /* memory/uncooperative is present (written by the squeezer) */ /* tot_pages - target once
+                                                                           booted (squeezed
+                                                                           calibrates it) */
 };
 
 struct xf_hv;
@@ -144,6 +148,7 @@ struct xf_hv_ops {
     int (*balloon_info)(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_balloon *ret);
     int (*set_balloon_target)(struct xf_hv *hv, xf_domid_t domid, uint64_t target_kib);
     int (*set_memory_offset)(struct xf_hv *hv, xf_domid_t domid, int64_t offset_kib);
+    int (*set_uncooperative)(struct xf_hv *hv, xf_domid_t domid, bool uncooperative);
     uint64_t (*now_ns)(struct xf_hv *hv);
     int (*sleep_ns)(struct xf_hv *hv, uint64_t ns);
     void (*free)(struct xf_hv *hv);
@@ -239,6 +244,9 @@ int xf_hv_host_params(struct xf_hv *hv, struct xf_hv_host_params *ret);
 int xf_hv_balloon_info(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_balloon *ret);
 int xf_hv_set_balloon_target(struct xf_hv *hv, xf_domid_t domid, uint64_t target_kib);
 int xf_hv_set_memory_offset(struct xf_hv *hv, xf_domid_t domid, int64_t offset_kib);
+/* Writes (true) or removes (false) memory/uncooperative: squeezed's flag for
+ * monitoring, squeeze_xen.ml update_cooperative_flags. -ESRCH, -ENOSYS. */
+int xf_hv_set_uncooperative(struct xf_hv *hv, xf_domid_t domid, bool uncooperative);
 /* The backend's clock: simulated time for the simulator, CLOCK_MONOTONIC for Xen. */
 uint64_t xf_hv_now_ns(struct xf_hv *hv);
 int xf_hv_sleep_ns(struct xf_hv *hv, uint64_t ns);

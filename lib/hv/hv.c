@@ -277,6 +277,11 @@ int xf_hv_set_memory_offset(struct xf_hv *hv, xf_domid_t domid, int64_t offset_k
     HV_CALL(hv, set_memory_offset, hv, domid, offset_kib);
 }
 
+int xf_hv_set_uncooperative(struct xf_hv *hv, xf_domid_t domid, bool uncooperative)
+{
+    HV_CALL(hv, set_uncooperative, hv, domid, uncooperative);
+}
+
 uint64_t xf_hv_now_ns(struct xf_hv *hv)
 {
     return hv && hv->ops && hv->ops->now_ns ? hv->ops->now_ns(hv) : 0;

@@ -33,6 +33,7 @@ struct bdom {
     enum xf_domain_type type;
     int64_t offset_kib;
     uint64_t max_pages;
+    bool uncooperative; /* memory/uncooperative as read */
 };
 
 struct bhost {
@@ -119,6 +120,7 @@ static int read_domain(struct xf_engine *e, xf_domid_t domid, struct bdom *ret, 
     if (!bl.feature_balloon)
         return 0;
     memset(ret, 0, sizeof(*ret));
+    ret->uncooperative = bl.uncooperative;
     ret->type = di.type;
     ret->max_pages = di.max_pages;
     if (bl.has_memory_offset) {
@@ -153,6 +155,47 @@ static int read_domain(struct xf_engine *e, xf_domid_t domid, struct bdom *ret, 
         for (unsigned n = 0; n < XF_MAX_NODES; n++)
             ret->d.node_kib[n] = kib_of(di.pages_per_node[n]);
     *ret_keep = true;
+    return 0;
+}
+
+/*
+ * squeeze_xen.ml update_cooperative_table and update_cooperative_flags, run
+ * at every look as squeezed runs them in make_host: a domain is cooperative
+ * when first seen and whenever it is at its target; memory/uncooperative is
+ * written for one that has not been for more than 20 s and removed when it
+ * is again. The flag is for monitoring: the squeeze itself uses its own 5 s
+ * rule. Domains gone are forgotten.
+ */
+static int update_cooperative(struct xf_engine *e, struct bhost *b)
+{
+    uint64_t now = xf_hv_now_ns(e->hv);
+    struct xf__eng_coop *next = xf__calloc(b->n ? b->n : 1, sizeof(*next));
+    int r;
+
+    if (!next)
+        return XF_ENOMEM;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct xf_sq_domain *d = &b->doms[i].d;
+        next[i].domid = d->domid;
+        next[i].last_ns = now;
+        for (size_t k = 0; k < e->ncoop; k++)
+            if (e->coop[k].domid == d->domid)
+                next[i].last_ns = e->coop[k].last_ns;
+        if (xf_sq_has_hit_target(d->inaccuracy_kib, d->memory_actual_kib, d->target_kib))
+            next[i].last_ns = now;
+    }
+    xf__free(e->coop);
+    e->coop = next;
+    e->ncoop = b->n;
+    for (size_t i = 0; i < b->n; i++) {
+        bool flag = now - next[i].last_ns > XF_SQUEEZE_UNCOOPERATIVE_NS;
+        if (flag == b->doms[i].uncooperative)
+            continue;
+        r = xf_hv_set_uncooperative(e->hv, next[i].domid, flag);
+        if (r < 0 && r != XF_ESRCH && r != XF_ENOSYS)
+            return r;
+        b->doms[i].uncooperative = flag;
+    }
     return 0;
 }
 
@@ -212,7 +255,7 @@ static int read_host(struct xf_engine *e, struct bhost *b)
         }
         b->sq[i] = d->d;
     }
-    if ((r = xf__eng_host_free(e, &f)) < 0)
+    if ((r = update_cooperative(e, b)) < 0 || (r = xf__eng_host_free(e, &f)) < 0)
         goto out;
     memset(&b->h, 0, sizeof(b->h));
     b->h.domains = b->sq;

@@ -52,6 +52,15 @@ struct xf_engine {
     /* The last squeeze that did something (balloon.c). */
     struct xf_engine_squeeze last_squeeze;
     bool has_last_squeeze;
+    /* When each balloonable domain was last cooperative (balloon.c:
+     * squeeze_xen.ml when_domain_was_last_cooperative), backend time. */
+    struct xf__eng_coop *coop;
+    size_t ncoop;
+};
+
+struct xf__eng_coop {
+    xf_domid_t domid;
+    uint64_t last_ns;
 };
 
 /* balloon.c: the host's memory free for a new VM now, with the ledger

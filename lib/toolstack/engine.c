@@ -108,6 +108,7 @@ void xf_engine_free(struct xf_engine *e)
     xf__idmap_done(&e->pending_by_owner);
     xf__free(e->dirty);
     xf__free(e->cdirty);
+    xf__free(e->coop);
     xf__free(e);
 }
 

@@ -377,6 +377,37 @@ static void test_balloon_vm_reservation_squeezes_its_node(void **state)
     assert_int_equal(xf_engine_last_squeeze(f->e)->gave[0].domid, f->b);
 }
 
+/* memory/uncooperative (squeeze_xen.ml update_cooperative_flags): written
+ * at a look once a domain has been off its target for more than 20 s,
+ * removed once it is back on it. */
+static void test_balloon_uncooperative_flag(void **state)
+{
+    struct fx *f = *state;
+    size_t n;
+
+    f->a = guest(f->hv, 0, XF_SIM_DRIVER_OK, 0);
+    f->b = guest(f->hv, 1, XF_SIM_DRIVER_STUCK, 0);
+    /* The first look calibrates memory-offset (0: at rest at its target,
+     * as squeezed assumes) and finds both cooperative. */
+    assert_int_equal(xf_engine_balloonable(f->e, &n), 0);
+    assert_int_equal(balloon(f->hv, f->b).memory_offset_kib, 0);
+    assert_int_equal(xf_hv_set_balloon_target(f->hv, f->b, 2 * GIB_KIB), 0);
+    assert_int_equal(xf_engine_balloonable(f->e, &n), 0); /* off target from here */
+    assert_int_equal(xf_hv_sleep_ns(f->hv, UINT64_C(19) * 1000000000), 0);
+    assert_int_equal(xf_engine_balloonable(f->e, &n), 0);
+    assert_false(balloon(f->hv, f->b).uncooperative); /* 19 s (and a few us) */
+    assert_int_equal(xf_hv_sleep_ns(f->hv, UINT64_C(1100000000)), 0);
+    assert_int_equal(xf_engine_balloonable(f->e, &n), 0);
+    assert_true(balloon(f->hv, f->b).uncooperative);
+    assert_false(balloon(f->hv, f->a).uncooperative);
+    /* Its driver fixed, it reaches 2 GiB in 2 s: the flag goes. */
+    assert_int_equal(xf_sim_balloon_set_driver(f->hv, f->b, XF_SIM_DRIVER_OK, 0), 0);
+    assert_int_equal(xf_hv_sleep_ns(f->hv, UINT64_C(3) * 1000000000), 0);
+    assert_int_equal(xf_engine_balloonable(f->e, &n), 0);
+    assert_int_equal(tot_kib(f->hv, f->b), 2 * GIB_KIB);
+    assert_false(balloon(f->hv, f->b).uncooperative);
+}
+
 /* reserve_memory_range: squeezed's proportional share for the range. */
 static void test_balloon_range_takes_its_share(void **state)
 {
@@ -421,6 +452,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_balloon_numa_spread_guests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balloon_floor_of_reservation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balloon_range_takes_its_share, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_balloon_uncooperative_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balloon_vm_reservation_squeezes_its_node, setup,
                                         teardown),
     };

@@ -218,6 +218,7 @@ int xf__sim_balloon_info(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_balloo
         ret->has_dynamic_range = true;
         ret->has_memory_offset = d->bal.has_offset;
         ret->memory_offset_kib = d->bal.offset_kib;
+        ret->uncooperative = d->bal.uncooperative;
     }
     return leave(s, r);
 }
@@ -251,5 +252,18 @@ int xf__sim_set_memory_offset(struct xf_hv *hv, xf_domid_t domid, int64_t offset
         d->bal.has_offset = true;
         d->bal.offset_kib = offset_kib;
     }
+    return leave(s, r);
+}
+
+int xf__sim_set_uncooperative(struct xf_hv *hv, xf_domid_t domid, bool uncooperative)
+{
+    struct xf_sim *s = xf__sim_of(hv);
+    struct sim_domain *d;
+    int r = enter(s, XF_SIM_OP_SET_UNCOOPERATIVE, domid, &d);
+
+    if (r == 0 && !d->bal.on)
+        r = XF_ENOENT;
+    if (r == 0)
+        d->bal.uncooperative = uncooperative;
     return leave(s, r);
 }

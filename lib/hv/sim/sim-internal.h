@@ -47,8 +47,9 @@ struct sim_balloon {
     uint64_t rate_kib_per_s;
     enum xf_sim_balloon_driver driver;
     uint64_t lie_floor_kib;
-    uint64_t last_ns; /* time already turned into pages */
-    uint32_t rover;   /* the next node to give a rounding page */
+    uint64_t last_ns;   /* time already turned into pages */
+    uint32_t rover;     /* the next node to give a rounding page */
+    bool uncooperative; /* memory/uncooperative */
 };
 
 struct sim_domain {
@@ -187,6 +188,7 @@ void xf__sim_balloon_run(struct xf_sim *s);
 int xf__sim_balloon_info(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_balloon *ret);
 int xf__sim_set_balloon_target(struct xf_hv *hv, xf_domid_t domid, uint64_t target_kib);
 int xf__sim_set_memory_offset(struct xf_hv *hv, xf_domid_t domid, int64_t offset_kib);
+int xf__sim_set_uncooperative(struct xf_hv *hv, xf_domid_t domid, bool uncooperative);
 
 /* domain.c */
 struct sim_domain *xf__sim_domain_get(struct xf_sim *s, xf_domid_t domid);

@@ -131,6 +131,7 @@ const struct xf_hv_ops xf__sim_ops = {
     .balloon_info = xf__sim_balloon_info,
     .set_balloon_target = xf__sim_set_balloon_target,
     .set_memory_offset = xf__sim_set_memory_offset,
+    .set_uncooperative = xf__sim_set_uncooperative,
     .now_ns = xf__sim_now_ns,
     .sleep_ns = xf__sim_sleep_ns,
     .free = sim_free,

@@ -124,6 +124,7 @@ int xf__xen_balloon_info(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_balloo
     ret->dynamic_max_kib = has_max ? (uint64_t)dmax : 0;
     ret->has_memory_offset = has_offset;
     ret->memory_offset_kib = offset;
+    ret->uncooperative = exists(xsh, domid, "/memory/uncooperative");
     return 0;
 }
 
@@ -143,6 +144,22 @@ int xf__xen_set_memory_offset(struct xf_hv *hv, xf_domid_t domid, int64_t offset
     int r = enter(hv, domid, &xsh);
 
     return r < 0 ? r : write_i64(xsh, domid, "/memory/memory-offset", offset_kib);
+}
+
+/* squeeze_xen.ml set_uncooperative_noexn: the key written empty, or removed. */
+int xf__xen_set_uncooperative(struct xf_hv *hv, xf_domid_t domid, bool uncooperative)
+{
+    struct xs_handle *xsh;
+    char path[96];
+    int r = enter(hv, domid, &xsh);
+
+    if (r < 0)
+        return r;
+    snprintf(path, sizeof(path), "/local/domain/%u/memory/uncooperative", domid);
+    if (uncooperative ? !xs_write(xsh, XBT_NULL, path, "", 0)
+                      : !xs_rm(xsh, XBT_NULL, path) && errno != ENOENT)
+        return xf__xen_errno();
+    return 0;
 }
 
 void xf__xen_balloon_close(struct xf_hv_xen *x)

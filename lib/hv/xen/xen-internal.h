@@ -76,6 +76,7 @@ int xf__xen_node_affinity(struct xf_hv_xen *x, xf_domid_t domid, uint64_t *ret_m
 int xf__xen_balloon_info(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_balloon *ret);
 int xf__xen_set_balloon_target(struct xf_hv *hv, xf_domid_t domid, uint64_t target_kib);
 int xf__xen_set_memory_offset(struct xf_hv *hv, xf_domid_t domid, int64_t offset_kib);
+int xf__xen_set_uncooperative(struct xf_hv *hv, xf_domid_t domid, bool uncooperative);
 void xf__xen_balloon_close(struct xf_hv_xen *x);
 #endif
 

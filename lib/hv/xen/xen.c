@@ -456,6 +456,7 @@ const struct xf_hv_ops xf__xen_ops = {
     .balloon_info = xf__xen_balloon_info,
     .set_balloon_target = xf__xen_set_balloon_target,
     .set_memory_offset = xf__xen_set_memory_offset,
+    .set_uncooperative = xf__xen_set_uncooperative,
 #endif
     .now_ns = xen_now_ns,
     .sleep_ns = xen_sleep_ns,
