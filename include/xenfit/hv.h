@@ -109,9 +109,9 @@ struct xf_hv_balloon {
     bool has_memory_offset;
     int64_t memory_offset_kib;
     bool uncooperative;
-        /* memory/uncooperative is present (written by the squeezer) */ /* tot_pages - target once
-                                                                           booted (squeezed
-                                                                           calibrates it) */
+    /* memory/uncooperative is present (written by the squeezer) */ /* tot_pages - target once
+                                                                       booted (squeezed
+                                                                       calibrates it) */
 };
 
 struct xf_hv;
