@@ -76,7 +76,16 @@ if(NOT XF_WITH_XEN STREQUAL "OFF")
             m[0].claimed = 0;
             return xc_numa_meminfo((xc_interface *)0, &n, m) + (int)m[0].claimed;
         }" HAVE_XC_NUMA_MEMINFO)
-      foreach(_d HAVE_XC_GET_PAGING_MEMPOOL_SIZE HAVE_XC_SET_PAGING_MEMPOOL_SIZE
+      # Ballooning reads and writes xenstore (squeezed's keys): libxenstore,
+      # Debian libxen-dev too. Without it the balloon operations are ENOSYS.
+      if(PKG_CONFIG_FOUND)
+        pkg_check_modules(XENSTORE QUIET IMPORTED_TARGET xenstore)
+      endif()
+      if(XENSTORE_FOUND)
+        set(HAVE_LIBXENSTORE ON)
+        target_link_libraries(xf_xenctrl INTERFACE PkgConfig::XENSTORE)
+      endif()
+      foreach(_d HAVE_LIBXENSTORE HAVE_XC_GET_PAGING_MEMPOOL_SIZE HAVE_XC_SET_PAGING_MEMPOOL_SIZE
                  HAVE_XC_DOMAIN_CLAIM_PAGES_NODE HAVE_XC_NUMA_MEMINFO)
         if(${_d})
           list(APPEND XF_XEN_DEFINITIONS ${_d}=1)

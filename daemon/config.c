@@ -49,6 +49,10 @@ static void usage(FILE *out)
             "  --idle-timeout MS        idle connections are closed after (default 60000)\n"
             "  --max-clients N          open connections at most (default 1024)\n"
             "  --sweep-interval MS      expiry and domain checks every (default 1000)\n"
+            "  --balloon on|off         squeeze balloonable domains as squeezed does\n"
+            "                           (default on)\n"
+            "  --balance-interval MS    balance idle memory every (default 10000, squeezed's\n"
+            "                           balance-check-interval; 0 never)\n"
             "  --max-pending-per-session N  untransferred reservations a session may hold\n"
             "                           (default 10000; 0 no limit)\n"
             "  --max-pending N          untransferred reservations in all (default 100000;\n"
@@ -76,6 +80,8 @@ static void defaults(struct xfd_config *c)
     c->idle_timeout_ms = 60000;
     c->max_clients = 1024;
     c->sweep_interval_ms = 1000;
+    c->balloon = true;
+    c->balance_interval_ms = 10000; /* squeezed.ml balance_check_interval = 10. */
     c->max_pending_per_session = XF_ENGINE_MAX_PENDING_PER_OWNER_DEFAULT;
     c->max_pending = XF_ENGINE_MAX_PENDING_DEFAULT;
     c->numa_policy = XF_NUMA_POLICY_BEST_EFFORT;
@@ -171,6 +177,17 @@ static int set(struct xfd_config *c, const char *where, const char *name, const 
         if ((r = uint_in(where, name, v, 0, 1000000, &x)))
             return r;
         c->max_pending = (size_t)x;
+    } else if (strcmp(name, "balloon") == 0) {
+        if (strcmp(v, "on") == 0)
+            c->balloon = true;
+        else if (strcmp(v, "off") == 0)
+            c->balloon = false;
+        else
+            return bad(where, name, v, "must be on or off");
+    } else if (strcmp(name, "balance-interval") == 0) {
+        if ((r = uint_in(where, name, v, 0, 3600000, &x)))
+            return r;
+        c->balance_interval_ms = (unsigned)x;
     } else if (strcmp(name, "sweep-interval") == 0) {
         if ((r = uint_in(where, name, v, 10, 3600000, &x)))
             return r;
@@ -268,6 +285,8 @@ static const struct option options[] = {
     {"idle-timeout", required_argument, NULL, 0},
     {"max-clients", required_argument, NULL, 0},
     {"sweep-interval", required_argument, NULL, 0},
+    {"balloon", required_argument, NULL, 0},
+    {"balance-interval", required_argument, NULL, 0},
     {"max-pending-per-session", required_argument, NULL, 0},
     {"max-pending", required_argument, NULL, 0},
     {"fresh-state", no_argument, NULL, 'F'},

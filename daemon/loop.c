@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "native.h"
 #include "xenfit/error.h"
 #include "xenfitd.h"
 #include "xmlrpc.h"
@@ -644,6 +645,11 @@ int xfd_serve(struct xfd_server *srv)
          epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->metrics_fd, &mev) < 0))
         return -errno;
     srv->next_sweep_ms = loop_ms(srv) + srv->cfg.sweep_interval_ms;
+    /* The first idle balance is due at once: targets a squeeze left behind
+     * when xenfitd was killed in the middle of it are given back now, not a
+     * period later (nothing was promised from them: a reservation is
+     * acknowledged only once committed). */
+    srv->next_balance_ms = loop_ms(srv);
     while (!srv->stopping) {
         uint64_t now = loop_ms(srv);
         int timeout = (int)(srv->next_sweep_ms > now ? srv->next_sweep_ms - now : 0);
@@ -661,6 +667,10 @@ int xfd_serve(struct xfd_server *srv)
         if (now >= srv->next_sweep_ms) {
             sweep(srv);
             srv->next_sweep_ms = now + srv->cfg.sweep_interval_ms;
+        }
+        if (srv->cfg.balance_interval_ms && now >= srv->next_balance_ms) {
+            xfd_balance_idle(srv->ctx.engine);
+            srv->next_balance_ms = loop_ms(srv) + srv->cfg.balance_interval_ms;
         }
         bool accept_ready = false, metrics_ready = false;
         for (int i = 0; i < n; i++) {

@@ -118,6 +118,7 @@ int xfd_server_load(struct xfd_server *srv)
     xf_engine_free(srv->ctx.engine);
     srv->ctx.engine = NULL;
     xf_engine_params_init(&p, srv->hv);
+    p.balloon = srv->cfg.balloon;
     p.numa_policy = srv->cfg.numa_policy;
     p.ttl_ns = srv->cfg.ttl_s * UINT64_C(1000000000);
     p.max_pending_per_owner = srv->cfg.max_pending_per_session;

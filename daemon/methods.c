@@ -4,8 +4,9 @@
  * the behaviour of ocaml/squeezed/src/memory_server.ml), with squeezed's
  * parameter order, result shapes and error encodings. Sizes are KiB, except
  * get_host_initial_free_memory and get_domain_zero_policy, which squeezed
- * answers in bytes. Where xenfitd differs (no ballooning; a stricter reading
- * of bad input), docs/daemon.md says so.
+ * answers in bytes. Ballooning follows squeezed's squeeze (the engine's
+ * xf_engine_squeeze, lib/toolstack/balloon.c). Where xenfitd differs (a
+ * stricter reading of bad input), docs/daemon.md says so.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -68,7 +69,7 @@ void xfd_fail_limit(struct xfd_call *c, const char *session)
 static void get_diagnostics(struct xfd_call *c)
 {
     struct xf_engine_status st;
-    char buf[1024];
+    char buf[2048], squeeze[1024];
     int r = xf_engine_status(E(c), &st);
     const struct xfd_info *in = &c->ctx->info;
 
@@ -76,19 +77,22 @@ static void get_diagnostics(struct xfd_call *c)
         engine_error(c, r);
         return;
     }
+    /* Who gave what in the last squeeze (squeezed answers "diagnostics not
+     * yet available"). */
+    xfd_squeeze_text(xf_engine_last_squeeze(E(c)), squeeze, sizeof(squeeze));
     snprintf(buf, sizeof(buf),
              "xenfitd %s on %s (backend %s), up %" PRIu64 " s; %" PRIu64 " requests, %" PRIu64
              " failed\n"
              "host: %" PRIu64 " MiB total, %" PRIu64 " MiB free, %" PRIu64 " MiB claimed, %" PRIu64
              " MiB free for a new VM\n"
              "reservations: %zu pending, %zu transferred, %zu settled; the ledger holds %" PRIu64
-             " MiB\n",
+             " MiB\n%s",
              in->version, in->host_name, in->backend,
              (now(c) - in->started_ns) / UINT64_C(1000000000), c->ctx->requests, c->ctx->failures,
              xf_mib_of_pages_free(st.phys.total_pages), xf_mib_of_pages_free(st.phys.free_pages),
              xf_mib_of_pages_used(st.phys.outstanding_pages),
              xf_mib_of_pages_free(st.free.host_free_pages), st.nr_pending, st.nr_transferred,
-             st.nr_settled, xf_mib_of_pages_used(st.ledger_pages));
+             st.nr_settled, xf_mib_of_pages_used(st.ledger_pages), squeeze);
     xfd_ok(c, json_string(buf));
 }
 
@@ -136,6 +140,15 @@ static void reserve(struct xfd_call *c, uint64_t min_kib, uint64_t max_kib, bool
     if (!o.granted) {
         c->ctx->stats.refused_memory++;
         xfd_log(XFD_LOG_INFO, "%s for '%s' refused: %s", c->method, session, o.reason);
+        if (o.squeeze == XF_SQ_REFUSED) {
+            /* memory_interface.ml Domains_refused_to_cooperate of int list. */
+            const struct xf_engine_squeeze *sq = xf_engine_last_squeeze(E(c));
+            json_t *ids = json_array();
+            for (size_t i = 0; sq && i < sq->nr_refused; i++)
+                json_array_append_new(ids, json_integer(sq->refused[i]));
+            xfd_fail(c, "Domains_refused_to_cooperate", ids);
+            return;
+        }
         xfd_fail(c, "Cannot_free_this_much_memory",
                  json_pack("[oo]", xfd_json_u64(o.needed_kib), xfd_json_u64(o.available_kib)));
         return;
@@ -234,8 +247,14 @@ static void query_reservation_of_domain(struct xfd_call *c)
 
 static void balance_memory(struct xfd_call *c)
 {
-    /* xenfitd does not balloon domains: the host is always as balanced as
-     * it will get, and squeezed's call returns unit once it is. */
+    struct xf_engine_squeeze_req req = {.kind = XF_SQUEEZE_BALANCE};
+    struct xf_engine_squeeze sq;
+    int r;
+
+    /* squeeze.ml balance_memory catches every exception and returns unit:
+     * a balance that cannot do more is no error to the caller. */
+    if (xf_engine_params(E(c))->balloon && (r = xf_engine_squeeze(E(c), &req, &sq)) < 0)
+        xfd_log(XFD_LOG_WARNING, "balance_memory: %s", xf_strerror(r));
     xfd_ok(c, NULL);
 }
 

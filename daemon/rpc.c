@@ -164,6 +164,11 @@ static const struct xfd_method *find_method(const struct xfd_ctx *ctx, const cha
     for (size_t i = 0; i < xfd_nr_build_methods; i++)
         if (strcmp(xfd_build_methods[i].name, name) == 0)
             return &xfd_build_methods[i];
+    for (size_t i = 0; i < xfd_nr_balloon_methods; i++) {
+        const struct xfd_method *m = &xfd_balloon_methods[i];
+        if (strcmp(m->name, name) == 0)
+            return !ctx->sim_methods && strncmp(name, "xenfit.sim_", 11) == 0 ? NULL : m;
+    }
     return NULL;
 }
 

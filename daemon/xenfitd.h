@@ -46,6 +46,8 @@ struct xfd_config {
     unsigned max_clients;
     unsigned sweep_interval_ms;
     enum xf_numa_policy numa_policy;
+    bool balloon;                 /* --balloon on|off (default on) */
+    unsigned balance_interval_ms; /* --balance-interval; 0: no idle balance */
 };
 
 /*
@@ -98,6 +100,7 @@ struct xfd_server {
     struct xfd_conn *batch; /* connections with replies in this batch */
     bool batch_failed;
     uint64_t next_sweep_ms;
+    uint64_t next_balance_ms;
     uint64_t id_salt;
 };
 

@@ -52,6 +52,7 @@
 #include "xenfit/hv.h"
 #include "xenfit/ledger.h"
 #include "xenfit/planner.h"
+#include "xenfit/squeeze.h"
 
 /* A reservation id in text: a UUID (36 characters) and the NUL. */
 #define XF_ENGINE_ID_LEN 37
@@ -106,7 +107,20 @@ struct xf_engine_params {
      * and never transfers cannot grow the ledger (and its cost) unbounded. */
     size_t max_pending_per_owner;
     size_t max_pending;
+    /* Ballooning (squeezed's job; xf_engine_squeeze). Off: no domain is
+     * ever ballooned, reserves see only free memory. */
+    bool balloon;
+    /* Kept free above the low-memory reserve when squeezing and balancing:
+     * squeezed's extra_mem_to_keep, XF_SQUEEZE_EXTRA_KEEP_KIB. */
+    uint64_t squeeze_keep_kib;
+    /* Time between two looks at the balloons (squeezed: 1 s), and the most
+     * one squeeze may take before it gives up with XF_ETIMEDOUT (squeezed
+     * has no bound; 0: none). Backend time (xf_hv_sleep_ns). */
+    uint64_t squeeze_wait_ns;
+    uint64_t squeeze_max_ns;
 };
+
+#define XF_ENGINE_SQUEEZE_MAX_NS_DEFAULT (UINT64_C(300) * 1000000000u)
 
 #define XF_ENGINE_MAX_PENDING_PER_OWNER_DEFAULT 10000u
 #define XF_ENGINE_MAX_PENDING_DEFAULT           100000u
@@ -173,12 +187,23 @@ struct xf_engine_outcome {
     uint64_t available_kib;
     int32_t node;
     char reason[256];
+    /* Refused after ballooning: the squeeze's verdict (XF_SQ_CANNOT_FREE,
+     * or XF_SQ_REFUSED with the domains in xf_engine_last_squeeze()); 0
+     * (XF_SQ_ADJUST) when no squeeze ran or it succeeded. */
+    enum xf_sq_result squeeze;
 };
 
 /*
  * squeezed's reserve_memory_range (reserve_memory is min == max): grants
  * min(max_kib, free) if that is at least min_kib, where free is the host's
- * memory free for a new VM (include/xenfit/host.h) in KiB, rounded down. An
+ * memory free for a new VM (include/xenfit/host.h) in KiB, rounded down.
+ * With ballooning on and balloonable domains on the host, it first squeezes
+ * them as squeezed does (squeeze.ml free_memory / free_memory_range): for
+ * min == max until free >= min + squeeze_keep_kib; for a range, aiming at
+ * the range's proportional share (xf_sq_range_ideal) and content with min;
+ * then free is counted less squeeze_keep_kib. A squeeze that fails is a
+ * refusal with ret->squeeze saying which (needed and available are then
+ * squeezed's numbers). An
  * amount has no NUMA placement and no claim plan. `owner` is the session
  * (at most XF_OWNER_MAX - 1 bytes). Returns 0 and *ret granted or refused,
  * XF_EBADSIZE for min > max, max 0 or max above XF_ENGINE_MAX_KIB, XF_EINVAL
@@ -192,7 +217,10 @@ int xf_engine_reserve_kib(struct xf_engine *e, const char *owner, uint64_t min_k
 /*
  * Reserves for a VM: admission with the calibrated model (xf_admit, policy
  * xenfit), the NUMA plan for its footprint on the nodes' free memory, and the
- * claim plan, recorded together. req->migration with req->source_total_kib
+ * claim plan, recorded together. A VM refused for memory, with ballooning on
+ * and balloonable domains on the host, first has them squeezed for what was
+ * needed, on the node the refusal named (or host-wide), and is decided again;
+ * a failed squeeze is a refusal with ret->squeeze set. req->migration with req->source_total_kib
  * makes it an incoming migration: the claim is the source's exact memory and
  * the reservation at least that plus the overhead. Returns 0 and *ret
  * granted or refused (a plan that does not fit a node is not a refusal: the
@@ -260,6 +288,74 @@ struct xf_engine_status {
 
 /* Reads the host and the ledger. Returns 0, the backend's error, XF_ENOMEM. */
 int xf_engine_status(struct xf_engine *e, struct xf_engine_status *ret);
+
+/* --- Ballooning ----------------------------------------------------------- */
+
+/* At most this many domains are named in one squeeze's report. */
+#define XF_ENGINE_SQUEEZE_REPORT_MAX 64u
+
+/* What one domain gave (positive) or took (negative) in a squeeze, KiB. */
+struct xf_engine_gave {
+    xf_domid_t domid;
+    int64_t kib;
+    int64_t node_kib[XF_MAX_NODES]; /* where (backends with per-node pages) */
+    int64_t target_kib;             /* its balloon target at the end */
+};
+
+enum xf_engine_squeeze_kind {
+    XF_SQUEEZE_FREE,    /* make free_kib free (reserve_memory), host-wide or on node_mask */
+    XF_SQUEEZE_BALANCE, /* give surplus back (balance_memory) */
+};
+
+struct xf_engine_squeeze_req {
+    enum xf_engine_squeeze_kind kind;
+    uint64_t free_kib;  /* XF_SQUEEZE_FREE: wanted free for a new VM, KiB */
+    uint64_t aim_kib;   /* the policy's target (>= free_kib; 0: free_kib) */
+    uint64_t node_mask; /* 0: host-wide */
+};
+
+/* The outcome of a squeeze (squeezed's change_host_free_memory). A balance
+ * that leaves memory free with every domain at dynamic_max ends in
+ * XF_SQ_CANNOT_FREE, which squeezed's balance_memory catches and logs. */
+struct xf_engine_squeeze {
+    enum xf_sq_result result; /* XF_SQ_SUCCESS, XF_SQ_CANNOT_FREE, XF_SQ_REFUSED */
+    int64_t needed_kib;       /* Cannot_free_this_much_memory (needed, free) */
+    int64_t free_kib;
+    size_t nr_refused; /* Domains_refused_to_cooperate */
+    xf_domid_t refused[XF_ENGINE_SQUEEZE_REPORT_MAX];
+    size_t nr_gave; /* domains whose memory changed (the first REPORT_MAX) */
+    struct xf_engine_gave gave[XF_ENGINE_SQUEEZE_REPORT_MAX];
+    uint64_t node_mask;
+    uint64_t iterations;
+    uint64_t started_ns, elapsed_ns; /* backend time */
+    bool ran;                        /* anything was done (no shortcut) */
+};
+
+/*
+ * Squeezes the balloonable domains (balloon_info: feature-balloon) until the
+ * request holds, as squeezed's change_host_free_memory does (xen-api
+ * e2ee48d6883e ocaml/squeezed/lib/squeeze.ml): each iteration reads the
+ * host (free memory for a new VM with the ledger, every balloonable
+ * domain), decides (xf_squeezer_step), sets maxmem and targets, waits
+ * squeeze_wait_ns. A domain with a reservation in the engine is never
+ * targeted below that reservation's amount. Blocks for the squeeze's
+ * duration (backend time: simulated time for the simulator). Returns 0 and
+ * *ret (granted or not: ret->result; also kept for xf_engine_last_squeeze),
+ * XF_EINVAL (bad request), XF_ETIMEDOUT after squeeze_max_ns, the backend's
+ * error, XF_ENOMEM.
+ */
+int xf_engine_squeeze(struct xf_engine *e, const struct xf_engine_squeeze_req *req,
+                      struct xf_engine_squeeze *ret);
+
+/* squeezed's is_host_memory_unbalanced: would a balance set a new target?
+ * Returns 0 and the answer, the backend's error, XF_ENOMEM. */
+int xf_engine_unbalanced(struct xf_engine *e, bool *ret);
+
+/* How many balloonable domains the host has now (0: squeezing is moot). */
+int xf_engine_balloonable(struct xf_engine *e, size_t *ret);
+
+/* The last squeeze that did something (NULL: none yet). */
+const struct xf_engine_squeeze *xf_engine_last_squeeze(const struct xf_engine *e);
 
 /* --- Calibration ---------------------------------------------------------- */
 

@@ -94,6 +94,26 @@ struct xf_hv_host_params {
     uint64_t dma_zone_pages;
 };
 
+/*
+ * A domain's balloon as xenstore shows it to a toolstack (squeezed's keys,
+ * xen-api e2ee48d6883e ocaml/squeezed/src/squeeze_xen.ml: control/
+ * feature-balloon, memory/target, memory/dynamic-min, memory/dynamic-max,
+ * memory/memory-offset), KiB.
+ */
+struct xf_hv_balloon {
+    bool feature_balloon; /* the guest's balloon driver is up */
+    uint64_t target_kib;
+    uint64_t dynamic_min_kib;
+    uint64_t dynamic_max_kib;
+    bool has_dynamic_range; /* both dynamic keys present */
+    bool has_memory_offset;
+    int64_t memory_offset_kib;
+    bool uncooperative;
+    /* memory/uncooperative is present (written by the squeezer) */ /* tot_pages - target once
+                                                                       booted (squeezed
+                                                                       calibrates it) */
+};
+
 struct xf_hv;
 
 struct xf_hv_ops {
@@ -123,6 +143,12 @@ struct xf_hv_ops {
     int (*unpause)(struct xf_hv *hv, xf_domid_t domid);
     int (*destroy)(struct xf_hv *hv, xf_domid_t domid);
     int (*host_params)(struct xf_hv *hv, struct xf_hv_host_params *ret);
+    /* Ballooning (xenstore): read a domain's balloon keys, write its target
+     * and its memory-offset. */
+    int (*balloon_info)(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_balloon *ret);
+    int (*set_balloon_target)(struct xf_hv *hv, xf_domid_t domid, uint64_t target_kib);
+    int (*set_memory_offset)(struct xf_hv *hv, xf_domid_t domid, int64_t offset_kib);
+    int (*set_uncooperative)(struct xf_hv *hv, xf_domid_t domid, bool uncooperative);
     uint64_t (*now_ns)(struct xf_hv *hv);
     int (*sleep_ns)(struct xf_hv *hv, uint64_t ns);
     void (*free)(struct xf_hv *hv);
@@ -203,6 +229,24 @@ int xf_hv_destroy(struct xf_hv *hv, xf_domid_t domid);
  * Returns 0, or -ENOSYS for a backend without the operation.
  */
 int xf_hv_host_params(struct xf_hv *hv, struct xf_hv_host_params *ret);
+/*
+ * Ballooning. A domain is balloonable when balloon_info says
+ * feature_balloon; whoever balloons it lists domains with
+ * xf_hv_domain_list, reads each one's balloon here and its pages per node
+ * with xf_hv_domain_info (XF_HV_CAP_DOMAIN_NODE_PAGES), sets its target here
+ * and its maxmem with xf_hv_set_max_pages. balloon_info returns 0, -ESRCH
+ * for no such domain, -ENOENT for a domain without memory keys (not managed
+ * by a toolstack that balloons). set_balloon_target writes memory/target (the
+ * guest's driver then moves towards target + memory-offset), set_memory_offset
+ * memory/memory-offset; both -ESRCH for no such domain. -ENOSYS from a
+ * backend without them.
+ */
+int xf_hv_balloon_info(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_balloon *ret);
+int xf_hv_set_balloon_target(struct xf_hv *hv, xf_domid_t domid, uint64_t target_kib);
+int xf_hv_set_memory_offset(struct xf_hv *hv, xf_domid_t domid, int64_t offset_kib);
+/* Writes (true) or removes (false) memory/uncooperative: squeezed's flag for
+ * monitoring, squeeze_xen.ml update_cooperative_flags. -ESRCH, -ENOSYS. */
+int xf_hv_set_uncooperative(struct xf_hv *hv, xf_domid_t domid, bool uncooperative);
 /* The backend's clock: simulated time for the simulator, CLOCK_MONOTONIC for Xen. */
 uint64_t xf_hv_now_ns(struct xf_hv *hv);
 int xf_hv_sleep_ns(struct xf_hv *hv, uint64_t ns);

@@ -183,6 +183,10 @@ enum xf_sim_op {
     XF_SIM_OP_DESTROY,
     XF_SIM_OP_SLEEP,
     XF_SIM_OP_EXTENT, /* one extent inside populate: a partial populate */
+    XF_SIM_OP_BALLOON_INFO,
+    XF_SIM_OP_SET_BALLOON_TARGET,
+    XF_SIM_OP_SET_MEMORY_OFFSET,
+    XF_SIM_OP_SET_UNCOOPERATIVE,
     XF_SIM_OP_COUNT
 };
 
@@ -211,6 +215,51 @@ struct xf_sim_stats {
     uint64_t scrubbed_pages;   /* dirty pages scrubbed on allocation */
 };
 int xf_sim_stats(const struct xf_hv *hv, struct xf_sim_stats *ret);
+
+/*
+ * Balloon drivers. A guest with one advertises control/feature-balloon and
+ * has the memory keys a toolstack wrote (target, dynamic-min, dynamic-max);
+ * its driver moves tot_pages towards target + offset at rate_kib_per_s while
+ * the domain runs (not paused, not dying), giving pages back from the nodes
+ * they sit on in proportion and taking new ones as Xen's allocator gives them
+ * (its node affinity, the claims gate, max_pages). Drivers:
+ *   OK     moves at its rate (a slow driver is one with a low rate);
+ *   STUCK  never moves;
+ *   LIAR   reads the target it is given but never goes below lie_floor_kib
+ *          (squeezed's idealised_vm_with_limit: a target it does not reach).
+ * offset_kib is the truth of memory-offset: what the guest holds above its
+ * target once at rest (memory-offset in xenstore is written by the toolstack
+ * that calibrates it, or set here when offset_known).
+ */
+enum xf_sim_balloon_driver {
+    XF_SIM_DRIVER_OK = 0,
+    XF_SIM_DRIVER_STUCK = 1,
+    XF_SIM_DRIVER_LIAR = 2,
+};
+
+struct xf_sim_balloon {
+    uint64_t dynamic_min_kib;
+    uint64_t dynamic_max_kib;
+    uint64_t target_kib;
+    int64_t offset_kib;
+    bool offset_known;
+    bool feature_balloon;    /* advertised (false: booting, keys only) */
+    uint64_t rate_kib_per_s; /* 0: at once */
+    enum xf_sim_balloon_driver driver;
+    uint64_t lie_floor_kib;
+};
+
+/*
+ * Gives an existing domain balloon keys and a driver. Returns 0,
+ * XF_EINVAL (not a simulator; dynamic_min above dynamic_max; the target
+ * outside [dynamic_min, dynamic_max]; an unknown driver), XF_ESRCH (no such
+ * live domain). Nothing is changed on error.
+ */
+int xf_sim_balloon_setup(struct xf_hv *hv, xf_domid_t domid, const struct xf_sim_balloon *b);
+/* Changes a ballooning domain's driver (a driver breaking mid-squeeze).
+ * Returns 0, XF_EINVAL, XF_ESRCH, XF_ENOENT (no balloon). */
+int xf_sim_balloon_set_driver(struct xf_hv *hv, xf_domid_t domid, enum xf_sim_balloon_driver driver,
+                              uint64_t lie_floor_kib);
 
 /*
  * A small seeded scheduler that interleaves tasks (e.g. parallel domain

@@ -260,6 +260,28 @@ int xf_hv_host_params(struct xf_hv *hv, struct xf_hv_host_params *ret)
     HV_CALL(hv, host_params, hv, ret);
 }
 
+int xf_hv_balloon_info(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_balloon *ret)
+{
+    if (!ret)
+        return XF_EINVAL;
+    HV_CALL(hv, balloon_info, hv, domid, ret);
+}
+
+int xf_hv_set_balloon_target(struct xf_hv *hv, xf_domid_t domid, uint64_t target_kib)
+{
+    HV_CALL(hv, set_balloon_target, hv, domid, target_kib);
+}
+
+int xf_hv_set_memory_offset(struct xf_hv *hv, xf_domid_t domid, int64_t offset_kib)
+{
+    HV_CALL(hv, set_memory_offset, hv, domid, offset_kib);
+}
+
+int xf_hv_set_uncooperative(struct xf_hv *hv, xf_domid_t domid, bool uncooperative)
+{
+    HV_CALL(hv, set_uncooperative, hv, domid, uncooperative);
+}
+
 uint64_t xf_hv_now_ns(struct xf_hv *hv)
 {
     return hv && hv->ops && hv->ops->now_ns ? hv->ops->now_ns(hv) : 0;

@@ -49,7 +49,25 @@ struct xf_engine {
     size_t ndirty, capdirty;
     struct xf_calib_observation *cdirty;
     size_t ncdirty, capcdirty;
+    /* The last squeeze that did something (balloon.c). */
+    struct xf_engine_squeeze last_squeeze;
+    bool has_last_squeeze;
+    /* When each balloonable domain was last cooperative (balloon.c:
+     * squeeze_xen.ml when_domain_was_last_cooperative), backend time. */
+    struct xf__eng_coop *coop;
+    size_t ncoop;
 };
+
+struct xf__eng_coop {
+    xf_domid_t domid;
+    uint64_t last_ns;
+};
+
+/* balloon.c: the host's memory free for a new VM now, with the ledger
+ * (reserve.c's reading, shared). */
+int xf__eng_host_free(struct xf_engine *e, struct xf_host_free *ret);
+/* squeeze.ml free_memory_range's ideal amount for [min, max] on this host. */
+int xf__eng_range_ideal(struct xf_engine *e, uint64_t min_kib, uint64_t max_kib, uint64_t *ret_kib);
 
 /* The record of reservation `id`, or NULL. */
 struct xf__eng_rec *xf__eng_rec(struct xf_engine *e, uint64_t id);

@@ -47,6 +47,10 @@ void xf_engine_params_init(struct xf_engine_params *p, struct xf_hv *hv)
     p->ttl_ns = XF_ENGINE_TTL_NS_DEFAULT;
     p->max_pending_per_owner = XF_ENGINE_MAX_PENDING_PER_OWNER_DEFAULT;
     p->max_pending = XF_ENGINE_MAX_PENDING_DEFAULT;
+    p->balloon = true;
+    p->squeeze_keep_kib = XF_SQUEEZE_EXTRA_KEEP_KIB;
+    p->squeeze_wait_ns = XF_SQUEEZE_WAIT_NS;
+    p->squeeze_max_ns = XF_ENGINE_SQUEEZE_MAX_NS_DEFAULT;
     xf_admit_host_params(XF_POLICY_XENFIT, &p->host);
     /* The host's own low-memory limit and DMA zone (xf_hv_host_params);
      * should the backend fail to say, xenfit's defaults stay, as this
@@ -104,6 +108,7 @@ void xf_engine_free(struct xf_engine *e)
     xf__idmap_done(&e->pending_by_owner);
     xf__free(e->dirty);
     xf__free(e->cdirty);
+    xf__free(e->coop);
     xf__free(e);
 }
 

@@ -16,7 +16,7 @@
 #include "xenfit/units.h"
 
 /* The host's memory free for a new VM now, with the ledger. */
-static int host_free(struct xf_engine *e, struct xf_host_free *ret)
+int xf__eng_host_free(struct xf_engine *e, struct xf_host_free *ret)
 {
     struct xf_host_snapshot s;
     int r = xf_host_snapshot_read(e->hv, &s);
@@ -50,13 +50,66 @@ static int grant(struct xf_engine *e, struct xf_engine_resv *r, const char *owne
     return 0;
 }
 
+/*
+ * Squeezes balloonable domains before a reserve of [min, max] KiB, as
+ * squeezed's reserve_memory and reserve_memory_range do
+ * (memory_server.ml, squeeze_xen.ml free_memory / free_memory_range). With
+ * ballooning off or no balloonable domain, nothing happens and *ret_keep is
+ * 0: the reserve sees free memory as it always has. A failed squeeze fills
+ * the refusal in *o (o->squeeze not XF_SQ_ADJUST).
+ */
+static int squeeze_for(struct xf_engine *e, uint64_t min_kib, uint64_t max_kib,
+                       struct xf_engine_outcome *o, uint64_t *ret_keep)
+{
+    struct xf_engine_squeeze_req req;
+    struct xf_engine_squeeze sq;
+    size_t n = 0;
+    int err;
+
+    *ret_keep = 0;
+    if (!e->p.balloon)
+        return 0;
+    if ((err = xf_engine_balloonable(e, &n)) < 0)
+        return err;
+    if (!n)
+        return 0;
+    memset(&req, 0, sizeof(req));
+    req.kind = XF_SQUEEZE_FREE;
+    req.free_kib = min_kib;
+    req.aim_kib = min_kib;
+    if (min_kib < max_kib && (err = xf__eng_range_ideal(e, min_kib, max_kib, &req.aim_kib)) < 0)
+        return err;
+    if ((err = xf_engine_squeeze(e, &req, &sq)) < 0)
+        return err;
+    *ret_keep = e->p.squeeze_keep_kib;
+    if (sq.result == XF_SQ_SUCCESS)
+        return 0;
+    o->granted = false;
+    o->squeeze = sq.result;
+    o->needed_kib = sq.needed_kib > 0 ? (uint64_t)sq.needed_kib : 0;
+    o->available_kib = sq.free_kib > 0 ? (uint64_t)sq.free_kib : 0;
+    o->node = -1;
+    if (sq.result == XF_SQ_REFUSED)
+        snprintf(o->reason, sizeof(o->reason),
+                 "%zu balloon driver%s did not reach %s target after %llu iterations",
+                 sq.nr_refused, sq.nr_refused == 1 ? "" : "s", sq.nr_refused == 1 ? "its" : "their",
+                 (unsigned long long)sq.iterations);
+    else
+        snprintf(
+            o->reason, sizeof(o->reason),
+            "HOST_NOT_ENOUGH_FREE_MEMORY: needs %llu KiB, %lld KiB free with every balloonable "
+            "domain at its minimum",
+            (unsigned long long)o->needed_kib, (long long)sq.free_kib);
+    return 0;
+}
+
 int xf_engine_reserve_kib(struct xf_engine *e, const char *owner, uint64_t min_kib,
                           uint64_t max_kib, uint64_t now_ns, struct xf_engine_outcome *ret)
 {
     struct xf_engine_outcome o;
     struct xf_engine_resv r;
     struct xf_host_free f;
-    uint64_t avail_kib, amount;
+    uint64_t avail_kib, amount, keep_kib = 0;
     int err;
 
     if (!xf__eng_owner_ok(owner))
@@ -65,10 +118,17 @@ int xf_engine_reserve_kib(struct xf_engine *e, const char *owner, uint64_t min_k
      * ledger entry (and a pending slot) for no memory. */
     if (min_kib > max_kib || max_kib == 0 || max_kib > XF_ENGINE_MAX_KIB)
         return XF_EBADSIZE;
-    if ((err = host_free(e, &f)) < 0)
-        return err;
     memset(&o, 0, sizeof(o));
+    if ((err = squeeze_for(e, min_kib, max_kib, &o, &keep_kib)) < 0)
+        return err;
+    if (o.squeeze != XF_SQ_ADJUST) {
+        *ret = o;
+        return 0;
+    }
+    if ((err = xf__eng_host_free(e, &f)) < 0)
+        return err;
     avail_kib = xf_kib_of_pages(f.host_free_pages);
+    avail_kib = avail_kib > keep_kib ? avail_kib - keep_kib : 0;
     /* squeezed's free_memory_range: max min_kib (min usable_free max_kib),
      * refused when usable free is below min_kib (Squeeze.free_memory_range). */
     amount = avail_kib < max_kib ? avail_kib : max_kib;
@@ -111,7 +171,7 @@ static int decide_vm(struct xf_engine *e, const struct xf_admit_request *req,
         return XF_EINVAL;
     if ((err = xf_vm_memory_check(&req->vm)) < 0)
         return err;
-    if ((err = host_free(e, &f)) < 0)
+    if ((err = xf__eng_host_free(e, &f)) < 0)
         return err;
     memset(&o, 0, sizeof(o));
     memset(&ap, 0, sizeof(ap));
@@ -173,6 +233,42 @@ int xf_engine_admit_vm(struct xf_engine *e, const struct xf_admit_request *req,
     return 0;
 }
 
+/*
+ * A VM refused for memory while balloonable domains could give it: squeeze
+ * them for what the admission said was needed, on the node it named (xenfit:
+ * the node the VM would go to) or host-wide, then decide again. A failed
+ * squeeze leaves the refusal with its verdict in o->squeeze.
+ */
+static int squeeze_for_vm(struct xf_engine *e, const struct xf_admit_request *req,
+                          struct xf_engine_outcome *o)
+{
+    struct xf_engine_squeeze_req sr;
+    struct xf_engine_squeeze sq;
+    size_t n = 0;
+    int err;
+
+    if (o->adm.admitted || !e->p.balloon)
+        return 0;
+    if ((err = xf_engine_balloonable(e, &n)) < 0)
+        return err;
+    if (!n)
+        return 0;
+    memset(&sr, 0, sizeof(sr));
+    sr.kind = XF_SQUEEZE_FREE;
+    sr.free_kib = xf_kib_of_mib(o->adm.needed_mib);
+    if (o->adm.node >= 0 && (uint32_t)o->adm.node < XF_MAX_NODES)
+        sr.node_mask = UINT64_C(1) << o->adm.node;
+    if (sr.free_kib > XF_ENGINE_MAX_KIB)
+        return 0; /* no squeeze frees that much: the refusal stands */
+    if ((err = xf_engine_squeeze(e, &sr, &sq)) < 0)
+        return err;
+    if (sq.result != XF_SQ_SUCCESS) {
+        o->squeeze = sq.result;
+        return 0;
+    }
+    return decide_vm(e, req, o);
+}
+
 int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf_admit_request *req,
                          uint64_t now_ns, struct xf_engine_outcome *ret)
 {
@@ -182,7 +278,7 @@ int xf_engine_reserve_vm(struct xf_engine *e, const char *owner, const struct xf
 
     if (!xf__eng_owner_ok(owner))
         return XF_EINVAL;
-    if ((err = decide_vm(e, req, &o)) < 0)
+    if ((err = decide_vm(e, req, &o)) < 0 || (err = squeeze_for_vm(e, req, &o)) < 0)
         return err;
     if (!o.adm.admitted) {
         *ret = o;

@@ -363,6 +363,22 @@ static void test_contract_unknown_domain(void **state)
     assert_int_equal(xf_hv_destroy(t->hv, nobody), XF_ESRCH);
 }
 
+/* Ballooning: a domain no toolstack gave memory keys has no balloon
+ * (-ENOENT); an unknown one is -ESRCH for reads and writes alike. */
+static void test_contract_balloon_keys(void **state)
+{
+    struct ct *t = *state;
+    struct xf_hv_balloon b;
+    xf_domid_t d;
+
+    assert_int_equal(xf_hv_balloon_info(t->hv, 0x7FEE, &b), XF_ESRCH);
+    assert_int_equal(xf_hv_set_balloon_target(t->hv, 0x7FEE, 1024), XF_ESRCH);
+    assert_int_equal(xf_hv_set_memory_offset(t->hv, 0x7FEE, 0), XF_ESRCH);
+    assert_int_equal(xf_hv_domain_create(t->hv, XF_DOMAIN_PV, &d), 0);
+    assert_int_equal(xf_hv_balloon_info(t->hv, d, &b), XF_ENOENT);
+    assert_int_equal(xf_hv_destroy(t->hv, d), 0);
+}
+
 /* ---- Backend factories ---- */
 
 static int open_sim(const struct contract_backend *b, struct xf_hv **ret)
@@ -406,22 +422,39 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(test_contract_##name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(host_queries_agree),          T(domain_lifecycle),
-        T(hidden_pages_not_in_tot),     T(vcpus_fixed_at_create),
-        T(claim_sets_total_target),     T(claim_active_einval),
-        T(claim_not_above_tot_einval),  T(claim_above_max_einval),
-        T(claim_unknown_or_dying),      T(claim_enomem_beyond_avail),
-        T(claim_zero_cancels),          T(claim_consumed_by_populate),
-        T(gate_refuses_unclaimed),      T(gate_admits_covered_claimant),
-        T(gate_order9_with_511_left),   T(full_claim_refuses_paging_pool),
-        T(full_claim_refuses_vcpus),    T(populate_stops_at_max_pages),
-        T(populate_exact_node),         T(populate_node_hint_first),
-        T(affinity_round_robin),        T(affinity_needs_online_node),
-        T(node_claim_unsupported),      T(node_claim_enomem_beyond_node),
-        T(node_claim_keeps_others_off), T(node_claim_arguments),
-        T(decrease_returns_pages),      T(destroy_cancels_claim),
-        T(destroy_returns_memory),      T(sleep_advances_clock),
-        T(domain_node_pages),           T(unknown_domain),
+        T(host_queries_agree),
+        T(domain_lifecycle),
+        T(hidden_pages_not_in_tot),
+        T(vcpus_fixed_at_create),
+        T(claim_sets_total_target),
+        T(claim_active_einval),
+        T(claim_not_above_tot_einval),
+        T(claim_above_max_einval),
+        T(claim_unknown_or_dying),
+        T(claim_enomem_beyond_avail),
+        T(claim_zero_cancels),
+        T(claim_consumed_by_populate),
+        T(gate_refuses_unclaimed),
+        T(gate_admits_covered_claimant),
+        T(gate_order9_with_511_left),
+        T(full_claim_refuses_paging_pool),
+        T(full_claim_refuses_vcpus),
+        T(populate_stops_at_max_pages),
+        T(populate_exact_node),
+        T(populate_node_hint_first),
+        T(affinity_round_robin),
+        T(affinity_needs_online_node),
+        T(node_claim_unsupported),
+        T(node_claim_enomem_beyond_node),
+        T(node_claim_keeps_others_off),
+        T(node_claim_arguments),
+        T(decrease_returns_pages),
+        T(destroy_cancels_claim),
+        T(destroy_returns_memory),
+        T(sleep_advances_clock),
+        T(domain_node_pages),
+        T(unknown_domain),
+        T(balloon_keys),
     };
 #undef T
     const char *only = getenv("XF_CONTRACT_BACKEND");

@@ -67,6 +67,9 @@ void xf__sim_domain_remove(struct xf_sim *s, struct sim_domain *d)
 {
     struct sim_domain *last = s->domains[--s->nr_domains];
 
+    if (d->bal.on)
+        s->nr_balloons--;
+
     s->domains[d->dense_index] = last;
     last->dense_index = d->dense_index;
     s->by_domid[d->domid] = NULL;

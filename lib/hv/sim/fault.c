@@ -28,6 +28,10 @@ static const char *const op_names[XF_SIM_OP_COUNT] = {
     [XF_SIM_OP_DESTROY] = "destroy",
     [XF_SIM_OP_SLEEP] = "sleep",
     [XF_SIM_OP_EXTENT] = "extent",
+    [XF_SIM_OP_BALLOON_INFO] = "balloon_info",
+    [XF_SIM_OP_SET_BALLOON_TARGET] = "set_balloon_target",
+    [XF_SIM_OP_SET_MEMORY_OFFSET] = "set_memory_offset",
+    [XF_SIM_OP_SET_UNCOOPERATIVE] = "set_uncooperative",
 };
 
 const char *xf_sim_op_name(enum xf_sim_op op)

@@ -77,6 +77,8 @@ void xf__sim_advance(struct xf_sim *s, uint64_t ns)
         }
     }
     xf__sim_idle_scrub(s);
+    if (s->nr_balloons)
+        xf__sim_balloon_run(s);
 }
 
 int xf__sim_destroy(struct xf_hv *hv, xf_domid_t domid)

@@ -36,6 +36,22 @@ struct sim_node {
     uint64_t scrub_budget_ns; /* idle scrubbing: time not yet turned into pages */
 };
 
+/* A guest's balloon keys and driver (balloon.c). */
+struct sim_balloon {
+    bool on; /* has memory keys */
+    bool feature;
+    uint64_t target_kib, dyn_min_kib, dyn_max_kib;
+    bool has_offset;
+    int64_t offset_kib;      /* memory-offset as written in xenstore */
+    int64_t true_offset_kib; /* what the guest really holds above its target */
+    uint64_t rate_kib_per_s;
+    enum xf_sim_balloon_driver driver;
+    uint64_t lie_floor_kib;
+    uint64_t last_ns;   /* time already turned into pages */
+    uint32_t rover;     /* the next node to give a rounding page */
+    bool uncooperative; /* memory/uncooperative */
+};
+
 struct sim_domain {
     xf_domid_t domid;
     enum xf_domain_type type;
@@ -60,6 +76,7 @@ struct sim_domain {
     uint64_t release_tail; /* guest pages held back */
     uint64_t main_done_ns; /* when release_main was all returned */
     uint32_t dense_index;  /* in xf_sim.domains */
+    struct sim_balloon bal;
 };
 
 struct sim_fault {
@@ -87,6 +104,7 @@ struct xf_sim {
     uint32_t nr_domains;
     size_t cap_domains;
     uint32_t nr_dying;
+    uint32_t nr_balloons; /* domains with a balloon driver */
     xf_domid_t domid_rover;
     uint64_t last_scrub_ns;
     uint64_t op_cost_ns; /* time the current operation has cost so far */
@@ -164,6 +182,13 @@ void xf__sim_claim_cancel(struct xf_sim *s, struct sim_domain *d);
 /* 4.17: consumption when pages are assigned, refill when freed. */
 void xf__sim_claim_on_assign(struct xf_sim *s, struct sim_domain *d, uint64_t pages);
 void xf__sim_claim_on_free(struct xf_sim *s, struct sim_domain *d, uint64_t pages);
+
+/* balloon.c */
+void xf__sim_balloon_run(struct xf_sim *s);
+int xf__sim_balloon_info(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_balloon *ret);
+int xf__sim_set_balloon_target(struct xf_hv *hv, xf_domid_t domid, uint64_t target_kib);
+int xf__sim_set_memory_offset(struct xf_hv *hv, xf_domid_t domid, int64_t offset_kib);
+int xf__sim_set_uncooperative(struct xf_hv *hv, xf_domid_t domid, bool uncooperative);
 
 /* domain.c */
 struct sim_domain *xf__sim_domain_get(struct xf_sim *s, xf_domid_t domid);

@@ -15,8 +15,11 @@
 #include "xen-calc.h"
 #include "xenfit/hv.h"
 
+struct xs_handle;
+
 struct xf_hv_xen {
-    struct xf_hv hv; /* first: the interface header */
+    struct xf_hv hv;       /* first: the interface header */
+    struct xs_handle *xsh; /* xenstore, opened by the first balloon operation */
     xc_interface *xch;
     xentoollog_logger logger; /* a silent one: the library never prints */
     uint32_t caps;
@@ -67,5 +70,14 @@ int xf__xen_populate(struct xf_hv *hv, xf_domid_t domid, const struct xf_hv_popu
 int xf__xen_decrease(struct xf_hv *hv, xf_domid_t domid, uint64_t pages);
 int xf__xen_set_node_affinity(struct xf_hv *hv, xf_domid_t domid, uint64_t node_mask);
 int xf__xen_node_affinity(struct xf_hv_xen *x, xf_domid_t domid, uint64_t *ret_mask);
+
+/* Ballooning over xenstore (xen-balloon.c, with libxenstore only). */
+#ifdef HAVE_LIBXENSTORE
+int xf__xen_balloon_info(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_balloon *ret);
+int xf__xen_set_balloon_target(struct xf_hv *hv, xf_domid_t domid, uint64_t target_kib);
+int xf__xen_set_memory_offset(struct xf_hv *hv, xf_domid_t domid, int64_t offset_kib);
+int xf__xen_set_uncooperative(struct xf_hv *hv, xf_domid_t domid, bool uncooperative);
+void xf__xen_balloon_close(struct xf_hv_xen *x);
+#endif
 
 #endif

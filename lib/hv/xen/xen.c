@@ -425,6 +425,9 @@ static void xen_free(struct xf_hv *hv)
 
     if (x->xch)
         xc_interface_close(x->xch);
+#ifdef HAVE_LIBXENSTORE
+    xf__xen_balloon_close(x);
+#endif
     xf__xen_doms_free(x);
     xf__free(x);
 }
@@ -449,6 +452,12 @@ const struct xf_hv_ops xf__xen_ops = {
     .unpause = xen_unpause,
     .destroy = xen_destroy,
     .host_params = xen_host_params,
+#ifdef HAVE_LIBXENSTORE
+    .balloon_info = xf__xen_balloon_info,
+    .set_balloon_target = xf__xen_set_balloon_target,
+    .set_memory_offset = xf__xen_set_memory_offset,
+    .set_uncooperative = xf__xen_set_uncooperative,
+#endif
     .now_ns = xen_now_ns,
     .sleep_ns = xen_sleep_ns,
     .free = xen_free,
