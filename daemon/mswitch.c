@@ -100,7 +100,8 @@ struct xfd_mswitch {
     struct xfd_buf req, reply;
     /* The thread's own: */
     struct xfd_client *conn;
-    unsigned failures; /* connection attempts failed in a row */
+    unsigned failures; /* sessions in a row that served no transfer */
+    bool announce;     /* the next connection is news (first, or after an outage) */
 };
 
 /* --- The switch's HTTP ------------------------------------------------- */
@@ -297,6 +298,40 @@ static int serve_message(struct xfd_mswitch *m, json_t *msg)
     return r;
 }
 
+/*
+ * Copies in[0..len) into out with each byte that is not part of a valid
+ * UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF) replaced by U+FFFD. The switch writes a payload's bytes into
+ * its JSON as they are (OCaml strings are bytes), and jansson refuses a
+ * document that is not UTF-8: without this, one request whose body is not
+ * UTF-8 would make every transfer of the queue fail, for ever.
+ */
+static int repair_utf8(const char *in, size_t len, struct xfd_buf *out)
+{
+    static const char fffd[] = "\xEF\xBF\xBD";
+    const unsigned char *p = (const unsigned char *)in;
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                                                           : c >= 0xF0 && c <= 0xF4 ? 4
+                                                                                     : 0;
+        bool ok = n > 0 && i + n <= len;
+        for (size_t k = 1; ok && k < n; k++)
+            ok = (p[i + k] & 0xC0) == 0x80;
+        if (ok && n >= 3) {
+            unsigned char d = p[i + 1];
+            ok = !(c == 0xE0 && d < 0xA0) && !(c == 0xED && d > 0x9F) &&
+                 !(c == 0xF0 && d < 0x90) && !(c == 0xF4 && d > 0x8F);
+        }
+        if (ok ? xfd_buf_add(out, p + i, n) < 0 : xfd_buf_add(out, fffd, 3) < 0)
+            return -ENOMEM;
+        i += ok ? n : 1;
+    }
+    return 0;
+}
+
 /* One transfer: waits for messages and answers them. Returns 0 and the
  * next "from" in *from (malloc'ed, replacing it), or a negative error. */
 static int transfer(struct xfd_mswitch *m, char **from)
@@ -319,6 +354,15 @@ static int transfer(struct xfd_mswitch *m, char **from)
     if (r < 0)
         return r;
     out = json_loadb(reply, len, 0, &jerr);
+    if (!out && json_error_code(&jerr) == json_error_invalid_utf8) {
+        struct xfd_buf fixed = {0};
+        if (repair_utf8(reply, len, &fixed) == 0) {
+            xfd_log(XFD_LOG_WARNING,
+                    "message switch: a message that is not UTF-8: its bad bytes read as U+FFFD");
+            out = json_loadb(fixed.p, fixed.len, 0, &jerr);
+        }
+        xfd_buf_free(&fixed);
+    }
     msgs = json_object_get(out, "messages");
     next = json_object_get(out, "next");
     if (!json_is_array(msgs) || !json_is_string(next)) {
@@ -373,17 +417,20 @@ static void log_failure(struct xfd_mswitch *m, const char *what, int err)
 }
 
 /* Connects, logs in, creates the queue and serves it until an error or
- * stop. Returns after disconnecting. */
-static void session(struct xfd_mswitch *m)
+ * stop. Returns whether a transfer succeeded (then the backoff starts
+ * over), after disconnecting. */
+static bool session(struct xfd_mswitch *m)
 {
     struct xfd_buf path = {0};
+    bool served = false;
     char *from = NULL;
     int r;
 
     r = xfd_client_connect(m->path, (TRANSFER_TIMEOUT_S + REPLY_MARGIN_S) * 1000, &m->conn);
     if (r < 0) {
         log_failure(m, "connecting", r);
-        return;
+        m->announce = true;
+        return false;
     }
     pthread_mutex_lock(&m->lock);
     m->conn_fd = xfd_client_fd(m->conn);
@@ -393,29 +440,44 @@ static void session(struct xfd_mswitch *m)
     if ((r = xfd_buf_printf(&path, "/login/%s", m->token)) < 0 ||
         (r = op_simple(m, "GET", &path, NULL, 0)) < 0) {
         log_failure(m, "logging in", r);
+        m->announce = true;
         goto out;
     }
     path.len = 0;
     if ((r = xfd_buf_addstr(&path, "/persistent/")) < 0 || (r = add_segment(&path, m->queue)) < 0 ||
         (r = op_simple(m, "GET", &path, NULL, 0)) < 0) {
         log_failure(m, "creating the queue", r);
+        m->announce = true;
         goto out;
     }
+    /* Said once per outage: a switch that accepts the login and then
+     * answers what is not its protocol must not log this every 5 s. */
     if (m->failures)
-        xfd_log(XFD_LOG_INFO, "message switch %s: connected after %u failed attempt%s; serving %s",
-                m->path, m->failures, m->failures == 1 ? "" : "s", m->queue);
+        xfd_log(m->announce ? XFD_LOG_INFO : XFD_LOG_DEBUG,
+                "message switch %s: connected after %u failed attempt%s; serving %s", m->path,
+                m->failures, m->failures == 1 ? "" : "s", m->queue);
     else
-        xfd_log(XFD_LOG_INFO, "message switch %s: connected; serving %s", m->path, m->queue);
-    m->failures = 0;
-    while ((r = transfer(m, &from)) == 0)
-        ;
-    if (r != -ECANCELED && !stopping(m))
+        xfd_log(m->announce ? XFD_LOG_INFO : XFD_LOG_DEBUG,
+                "message switch %s: connected; serving %s", m->path, m->queue);
+    m->announce = false;
+    while ((r = transfer(m, &from)) == 0) {
+        served = true;
+        m->failures = 0;
+    }
+    if (r == -ECANCELED || stopping(m))
+        goto out;
+    if (served) {
         xfd_log(XFD_LOG_WARNING, "message switch %s: the connection failed: %s; reconnecting",
                 m->path, strerror(-r));
+        m->announce = true;
+    } else {
+        log_failure(m, "transferring", r);
+    }
 out:
     free(from);
     xfd_buf_free(&path);
     disconnect(m);
+    return served;
 }
 
 static void *run(void *arg)
@@ -424,10 +486,8 @@ static void *run(void *arg)
     unsigned backoff_ms = BACKOFF_FIRST_MS;
 
     while (!stopping(m)) {
-        unsigned failures_before = m->failures;
-        session(m);
-        if (m->failures <= failures_before)
-            backoff_ms = BACKOFF_FIRST_MS; /* it had connected: start over */
+        if (session(m))
+            backoff_ms = BACKOFF_FIRST_MS; /* it had worked: start over */
         pthread_mutex_lock(&m->lock);
         if (!m->stopping) {
             struct timespec until;
@@ -462,6 +522,7 @@ int xfd_mswitch_start(const char *path, const char *queue, size_t max_body,
     snprintf(m->token, sizeof(m->token), "xenfitd:%d", (int)getpid());
     m->max_body = max_body;
     m->conn_fd = -1;
+    m->announce = true;
     m->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (m->event_fd < 0) {
         r = -errno;
