@@ -425,8 +425,8 @@ int main(int argc, char **argv)
             xfd_log(XFD_LOG_ERROR, "message switch: starting its thread: %s", strerror(-r));
             goto out;
         }
-        xfd_log(XFD_LOG_INFO, "serving queue %s on the message switch at %s",
-                srv.cfg.mswitch_queue, srv.cfg.mswitch_path);
+        xfd_log(XFD_LOG_INFO, "serving queue %s on the message switch at %s", srv.cfg.mswitch_queue,
+                srv.cfg.mswitch_path);
     }
     notify("READY=1");
     r = xfd_serve(&srv);

@@ -277,15 +277,17 @@ int xfd_dom0_policy_parse(const char *s, struct xfd_dom0_policy *ret, char *why,
     if (strcmp(dash + 1, "auto") == 0) {
         p.max_bytes = 0;
     } else if (xf_parse_size_bytes(dash + 1, 1, &p.max_bytes) < 0) {
-        snprintf(why, why_len, "MAX '%.40s' is not a size (bytes, or with a unit such as 4GiB) "
-                 "nor auto", dash + 1);
+        snprintf(why, why_len,
+                 "MAX '%.40s' is not a size (bytes, or with a unit such as 4GiB) "
+                 "nor auto",
+                 dash + 1);
         return XF_EPARSE;
     } else if (p.max_bytes == 0) {
         snprintf(why, why_len, "MAX 0: dom0 needs memory (auto means dom0's own)");
         return XF_EPARSE;
     } else if (p.max_bytes < p.min_bytes) {
-        snprintf(why, why_len, "MAX %" PRIu64 " bytes is below MIN %" PRIu64 " bytes",
-                 p.max_bytes, p.min_bytes);
+        snprintf(why, why_len, "MAX %" PRIu64 " bytes is below MIN %" PRIu64 " bytes", p.max_bytes,
+                 p.min_bytes);
         return XF_EPARSE;
     }
     *ret = p;

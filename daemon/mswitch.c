@@ -256,7 +256,8 @@ static int serve_message(struct xfd_mswitch *m, json_t *msg)
 
     if (!json_is_string(q) || !json_is_integer(n) || json_array_size(id) != 2) {
         text = json_dumps(msg, JSON_COMPACT);
-        xfd_log(XFD_LOG_WARNING, "message switch: a message without an id [queue, n], skipped: %.200s",
+        xfd_log(XFD_LOG_WARNING,
+                "message switch: a message without an id [queue, n], skipped: %.200s",
                 text ? text : "?");
         free(text);
         return 0;
@@ -269,10 +270,10 @@ static int serve_message(struct xfd_mswitch *m, json_t *msg)
     if (k && strcasecmp(k, "request") == 0 && reply_to && json_is_string(payload)) {
         struct xfd_buf rpath = {0};
         r = dispatch(m, json_string_value(payload), json_string_length(payload));
-        if (r == 0 && (xfd_buf_addstr(&rpath, "/response/") < 0 || add_segment(&rpath, reply_to) < 0 ||
-                       xfd_buf_addstr(&rpath, "/") < 0 ||
-                       add_segment(&rpath, json_string_value(q)) < 0 ||
-                       xfd_buf_printf(&rpath, "/%" JSON_INTEGER_FORMAT, json_integer_value(n)) < 0))
+        if (r == 0 &&
+            (xfd_buf_addstr(&rpath, "/response/") < 0 || add_segment(&rpath, reply_to) < 0 ||
+             xfd_buf_addstr(&rpath, "/") < 0 || add_segment(&rpath, json_string_value(q)) < 0 ||
+             xfd_buf_printf(&rpath, "/%" JSON_INTEGER_FORMAT, json_integer_value(n)) < 0))
             r = -ENOMEM;
         if (r == 0)
             r = op_simple(m, "POST", &rpath, m->reply.p, m->reply.len);
@@ -314,16 +315,18 @@ static int repair_utf8(const char *in, size_t len, struct xfd_buf *out)
 
     while (i < len) {
         unsigned char c = p[i];
-        size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-                                                           : c >= 0xF0 && c <= 0xF4 ? 4
-                                                                                     : 0;
+        size_t n = c < 0x80                 ? 1
+                   : c >= 0xC2 && c <= 0xDF ? 2
+                   : c >= 0xE0 && c <= 0xEF ? 3
+                   : c >= 0xF0 && c <= 0xF4 ? 4
+                                            : 0;
         bool ok = n > 0 && i + n <= len;
         for (size_t k = 1; ok && k < n; k++)
             ok = (p[i + k] & 0xC0) == 0x80;
         if (ok && n >= 3) {
             unsigned char d = p[i + 1];
-            ok = !(c == 0xE0 && d < 0xA0) && !(c == 0xED && d > 0x9F) &&
-                 !(c == 0xF0 && d < 0x90) && !(c == 0xF4 && d > 0x8F);
+            ok = !(c == 0xE0 && d < 0xA0) && !(c == 0xED && d > 0x9F) && !(c == 0xF0 && d < 0x90) &&
+                 !(c == 0xF4 && d > 0x8F);
         }
         if (ok ? xfd_buf_add(out, p + i, n) < 0 : xfd_buf_add(out, fffd, 3) < 0)
             return -ENOMEM;

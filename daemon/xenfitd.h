@@ -53,9 +53,9 @@ struct xfd_config {
     unsigned max_clients;
     unsigned sweep_interval_ms;
     enum xf_numa_policy numa_policy;
-    struct xfd_dom0_policy dom0_policy;           /* --dom0-policy (rpc.h) */
-    char mswitch_path[XFD_SOCKET_PATH_MAX];       /* --message-switch; "": off */
-    char mswitch_queue[XFD_MSWITCH_QUEUE_MAX];    /* --message-switch-queue */
+    struct xfd_dom0_policy dom0_policy;        /* --dom0-policy (rpc.h) */
+    char mswitch_path[XFD_SOCKET_PATH_MAX];    /* --message-switch; "": off */
+    char mswitch_queue[XFD_MSWITCH_QUEUE_MAX]; /* --message-switch-queue */
 };
 
 /*
@@ -109,7 +109,7 @@ struct xfd_server {
     bool batch_failed;
     uint64_t next_sweep_ms;
     uint64_t id_salt;
-    struct xfd_mswitch *mswitch; /* --message-switch (mswitch.h); NULL: off */
+    struct xfd_mswitch *mswitch;   /* --message-switch (mswitch.h); NULL: off */
     struct xfd_buf *mswitch_reply; /* a switch request's reply, held for this round's commit */
 };
 
