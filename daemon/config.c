@@ -359,7 +359,7 @@ int xfd_config_parse(int argc, char **argv, struct xfd_config *ret)
         case 0:
             if (strcmp(options[idx].name, "config") == 0)
                 break;
-            if ((r = set(&c, "--", options[idx].name, optarg)))
+            if ((r = set(&c, "--", options[idx].name, optarg ? optarg : "")))
                 return r;
             break;
         default:
