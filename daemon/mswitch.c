@@ -127,8 +127,8 @@ static int add_segment(struct xfd_buf *b, const char *s)
  * `path` is already encoded. Returns 0 and the 200's body (malloc'ed,
  * NUL-terminated: free it), -EPROTO for another status (logged with
  * what), or a transport error. */
-static int op(struct xfd_mswitch *m, const char *method, const char *path, const char *body,
-              size_t body_len, char **ret_body, size_t *ret_len)
+static int op(struct xfd_mswitch *m, const char *method, const char *path, size_t path_len,
+              const char *body, size_t body_len, char **ret_body, size_t *ret_len)
 {
     struct xfd_buf req = {0};
     char *reply = NULL;
@@ -136,9 +136,9 @@ static int op(struct xfd_mswitch *m, const char *method, const char *path, const
     int status = 0, r;
 
     if (xfd_buf_printf(&req,
-                       "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: xenfitd\r\n"
+                       "%s %.*s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: xenfitd\r\n"
                        "Content-Length: %zu\r\nConnection: keep-alive\r\n\r\n",
-                       method, path, body_len) < 0 ||
+                       method, (int)path_len, path, body_len) < 0 ||
         (body_len && xfd_buf_add(&req, body, body_len) < 0)) {
         xfd_buf_free(&req);
         return -ENOMEM;
@@ -148,8 +148,8 @@ static int op(struct xfd_mswitch *m, const char *method, const char *path, const
     if (r < 0)
         return r;
     if (status != 200) {
-        xfd_log(XFD_LOG_WARNING, "message switch: %s %s: HTTP %d: %.200s", method, path, status,
-                reply);
+        xfd_log(XFD_LOG_WARNING, "message switch: %s %.*s: HTTP %d: %.200s", method, (int)path_len,
+                path, status, reply);
         free(reply);
         return -EPROTO;
     }
@@ -164,7 +164,7 @@ static int op_simple(struct xfd_mswitch *m, const char *method, const struct xfd
 {
     char *reply = NULL;
     size_t len;
-    int r = op(m, method, path->p, body, body_len, &reply, &len);
+    int r = op(m, method, path->p, path->len, body, body_len, &reply, &len);
     free(reply);
     return r;
 }
@@ -352,7 +352,7 @@ static int transfer(struct xfd_mswitch *m, char **from)
     json_decref(req);
     if (!text)
         return -ENOMEM;
-    r = op(m, "POST", "/transfer", text, strlen(text), &reply, &len);
+    r = op(m, "POST", "/transfer", strlen("/transfer"), text, strlen(text), &reply, &len);
     free(text);
     if (r < 0)
         return r;

@@ -4,6 +4,7 @@ test-daemon-dom0-policy.py): start the real xenfitd on the simulated test
 host (tests/data/hosts/daemon-2node.json, the values of harness.h) and wait
 for its READY=1 as systemd would; call it over its JSON socket; talk to the
 test broker (mswitch-broker.py) as xenopsd's Memory_client would."""
+import atexit
 import http.client
 import json
 import os
@@ -13,6 +14,15 @@ import sys
 import time
 
 FAILED = []
+CHILDREN = []  # killed at exit: a failed check must not leave them running
+
+
+@atexit.register
+def _reap():
+    for p in CHILDREN:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def check(name, got, want):
@@ -69,6 +79,7 @@ class Daemon:
             [xenfitd, "--host", os.path.join(data, "hosts/daemon-2node.json"),
              "--state-dir", os.path.join(tmp, "state"), "--socket", self.sock, *extra],
             stderr=open(self.log, "wb"), env=env)
+        CHILDREN.append(self.proc)
         try:
             while ns.recv(256) != b"READY=1":
                 pass
@@ -125,6 +136,7 @@ class Broker:
 
     def start(self):
         self.proc = subprocess.Popen([sys.executable, self.script, self.path])
+        CHILDREN.append(self.proc)
         end = time.monotonic() + 10
         while time.monotonic() < end:
             try:
