@@ -33,9 +33,11 @@
  *   on a thread of its own, xenfitd one message at a time (as its event
  *   loop serves everything), so no transfer is outstanding while it answers;
  * - after a reconnection it transfers from the start again ("from" left
- *   out) instead of from the last "next": a switch that restarted without
- *   its state numbers its messages from 0 again, and a message still on the
- *   queue was not acked, so not (fully) answered. The price: a request
+ *   out) instead of from the last "next": a switch that restarted numbers
+ *   a queue's messages from 0 again when it had none left (switch/q.ml,
+ *   t_of_sexp: next_id is the highest id on the queue + 1), or always when
+ *   it kept no state, and a message still on the queue was not acked, so
+ *   not (fully) answered. The price: a request
  *   answered whose ack was lost with the connection is answered twice.
  *
  * Threads: the switch's HTTP is blocking (a transfer waits up to 30 s,
@@ -243,37 +245,60 @@ static int dispatch(struct xfd_mswitch *m, const char *body, size_t len)
 /* Answers one message of a transfer: [[QUEUE, ID], {"payload", "kind"}].
  * Returns 0 (answered and acked, or acked unanswerable), or a negative
  * error that ends the session (transport, stopping). */
-static int serve_message(struct xfd_mswitch *m, json_t *msg)
+int xfd_mswitch_classify(json_t *msg, struct xfd_mswitch_msg *ret)
 {
     json_t *id = json_array_get(msg, 0), *body = json_array_get(msg, 1);
     json_t *q = json_array_get(id, 0), *n = json_array_get(id, 1);
     json_t *payload = json_object_get(body, "payload"), *kind = json_object_get(body, "kind");
     const char *k = json_string_value(json_array_get(kind, 0));
-    const char *reply_to = json_string_value(json_array_get(kind, 1));
+    struct xfd_mswitch_msg m = {.kind = XFD_MSWITCH_OTHER};
+
+    if (!json_is_array(msg) || json_array_size(id) != 2 || !json_is_string(q) ||
+        !json_is_integer(n))
+        return -EPROTO;
+    m.queue = json_string_value(q);
+    m.id = json_integer_value(n);
+    /* ppx_deriving_rpc reads a variant's name case-insensitively. */
+    if (k && strcasecmp(k, "request") == 0 && json_is_string(json_array_get(kind, 1)) &&
+        json_is_string(payload)) {
+        m.kind = XFD_MSWITCH_REQUEST;
+        m.reply_to = json_string_value(json_array_get(kind, 1));
+        m.payload = json_string_value(payload);
+        m.payload_len = json_string_length(payload);
+    } else if (k && strcasecmp(k, "response") == 0) {
+        m.kind = XFD_MSWITCH_RESPONSE;
+    }
+    *ret = m;
+    return 0;
+}
+
+static int serve_message(struct xfd_mswitch *m, json_t *msg)
+{
+    struct xfd_mswitch_msg c;
     struct xfd_buf path = {0};
     char *text;
     int r;
 
-    if (!json_is_string(q) || !json_is_integer(n) || json_array_size(id) != 2) {
-        text = json_dumps(msg, JSON_COMPACT);
+    if (xfd_mswitch_classify(msg, &c) < 0) {
+        text = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
         xfd_log(XFD_LOG_WARNING,
                 "message switch: a message without an id [queue, n], skipped: %.200s",
                 text ? text : "?");
         free(text);
         return 0;
     }
-    if (xfd_buf_addstr(&path, "/ack/") < 0 || add_segment(&path, json_string_value(q)) < 0 ||
-        xfd_buf_printf(&path, "/%" JSON_INTEGER_FORMAT, json_integer_value(n)) < 0) {
+    if (xfd_buf_addstr(&path, "/ack/") < 0 || add_segment(&path, c.queue) < 0 ||
+        xfd_buf_printf(&path, "/%" PRId64, c.id) < 0) {
         xfd_buf_free(&path);
         return -ENOMEM;
     }
-    if (k && strcasecmp(k, "request") == 0 && reply_to && json_is_string(payload)) {
+    if (c.kind == XFD_MSWITCH_REQUEST) {
         struct xfd_buf rpath = {0};
-        r = dispatch(m, json_string_value(payload), json_string_length(payload));
+        r = dispatch(m, c.payload, c.payload_len);
         if (r == 0 &&
-            (xfd_buf_addstr(&rpath, "/response/") < 0 || add_segment(&rpath, reply_to) < 0 ||
-             xfd_buf_addstr(&rpath, "/") < 0 || add_segment(&rpath, json_string_value(q)) < 0 ||
-             xfd_buf_printf(&rpath, "/%" JSON_INTEGER_FORMAT, json_integer_value(n)) < 0))
+            (xfd_buf_addstr(&rpath, "/response/") < 0 || add_segment(&rpath, c.reply_to) < 0 ||
+             xfd_buf_addstr(&rpath, "/") < 0 || add_segment(&rpath, c.queue) < 0 ||
+             xfd_buf_printf(&rpath, "/%" PRId64, c.id) < 0))
             r = -ENOMEM;
         if (r == 0)
             r = op_simple(m, "POST", &rpath, m->reply.p, m->reply.len);
@@ -282,16 +307,16 @@ static int serve_message(struct xfd_mswitch *m, json_t *msg)
             xfd_buf_free(&path);
             return r;
         }
-        xfd_log(XFD_LOG_DEBUG, "message switch: answered %s/%" JSON_INTEGER_FORMAT " to %s",
-                json_string_value(q), json_integer_value(n), reply_to);
-    } else if (!(k && strcasecmp(k, "response") == 0)) {
+        xfd_log(XFD_LOG_DEBUG, "message switch: answered %s/%" PRId64 " to %s", c.queue, c.id,
+                c.reply_to);
+    } else if (c.kind == XFD_MSWITCH_OTHER) {
         /* Nowhere to answer: a request without a reply queue or payload. */
-        text = json_dumps(body, JSON_COMPACT);
+        text = json_dumps(json_array_get(msg, 1), JSON_COMPACT | JSON_ENCODE_ANY);
         xfd_log(XFD_LOG_WARNING,
-                "message switch: message %s/%" JSON_INTEGER_FORMAT
+                "message switch: message %s/%" PRId64
                 " is neither a request with a reply queue nor a response; acked unanswered: "
                 "%.200s",
-                json_string_value(q), json_integer_value(n), text ? text : "?");
+                c.queue, c.id, text ? text : "?");
         free(text);
     }
     r = op_simple(m, "GET", &path, NULL, 0);
@@ -307,7 +332,7 @@ static int serve_message(struct xfd_mswitch *m, json_t *msg)
  * document that is not UTF-8: without this, one request whose body is not
  * UTF-8 would make every transfer of the queue fail, for ever.
  */
-static int repair_utf8(const char *in, size_t len, struct xfd_buf *out)
+int xfd_mswitch_repair_utf8(const char *in, size_t len, struct xfd_buf *out)
 {
     static const char fffd[] = "\xEF\xBF\xBD";
     const unsigned char *p = (const unsigned char *)in;
@@ -335,13 +360,37 @@ static int repair_utf8(const char *in, size_t len, struct xfd_buf *out)
     return 0;
 }
 
+int xfd_mswitch_parse_transfer(const char *text, size_t len, json_t **ret)
+{
+    json_error_t jerr;
+    json_t *out = json_loadb(text, len, 0, &jerr);
+
+    if (!out && json_error_code(&jerr) == json_error_invalid_utf8) {
+        struct xfd_buf fixed = {0};
+        if (xfd_mswitch_repair_utf8(text, len, &fixed) < 0) {
+            xfd_buf_free(&fixed);
+            return -ENOMEM;
+        }
+        xfd_log(XFD_LOG_WARNING,
+                "message switch: a message that is not UTF-8: its bad bytes read as U+FFFD");
+        out = json_loadb(fixed.p, fixed.len, 0, &jerr);
+        xfd_buf_free(&fixed);
+    }
+    if (!json_is_array(json_object_get(out, "messages")) ||
+        !json_is_string(json_object_get(out, "next"))) {
+        json_decref(out);
+        return -EPROTO;
+    }
+    *ret = out;
+    return 0;
+}
+
 /* One transfer: waits for messages and answers them. Returns 0 and the
  * next "from" in *from (malloc'ed, replacing it), or a negative error. */
 static int transfer(struct xfd_mswitch *m, char **from)
 {
     json_t *req = json_pack("{sfs[s]}", "timeout", (double)TRANSFER_TIMEOUT_S, "queues", m->queue);
-    json_t *out, *msgs, *next;
-    json_error_t jerr;
+    json_t *out = NULL, *msgs, *next;
     char *text = NULL, *reply = NULL;
     size_t len, i;
     int r;
@@ -356,28 +405,17 @@ static int transfer(struct xfd_mswitch *m, char **from)
     free(text);
     if (r < 0)
         return r;
-    out = json_loadb(reply, len, 0, &jerr);
-    if (!out && json_error_code(&jerr) == json_error_invalid_utf8) {
-        struct xfd_buf fixed = {0};
-        if (repair_utf8(reply, len, &fixed) == 0) {
-            xfd_log(XFD_LOG_WARNING,
-                    "message switch: a message that is not UTF-8: its bad bytes read as U+FFFD");
-            out = json_loadb(fixed.p, fixed.len, 0, &jerr);
-        }
-        xfd_buf_free(&fixed);
-    }
-    msgs = json_object_get(out, "messages");
-    next = json_object_get(out, "next");
-    if (!json_is_array(msgs) || !json_is_string(next)) {
+    if (xfd_mswitch_parse_transfer(reply, len, &out) < 0) {
         xfd_log(XFD_LOG_WARNING,
                 "message switch: a transfer's answer is not {\"messages\": [...], \"next\": "
                 "\"N\"}: %.200s",
                 reply);
         free(reply);
-        json_decref(out);
         return -EPROTO;
     }
     free(reply);
+    msgs = json_object_get(out, "messages");
+    next = json_object_get(out, "next");
     for (i = 0; i < json_array_size(msgs); i++)
         if ((r = serve_message(m, json_array_get(msgs, i))) < 0) {
             json_decref(out);

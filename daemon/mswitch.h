@@ -17,8 +17,10 @@
 #ifndef XENFITD_MSWITCH_H
 #define XENFITD_MSWITCH_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -52,5 +54,34 @@ void xfd_mswitch_done(struct xfd_mswitch *m);
  * frees everything. A request taken and not done is not answered; one not
  * acked stays on the switch's queue. Accepts NULL. */
 void xfd_mswitch_stop(struct xfd_mswitch *m);
+
+/* --- The pure parts, for the fuzz target (fuzz/fuzz-mswitch.c) --------- */
+
+/* One message of a transfer, as xenfitd reads it (pointers into the JSON). */
+struct xfd_mswitch_msg {
+    enum { XFD_MSWITCH_REQUEST, XFD_MSWITCH_RESPONSE, XFD_MSWITCH_OTHER } kind;
+    const char *queue; /* its id: [queue, id] */
+    int64_t id;
+    const char *reply_to; /* REQUEST only, as payload */
+    const char *payload;
+    size_t payload_len;
+};
+
+/*
+ * Parses a transfer's answer (bytes that are not UTF-8 read as U+FFFD).
+ * Returns 0 and *ret (an object with "messages", an array, and "next", a
+ * string; the caller's reference), -EPROTO for anything else, or -ENOMEM.
+ */
+int xfd_mswitch_parse_transfer(const char *text, size_t len, json_t **ret);
+
+/* Reads one element of "messages": [[QUEUE, ID], {"payload", "kind"}].
+ * Returns 0 and *ret, or -EPROTO when it has no usable id (it cannot even
+ * be acked). A message neither a request with a reply queue and a payload
+ * nor a response is XFD_MSWITCH_OTHER. */
+int xfd_mswitch_classify(json_t *msg, struct xfd_mswitch_msg *ret);
+
+/* Appends in[0..len) to out with every byte outside a valid UTF-8 sequence
+ * replaced by U+FFFD. Returns 0 or -ENOMEM. */
+int xfd_mswitch_repair_utf8(const char *in, size_t len, struct xfd_buf *out);
 
 #endif
