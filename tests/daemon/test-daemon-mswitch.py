@@ -91,6 +91,13 @@ def main():
     check("deleted through the socket", d.call("delete_reservation", ["dbg", "xapi", rid2]),
           {"result": None, "error": None, "id": 1})
 
+    # A reply queue whose name needs escaping in a URL: '/' must stay inside
+    # one path segment of /response/REPLY_QUEUE/... (xenfitd escapes it).
+    odd = SwitchClient(sw, "xenopsd/odd name%:7")
+    check("a reply queue named with '/', ' ' and '%'",
+          odd.rpc(Q, "get_host_reserved_memory", ["dbg"], 17)["result"], 65536)
+    odd.close()
+
     # Malformed messages.
     mid = c.send(Q, "this is not JSON")
     r = json.loads(c.wait_reply(mid))

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 
 FAILED = []
 CHILDREN = []  # killed at exit: a failed check must not leave them running
@@ -157,6 +158,11 @@ class Broker:
             pass
 
 
+def seg(name):
+    """A queue name as one URL path segment (Uri.make encodes it so)."""
+    return urllib.parse.quote(name, safe=":")
+
+
 class SwitchClient:
     """xenopsd's side of the switch (xen-api e2ee48d6883e,
     ocaml/message-switch/unix/protocol_unix.ml, Client.connect and
@@ -170,16 +176,16 @@ class SwitchClient:
         self.req = UnixHTTP(path, timeout=40)
         self.ev = UnixHTTP(path, timeout=40)
         for c in (self.req, self.ev):
-            check_true("switch login", http_op(c, "GET", "/login/" + token) == (200, ""))
-        st, self.reply_q = http_op(self.req, "GET", "/transient/" + token)
+            check_true("switch login", http_op(c, "GET", "/login/" + seg(token)) == (200, ""))
+        st, self.reply_q = http_op(self.req, "GET", "/transient/" + seg(token))
         assert st == 200
         self.frm = None
 
     def send(self, queue, payload):
         """Posts a request; returns its message id [queue, n]."""
-        st, _ = http_op(self.req, "GET", "/persistent/" + queue)
+        st, _ = http_op(self.req, "GET", "/persistent/" + seg(queue))
         assert st == 200
-        st, body = http_op(self.req, "POST", f"/request/{queue}/{self.reply_q}",
+        st, body = http_op(self.req, "POST", f"/request/{seg(queue)}/{seg(self.reply_q)}",
                            payload if isinstance(payload, bytes) else payload.encode())
         assert st == 200, (st, body)
         mid = json.loads(body)
@@ -198,7 +204,7 @@ class SwitchClient:
             out = json.loads(body)
             self.frm = out["next"]
             for (i, m) in out["messages"]:
-                http_op(self.ev, "GET", f"/ack/{i[0]}/{i[1]}")
+                http_op(self.ev, "GET", f"/ack/{seg(i[0])}/{i[1]}")
                 if m["kind"] == ["Response", mid]:
                     return m["payload"]
         raise AssertionError(f"no reply to {mid} within {timeout} s")
