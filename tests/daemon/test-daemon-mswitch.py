@@ -124,6 +124,34 @@ def main():
     ctl.close()
     c.close()
 
+    # A round whose commit fails (the database capped as on a full disk,
+    # XENFITD_STATE_MAX_PAGES, as daemon-faults does): the switch's client
+    # is told why, as a socket's would be, and nothing unacknowledged stays.
+    full_dir = tempfile.mkdtemp(prefix="xfd-mswitch-full-")
+    os.environ["XENFITD_STATE_MAX_PAGES"] = "8"
+    full = Daemon(xenfitd, data, full_dir, ["--message-switch=" + sw,
+                                            "--message-switch-queue", Q + ".full"])
+    del os.environ["XENFITD_STATE_MAX_PAGES"]
+    c = SwitchClient(sw, "xenopsd-full:1")
+    acked, r = 0, None
+    while acked < 2000:
+        r = c.rpc(Q + ".full", "reserve_memory", ["dbg", "s", 1024], 100 + acked)
+        if r["error"] is not None:
+            break
+        acked += 1
+    check_true("disk full: some acknowledged first", 0 < acked < 2000, acked)
+    check_true("disk full: the error names the cause",
+               r["error"][0] == "Internal_error" and
+               "could not record this round's changes: database or disk is full (SQLITE_FULL); "
+               "nothing was changed" in r["error"][1], r)
+    check("disk full: exactly the acknowledged ones are held",
+          full.call("xenfit.host_status", ["dbg"])["result"]["free_for_new_vm_kib"],
+          15597568 - 1024 * acked)
+    c.close()
+    rc, _ = full.stop()
+    check("disk full: the daemon stops cleanly", rc, 0)
+    shutil.rmtree(full_dir)
+
     # The switch dies and comes back.
     broker.kill()
     check_true("log: connection lost", d.wait_log("the connection failed"))
