@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -177,6 +178,33 @@ def main():
     check("stopped: exit status 0", rc, 0)
     check_true("stopped at once during a long poll", took < 3, took)
     broker.kill()
+
+    # The unit's sandbox (ProtectSystem=strict) mounts /run read-only:
+    # connecting to a Unix socket there still works (the kernel checks write
+    # permission on the socket's inode, and a read-only mount does not apply
+    # to sockets), so the unit needs no ReadWritePaths for the switch. Shown
+    # with the switch's directory bind-mounted read-only in a mount namespace
+    # of xenfitd's own (skipped where unshare(2) is not allowed).
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0:
+        ro = os.path.join(tmp, "ro-switch")
+        os.mkdir(ro)
+        rsw = os.path.join(ro, "sock")
+        broker = Broker(broker_py, rsw)
+        ro_dir = tempfile.mkdtemp(prefix="xfd-mswitch-ro-")
+        sh = (f'mount --bind "{ro}" "{ro}" && mount -o remount,bind,ro "{ro}" && '
+              f'! touch "{ro}/w" 2>/dev/null && exec "$0" "$@"')
+        d = Daemon(xenfitd, data, ro_dir, ["--message-switch=" + rsw],
+                   prefix=["unshare", "-m", "sh", "-c", sh])
+        c = SwitchClient(rsw, "xenopsd-ro:1")
+        check("switch socket on a read-only mount: answered",
+              c.rpc(Q, "get_host_reserved_memory", ["dbg"], 18)["result"], 65536)
+        c.close()
+        rc, _ = d.stop()
+        check("read-only mount: exit 0", rc, 0)
+        broker.kill()
+        shutil.rmtree(ro_dir)
+    else:
+        print("skip switch socket on a read-only mount (unshare -m not allowed)")
 
     # Refused settings: exit 2, naming the value.
     base = ["--host", os.path.join(data, "hosts/daemon-2node.json"),

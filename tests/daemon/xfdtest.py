@@ -67,7 +67,7 @@ def http_op(conn, method, path, body=None):
 class Daemon:
     """xenfitd with a temporary state and socket."""
 
-    def __init__(self, xenfitd, data, tmp, extra=()):
+    def __init__(self, xenfitd, data, tmp, extra=(), prefix=()):
         self.dir = tmp
         self.sock = os.path.join(tmp, "s")
         self.log = os.path.join(tmp, "log")
@@ -77,7 +77,7 @@ class Daemon:
         ns.settimeout(10)
         env = dict(os.environ, NOTIFY_SOCKET=notify)
         self.proc = subprocess.Popen(
-            [xenfitd, "--host", os.path.join(data, "hosts/daemon-2node.json"),
+            [*prefix, xenfitd, "--host", os.path.join(data, "hosts/daemon-2node.json"),
              "--state-dir", os.path.join(tmp, "state"), "--socket", self.sock, *extra],
             stderr=open(self.log, "wb"), env=env)
         CHILDREN.append(self.proc)

@@ -37,9 +37,6 @@ expect_eq "devices: /dev/xen only" "$(setting DeviceAllow)" \
   "/dev/xen/privcmd rw /dev/xen/hypercall rw"
 expect_eq "closed device policy" "$(setting DevicePolicy)" closed
 expect_match "squeezed's socket directory writable" "$(setting ReadWritePaths)" '(^| )-/var/xapi( |$)'
-# Connecting to message-switch's socket (--message-switch) needs write access.
-expect_match "message-switch's socket directory writable (optional)" \
-  "$(setting ReadWritePaths)" '(^| )-/run/message-switch( |$)'
 expect_match "state and runtime writable" "$(setting ReadWritePaths)" \
   '^/var/lib/xenfitd /run/xenfitd '
 expect_eq "umask" "$(setting UMask)" 0077
