@@ -242,9 +242,6 @@ static int dispatch(struct xfd_mswitch *m, const char *body, size_t len)
 
 /* --- Serving the queue -------------------------------------------------- */
 
-/* Answers one message of a transfer: [[QUEUE, ID], {"payload", "kind"}].
- * Returns 0 (answered and acked, or acked unanswerable), or a negative
- * error that ends the session (transport, stopping). */
 int xfd_mswitch_classify(json_t *msg, struct xfd_mswitch_msg *ret)
 {
     json_t *id = json_array_get(msg, 0), *body = json_array_get(msg, 1);
@@ -272,6 +269,9 @@ int xfd_mswitch_classify(json_t *msg, struct xfd_mswitch_msg *ret)
     return 0;
 }
 
+/* Answers one message of a transfer: [[QUEUE, ID], {"payload", "kind"}].
+ * Returns 0 (answered and acked, or acked unanswerable), or a negative
+ * error that ends the session (transport, stopping). */
 static int serve_message(struct xfd_mswitch *m, json_t *msg)
 {
     struct xfd_mswitch_msg c;
@@ -405,13 +405,14 @@ static int transfer(struct xfd_mswitch *m, char **from)
     free(text);
     if (r < 0)
         return r;
-    if (xfd_mswitch_parse_transfer(reply, len, &out) < 0) {
-        xfd_log(XFD_LOG_WARNING,
-                "message switch: a transfer's answer is not {\"messages\": [...], \"next\": "
-                "\"N\"}: %.200s",
-                reply);
+    if ((r = xfd_mswitch_parse_transfer(reply, len, &out)) < 0) {
+        if (r == -EPROTO)
+            xfd_log(XFD_LOG_WARNING,
+                    "message switch: a transfer's answer is not {\"messages\": [...], "
+                    "\"next\": \"N\"}: %.200s",
+                    reply);
         free(reply);
-        return -EPROTO;
+        return r;
     }
     free(reply);
     msgs = json_object_get(out, "messages");
