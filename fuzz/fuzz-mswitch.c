@@ -22,16 +22,7 @@
 #include "log.h"
 #include "mswitch.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    xfd_log_set_level(XFD_LOG_ERROR); /* the repair's warning, not per input */
-    return 0;
-}
 
 static void check_repair(const char *in, size_t len)
 {
@@ -63,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *out = NULL, *msgs;
     size_t i;
 
+    xfd_log_set_level(XFD_LOG_ERROR); /* the repair's warning, not per input */
     check_repair(text, size);
     if (xfd_mswitch_parse_transfer(text, size, &out) < 0)
         return 0;
