@@ -57,6 +57,14 @@ static void usage(FILE *out)
             "                           (default 10000; 0 no limit)\n"
             "  --max-pending N          untransferred reservations in all (default 100000;\n"
             "                           0 no limit)\n"
+            "  --dom0-policy P          what get_domain_zero_policy answers: fixed (default,\n"
+            "                           as squeezed's: dom0's memory), auto (1 GiB to dom0's\n"
+            "                           memory) or auto:MIN-MAX (bytes, or with a unit such\n"
+            "                           as 2GiB; MAX may be auto); xenfitd never balloons dom0\n"
+            "  --message-switch[=PATH]  also serve squeezed's queue on message-switch (what\n"
+            "                           xenopsd uses by default) at PATH (default\n"
+            "                           " XFD_MSWITCH_PATH_DEFAULT "; off unless given)\n"
+            "  --message-switch-queue Q the queue (default " XFD_MSWITCH_QUEUE_DEFAULT ")\n"
             "  --fresh-state            if the state is found damaged, move it aside\n"
             "                           (*.damaged-TIME) and start empty; without it a\n"
             "                           damaged state stops xenfitd (command line only)\n"
@@ -85,6 +93,24 @@ static void defaults(struct xfd_config *c)
     c->max_pending_per_session = XF_ENGINE_MAX_PENDING_PER_OWNER_DEFAULT;
     c->max_pending = XF_ENGINE_MAX_PENDING_DEFAULT;
     c->numa_policy = XF_NUMA_POLICY_BEST_EFFORT;
+    c->dom0_policy.kind = XFD_DOM0_FIXED;
+    c->dom0_policy.min_bytes = XFD_DOM0_MIN_DEFAULT_BYTES;
+    snprintf(c->mswitch_queue, sizeof(c->mswitch_queue), "%s", XFD_MSWITCH_QUEUE_DEFAULT);
+}
+
+/* A queue name as it goes into message-switch's URLs (/persistent/NAME,
+ * /ack/NAME/N): xapi's are dotted names (org.xen.xapi.memory); '/' or '%'
+ * or a blank would change the path, so they are refused rather than
+ * escaped. */
+static bool queue_name_ok(const char *v)
+{
+    if (!*v || strlen(v) >= XFD_MSWITCH_QUEUE_MAX)
+        return false;
+    for (const char *p = v; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-' || *p == '_' || *p == ':'))
+            return false;
+    return true;
 }
 
 static int bad(const char *where, const char *name, const char *value, const char *what)
@@ -153,6 +179,24 @@ static int set(struct xfd_config *c, const char *where, const char *name, const 
         if (xf_numa_policy_parse(v, &c->numa_policy) < 0)
             return bad(where, name, v,
                        "expected any, best_effort, best_effort_hard or prio_mem_only");
+    } else if (strcmp(name, "dom0-policy") == 0) {
+        char why[160];
+        if (xfd_dom0_policy_parse(v, &c->dom0_policy, why, sizeof(why)) < 0)
+            return bad(where, name, v, why);
+    } else if (strcmp(name, "message-switch") == 0) {
+        /* The flag alone means the default path; the file says a path or off. */
+        if (strcmp(v, "off") == 0)
+            c->mswitch_path[0] = '\0';
+        else if (v[0] != '/')
+            return bad(where, name, v, "expected an absolute path to the switch's socket, or off");
+        else
+            return copy(where, name, v, c->mswitch_path, sizeof(c->mswitch_path));
+    } else if (strcmp(name, "message-switch-queue") == 0) {
+        if (!queue_name_ok(v))
+            return bad(where, name, v,
+                       "expected a queue name of letters, digits, '.', '-', '_' or ':' (at most "
+                       "255)");
+        snprintf(c->mswitch_queue, sizeof(c->mswitch_queue), "%s", v);
     } else if (strcmp(name, "max-body") == 0) {
         if ((r = uint_in(where, name, v, 64, 64u << 20, &x)))
             return r;
@@ -289,6 +333,9 @@ static const struct option options[] = {
     {"balance-interval", required_argument, NULL, 0},
     {"max-pending-per-session", required_argument, NULL, 0},
     {"max-pending", required_argument, NULL, 0},
+    {"dom0-policy", required_argument, NULL, 0},
+    {"message-switch", optional_argument, NULL, 'M'},
+    {"message-switch-queue", required_argument, NULL, 0},
     {"fresh-state", no_argument, NULL, 'F'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -324,10 +371,14 @@ int xfd_config_parse(int argc, char **argv, struct xfd_config *ret)
         case 'F':
             c.fresh_state = true;
             break;
+        case 'M':
+            if ((r = set(&c, "--", "message-switch", optarg ? optarg : XFD_MSWITCH_PATH_DEFAULT)))
+                return r;
+            break;
         case 0:
             if (strcmp(options[idx].name, "config") == 0)
                 break;
-            if ((r = set(&c, "--", options[idx].name, optarg)))
+            if ((r = set(&c, "--", options[idx].name, optarg ? optarg : "")))
                 return r;
             break;
         default:

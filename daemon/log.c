@@ -2,6 +2,7 @@
 /*
  * xenfitd's log (daemon/log.h).
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +19,9 @@ static enum xfd_log_level current = XFD_LOG_INFO;
 static bool journal;
 static struct xfd_log_event recent[XFD_LOG_RECENT];
 static size_t recent_next, recent_count;
+/* The message switch's thread (mswitch.c) logs too: one line at a time,
+ * and the recent lines' ring is shared. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void xfd_log_set_level(enum xfd_log_level level)
 {
@@ -120,6 +124,7 @@ void xfd_log(enum xfd_log_level level, const char *fmt, ...)
      * message: one message is one line, with no control character that a
      * terminal or a log reader would act on. */
     size_t len = xfd_log_escape(raw, msg, sizeof(msg));
+    pthread_mutex_lock(&log_lock);
     if (level <= XFD_LOG_INFO) {
         struct xfd_log_event *ev = &recent[recent_next];
         ev->wall_s = (long long)time(NULL);
@@ -146,12 +151,15 @@ void xfd_log(enum xfd_log_level level, const char *fmt, ...)
         fprintf(stderr, "%s.%03ld xenfitd[%d] %s: %s\n", when, ts.tv_nsec / 1000000L, (int)getpid(),
                 xfd_log_level_name(level), msg);
     }
+    pthread_mutex_unlock(&log_lock);
 }
 
 size_t xfd_log_recent(struct xfd_log_event *out, size_t max)
 {
+    pthread_mutex_lock(&log_lock);
     size_t n = recent_count < max ? recent_count : max;
     for (size_t i = 0; i < n; i++)
         out[i] = recent[(recent_next + XFD_LOG_RECENT - 1 - i) % XFD_LOG_RECENT];
+    pthread_mutex_unlock(&log_lock);
     return n;
 }

@@ -25,6 +25,10 @@
  * When accept() itself fails for want of descriptors or memory, accepting
  * pauses for ACCEPT_PAUSE_MS instead of spinning on the level-triggered
  * listening socket; log lines about refused connections are rate-limited.
+ *
+ * The message switch (--message-switch, mswitch.c): its thread hands a
+ * request over through an eventfd; the loop answers it in the round like a
+ * socket's request, and hands the reply back only after the commit.
  */
 #include <errno.h>
 #include <signal.h>
@@ -50,6 +54,7 @@
 #define LISTEN_TAG  ((void *)1)
 #define SIGNAL_TAG  ((void *)2)
 #define METRICS_TAG ((void *)3)
+#define MSWITCH_TAG ((void *)4)
 /* How long accepting pauses after accept() ran out of descriptors. */
 #define ACCEPT_PAUSE_MS 100u
 /* At most one line a second about refused connections. */
@@ -251,6 +256,27 @@ static void persist(struct xfd_server *srv)
         xfd_log(XFD_LOG_ERROR, "writing the state failed: %s", xfd_store_errmsg(srv->store));
         srv->batch_failed = true;
     }
+}
+
+/* A request from the message switch's thread (mswitch.h): answered by the
+ * same dispatcher, its changes in this round's transaction, its reply held
+ * until end_round() has committed them. */
+static void serve_mswitch(struct xfd_server *srv)
+{
+    struct xfd_buf *reply;
+    const char *body;
+    size_t len;
+    uint64_t t0 = mono_ns();
+
+    if (srv->mswitch_reply || !xfd_mswitch_take(srv->mswitch, &body, &len, &reply))
+        return;
+    if (xfd_rpc_handle(&srv->ctx, body, len, reply) < 0) {
+        reply->len = 0;
+        (void)xfd_rpc_error_body(reply, "out of memory");
+    }
+    persist(srv);
+    xfd_histogram_observe(&srv->metrics.handle, mono_ns() - t0);
+    srv->mswitch_reply = reply;
 }
 
 /* A GET on the metrics socket: answered at once (it changes nothing, so it
@@ -518,6 +544,16 @@ static void end_round(struct xfd_server *srv, uint64_t now)
         if (xfd_server_load(srv) < 0)
             srv->stopping = true; /* no consistent state to serve from */
     }
+    if (srv->mswitch_reply) {
+        if (failed) {
+            /* As a socket's: the error that names the cause, not the reply
+             * whose changes were rolled back. */
+            srv->mswitch_reply->len = 0;
+            (void)xfd_rpc_error_body(srv->mswitch_reply, why);
+        }
+        xfd_mswitch_done(srv->mswitch);
+        srv->mswitch_reply = NULL;
+    }
     for (c = srv->batch; c; c = next) {
         next = c->batch_next;
         c->in_batch = false;
@@ -636,13 +672,16 @@ int xfd_serve(struct xfd_server *srv)
     struct epoll_event lev = {.events = EPOLLIN, .data.ptr = LISTEN_TAG};
     struct epoll_event sev = {.events = EPOLLIN, .data.ptr = SIGNAL_TAG};
     struct epoll_event mev = {.events = EPOLLIN, .data.ptr = METRICS_TAG};
+    struct epoll_event wev = {.events = EPOLLIN, .data.ptr = MSWITCH_TAG};
     uint64_t next_reap = 0;
 
     srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (srv->epoll_fd < 0 || epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, &lev) < 0 ||
         epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->signal_fd, &sev) < 0 ||
         (srv->metrics_fd >= 0 &&
-         epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->metrics_fd, &mev) < 0))
+         epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->metrics_fd, &mev) < 0) ||
+        (srv->mswitch &&
+         epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, xfd_mswitch_fd(srv->mswitch), &wev) < 0))
         return -errno;
     srv->next_sweep_ms = loop_ms(srv) + srv->cfg.sweep_interval_ms;
     /* The first idle balance is due at once: targets a squeeze left behind
@@ -681,6 +720,8 @@ int xfd_serve(struct xfd_server *srv)
                 metrics_ready = true;
             } else if (tag == SIGNAL_TAG) {
                 handle_signal(srv);
+            } else if (tag == MSWITCH_TAG) {
+                serve_mswitch(srv);
             } else {
                 struct xfd_conn *c = tag;
                 if (c->dead)

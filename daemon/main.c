@@ -371,6 +371,7 @@ int main(int argc, char **argv)
     srv.ctx.info.version = XENFIT_VERSION;
     srv.ctx.info.backend = srv.cfg.backend;
     srv.ctx.info.started_ns = xfd_now_ns();
+    srv.ctx.info.dom0_policy = srv.cfg.dom0_policy;
     srv.ctx.sim_methods = strcmp(srv.cfg.backend, "sim") == 0;
 
     if ((r = signals(&srv)) < 0 || (r = open_backend(&srv, &host_name)) < 0)
@@ -419,6 +420,15 @@ int main(int argc, char **argv)
             "xenfitd %s: backend %s (host %s), state in %s (synchronous=%s), listening on %s",
             XENFIT_VERSION, srv.cfg.backend, host_name, srv.cfg.state_dir,
             srv.cfg.sync == XFD_SYNC_FULL ? "full" : "normal", srv.cfg.socket_path);
+    if (srv.cfg.mswitch_path[0]) {
+        if ((r = xfd_mswitch_start(srv.cfg.mswitch_path, srv.cfg.mswitch_queue, srv.cfg.max_body,
+                                   &srv.mswitch)) < 0) {
+            xfd_log(XFD_LOG_ERROR, "message switch: starting its thread: %s", strerror(-r));
+            goto out;
+        }
+        xfd_log(XFD_LOG_INFO, "serving queue %s on the message switch at %s", srv.cfg.mswitch_queue,
+                srv.cfg.mswitch_path);
+    }
     notify("READY=1");
     r = xfd_serve(&srv);
     notify("STOPPING=1");
@@ -428,6 +438,7 @@ int main(int argc, char **argv)
     if (srv.metrics_fd >= 0)
         unlink_socket(srv.cfg.metrics_socket_path, srv.metrics_dev, srv.metrics_ino);
 out:
+    xfd_mswitch_stop(srv.mswitch); /* before the engine it may be answering for */
     if (srv.listen_fd >= 0)
         close(srv.listen_fd);
     if (srv.metrics_fd >= 0)

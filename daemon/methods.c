@@ -15,6 +15,7 @@
 #include "log.h"
 #include "native.h"
 #include "rpc.h"
+#include "xenfit/error.h"
 #include "xenfit/units.h"
 
 static struct xf_engine *E(struct xfd_call *c)
@@ -270,17 +271,75 @@ static void get_host_initial_free_memory(struct xfd_call *c)
     xfd_ok(c, xfd_json_u64(c->ctx->info.initial_free_bytes));
 }
 
+int xfd_dom0_policy_parse(const char *s, struct xfd_dom0_policy *ret, char *why, size_t why_len)
+{
+    struct xfd_dom0_policy p = {.kind = XFD_DOM0_AUTO, .min_bytes = XFD_DOM0_MIN_DEFAULT_BYTES};
+    char min[64];
+    const char *dash;
+
+    if (strcmp(s, "fixed") == 0 || strcmp(s, "auto") == 0) {
+        p.kind = s[0] == 'f' ? XFD_DOM0_FIXED : XFD_DOM0_AUTO;
+        *ret = p;
+        return 0;
+    }
+    if (strncmp(s, "auto:", 5) != 0 || !(dash = strchr(s + 5, '-'))) {
+        snprintf(why, why_len, "expected fixed, auto or auto:MIN-MAX");
+        return XF_EPARSE;
+    }
+    if ((size_t)(dash - (s + 5)) >= sizeof(min) ||
+        (snprintf(min, sizeof(min), "%.*s", (int)(dash - (s + 5)), s + 5),
+         xf_parse_size_bytes(min, 1, &p.min_bytes) < 0)) {
+        snprintf(why, why_len, "MIN '%.*s' is not a size (bytes, or with a unit such as 1GiB)",
+                 (int)(dash - (s + 5)) < 40 ? (int)(dash - (s + 5)) : 40, s + 5);
+        return XF_EPARSE;
+    }
+    if (strcmp(dash + 1, "auto") == 0) {
+        p.max_bytes = 0;
+    } else if (xf_parse_size_bytes(dash + 1, 1, &p.max_bytes) < 0) {
+        snprintf(why, why_len,
+                 "MAX '%.40s' is not a size (bytes, or with a unit such as 4GiB) "
+                 "nor auto",
+                 dash + 1);
+        return XF_EPARSE;
+    } else if (p.max_bytes == 0) {
+        snprintf(why, why_len, "MAX 0: dom0 needs memory (auto means dom0's own)");
+        return XF_EPARSE;
+    } else if (p.max_bytes < p.min_bytes) {
+        snprintf(why, why_len, "MAX %" PRIu64 " bytes is below MIN %" PRIu64 " bytes", p.max_bytes,
+                 p.min_bytes);
+        return XF_EPARSE;
+    }
+    *ret = p;
+    return 0;
+}
+
+/* squeezed's answer (xen-api e2ee48d6883e, ocaml/squeezed/src/memory_server.ml,
+ * get_domain_zero_policy): Fixed_size of dom0's memory in bytes unless it
+ * manages dom0, else Auto_balloon (domain-zero-dynamic-min, -max or dom0's
+ * memory). Encoded as ocaml-rpc writes the variant domain_zero_policy of
+ * ocaml/xapi-idl/memory/memory_interface.ml: ["Fixed_size", n] and
+ * ["Auto_balloon", [min, max]] (xapi-idl's lib_test vectors
+ * get_domain_zero_policy.response.0 and .1). "dom0's memory" is what the
+ * backend reports as dom0's pages, squeezed's get_total_memory_from_xen
+ * (domain_getinfo 0, total_memory_pages). xenfitd reports the policy (xapi
+ * sets dom0's memory constraints from it, create_misc.ml) but never
+ * balloons dom0 itself. */
 static void get_domain_zero_policy(struct xfd_call *c)
 {
+    const struct xfd_dom0_policy *p = &c->ctx->info.dom0_policy;
     struct xf_engine_status st;
+    uint64_t dom0_bytes;
     int r = xf_engine_status(E(c), &st);
     if (r < 0) {
         engine_error(c, r);
         return;
     }
-    /* squeezed answers Fixed_size of dom0's memory in bytes when it does
-     * not manage dom0; xenfitd never balloons it. */
-    xfd_ok(c, json_pack("[so]", "Fixed_size", xfd_json_u64(xf_bytes_of_pages(st.dom0_pages))));
+    dom0_bytes = xf_bytes_of_pages(st.dom0_pages);
+    if (p->kind == XFD_DOM0_FIXED)
+        xfd_ok(c, json_pack("[so]", "Fixed_size", xfd_json_u64(dom0_bytes)));
+    else
+        xfd_ok(c, json_pack("[s[oo]]", "Auto_balloon", xfd_json_u64(p->min_bytes),
+                            xfd_json_u64(p->max_bytes ? p->max_bytes : dom0_bytes)));
 }
 
 const struct xfd_method xfd_squeezed_methods[] = {

@@ -38,6 +38,27 @@
 #include "events.h"
 #include "xenfit/engine.h"
 
+/*
+ * What get_domain_zero_policy answers (--dom0-policy), in squeezed's terms
+ * (xen-api e2ee48d6883e, ocaml/squeezed/src/memory_server.ml,
+ * get_domain_zero_policy; the defaults of ocaml/squeezed/lib/squeeze.ml):
+ * FIXED is Fixed_size of dom0's memory (squeezed's default,
+ * manage-domain-zero=false); AUTO is Auto_balloon (min, max) in bytes, max
+ * 0 meaning dom0's memory (squeezed's domain-zero-dynamic-max=auto).
+ */
+enum xfd_dom0_kind { XFD_DOM0_FIXED, XFD_DOM0_AUTO };
+struct xfd_dom0_policy {
+    enum xfd_dom0_kind kind;
+    uint64_t min_bytes; /* AUTO: squeezed's default domain-zero-dynamic-min, 1 GiB */
+    uint64_t max_bytes; /* AUTO: 0 for dom0's memory */
+};
+#define XFD_DOM0_MIN_DEFAULT_BYTES (UINT64_C(1) << 30)
+
+/* Parses --dom0-policy: "fixed", "auto" or "auto:MIN-MAX" (sizes as
+ * xf_parse_size_bytes reads them, a bare number in bytes; MAX may be
+ * "auto"). Returns 0 and *ret, or XF_EPARSE with a sentence in why. */
+int xfd_dom0_policy_parse(const char *s, struct xfd_dom0_policy *ret, char *why, size_t why_len);
+
 /* What the daemon knows besides the engine, for the informational methods. */
 struct xfd_info {
     const char *version;
@@ -45,6 +66,7 @@ struct xfd_info {
     const char *host_name;       /* the spec's name, or the hostname */
     uint64_t initial_free_bytes; /* get_host_initial_free_memory */
     uint64_t started_ns;
+    struct xfd_dom0_policy dom0_policy;
 };
 
 /* Events the methods count for the metrics (docs/daemon.md, "Metrics"). */

@@ -15,6 +15,7 @@
 
 #include "xenfit/client.h"
 #include "log.h"
+#include "mswitch.h"
 #include "rpc.h"
 #include "store.h"
 #include "web.h"
@@ -24,6 +25,12 @@
 #define XFD_SOCKET_DEFAULT    XFD_CLIENT_SOCKET_DEFAULT
 #define XFD_STATE_DIR_DEFAULT "/var/lib/xenfitd"
 #define XFD_SOCKET_PATH_MAX   108 /* sizeof(sun_path) */
+/* message-switch's socket and squeezed's queue (xen-api e2ee48d6883e:
+ * ocaml/xapi-idl/lib/xcp_client.ml, the switch path; memory_interface.ml,
+ * queue_name = Xcp_service.common_prefix ^ "memory"). */
+#define XFD_MSWITCH_PATH_DEFAULT  "/var/run/message-switch/sock"
+#define XFD_MSWITCH_QUEUE_DEFAULT "org.xen.xapi.memory"
+#define XFD_MSWITCH_QUEUE_MAX     256
 
 struct xfd_config {
     char backend[8]; /* "sim" or "xen" */
@@ -46,8 +53,11 @@ struct xfd_config {
     unsigned max_clients;
     unsigned sweep_interval_ms;
     enum xf_numa_policy numa_policy;
-    bool balloon;                 /* --balloon on|off (default on) */
-    unsigned balance_interval_ms; /* --balance-interval; 0: no idle balance */
+    bool balloon;                              /* --balloon on|off (default on) */
+    unsigned balance_interval_ms;              /* --balance-interval; 0: no idle balance */
+    struct xfd_dom0_policy dom0_policy;        /* --dom0-policy (rpc.h) */
+    char mswitch_path[XFD_SOCKET_PATH_MAX];    /* --message-switch; "": off */
+    char mswitch_queue[XFD_MSWITCH_QUEUE_MAX]; /* --message-switch-queue */
 };
 
 /*
@@ -102,6 +112,8 @@ struct xfd_server {
     uint64_t next_sweep_ms;
     uint64_t next_balance_ms;
     uint64_t id_salt;
+    struct xfd_mswitch *mswitch;   /* --message-switch (mswitch.h); NULL: off */
+    struct xfd_buf *mswitch_reply; /* a switch request's reply, held for this round's commit */
 };
 
 /* Builds the engine over srv->hv and loads the store into it (also after a

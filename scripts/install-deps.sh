@@ -23,6 +23,8 @@ packages=(
   curl
   # the man page test renders xenfit(1) and xenfit-host-spec(5) with warnings on
   man-db groff-base
+  # the message-switch test's broker and client, and the dom0 policy test
+  python3
   # a daemon test steps the wall clock under xenfitd (an NTP step)
   libfaketime
   # a test scores the installed unit's hardening (systemd-analyze security)
