@@ -50,12 +50,26 @@ static void refuse(struct xf_admission *a, uint64_t needed_mib, uint64_t availab
 static void refuse_pinned(struct xf_admission *a, uint64_t allowed)
 {
     const struct xf_nofit *nf = &a->plan.nofit;
-    char list[3 * XF_MAX_NODES + 1] = "";
+    /* The nodes, runs of three or more as ranges ("0-3,8,9"); a list that would not leave the
+     * sentence its numbers ends in "..." (the reason holds 256 bytes). */
+    char list[96] = "";
     size_t at = 0;
 
-    for (uint64_t m = allowed; m && at < sizeof(list); m &= m - 1)
-        at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%d", at ? "," : "",
-                               __builtin_ctzll(m));
+    for (uint64_t m = allowed; m;) {
+        int first = __builtin_ctzll(m), last = first;
+        while (last < 63 && (m >> (last + 1)) & 1)
+            last++;
+        m &= last == 63 ? 0 : ~0ULL << (last + 1);
+        char run[16];
+        int n = last == first       ? snprintf(run, sizeof(run), "%d", first)
+                : last == first + 1 ? snprintf(run, sizeof(run), "%d,%d", first, last)
+                                    : snprintf(run, sizeof(run), "%d-%d", first, last);
+        if (at + (at ? 1 : 0) + (size_t)n + 4 > sizeof(list)) {
+            memcpy(list + at, "...", 4);
+            break;
+        }
+        at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%s", at ? "," : "", run);
+    }
     a->admitted = false;
     a->needed_mib = nf->memory_mib_needed;
     a->available_mib = nf->host_free_mib;

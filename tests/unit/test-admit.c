@@ -229,6 +229,67 @@ static void test_admit_pinned_nodes_only(void **state)
     xf_topology_free(topo);
 }
 
+/* Pinned to many nodes of a 64-node host: runs of three or more nodes print
+ * as ranges, pairs as two nodes, and a list too long for the reason ends in
+ * "..." so the numbers after it survive (the reason holds 256 bytes). */
+static void test_admit_pinned_many_nodes_reason(void **state)
+{
+    enum { N = 64 };
+    static int64_t dist[N * N];
+    static uint32_t cpu_to_node[N];
+    static uint32_t cores[N];
+    static uint64_t free_mib[N];
+    struct xf_admit_params p = {XF_POLICY_XENFIT, xf_xapi_coeffs, XF_NUMA_POLICY_BEST_EFFORT};
+    struct xf_admit_request big = hvm4g;
+    struct xf_host_free f;
+    struct xf_admission a;
+    struct xf_topology *topo;
+    (void)state;
+    for (uint32_t i = 0; i < N; i++) {
+        for (uint32_t j = 0; j < N; j++)
+            dist[i * N + j] = i == j ? 10 : 20;
+        cpu_to_node[i] = i;
+        cores[i] = 1;
+        free_mib[i] = 100;
+    }
+    struct xf_topology_spec ts = {N, dist, N, cpu_to_node, cores, free_mib};
+    assert_int_equal(xf_topology_new(&ts, NULL, 0, &topo), 0);
+    memset(&f, 0, sizeof(f));
+    f.host_free_pages = xf_pages_of_mib(100 * N);
+    for (uint32_t i = 0; i < N; i++)
+        f.node_free_pages[i] = xf_pages_of_mib(100);
+    big.vm.vcpus = 1;
+    /* Nodes 0-3, 8, 9 and 20: 700 MiB, short of 4132. */
+    big.nodes_allowed = 0xfULL | 0x300ULL | 1ULL << 20;
+    assert_int_equal(xf_admit_on_topology(&p, &big, &f, topo, NULL, &a), 0);
+    assert_false(a.admitted);
+    assert_int_equal(a.needed_mib, 4132);
+    assert_int_equal(a.available_mib, 700);
+    assert_string_equal(a.reason, "HOST_NOT_ENOUGH_FREE_MEMORY: needs 4132 MiB on the nodes of its "
+                                  "pinned CPUs (0-3,8,9,20), which have 700 MiB free for a new VM");
+    /* Every other node: 32 nodes, 3200 MiB, listed whole. */
+    big.nodes_allowed = 0x5555555555555555ULL;
+    assert_int_equal(xf_admit_on_topology(&p, &big, &f, topo, NULL, &a), 0);
+    assert_false(a.admitted);
+    assert_int_equal(a.available_mib, 3200);
+    assert_string_equal(a.reason,
+                        "HOST_NOT_ENOUGH_FREE_MEMORY: needs 4132 MiB on the nodes of its "
+                        "pinned CPUs (0,2,4,6,8,10,12,14,16,18,20,22,24,26,28,30,32,34,36,"
+                        "38,40,42,44,46,48,50,52,54,56,58,60,62), which have 3200 MiB "
+                        "free for a new VM");
+    /* Two of every three nodes, 43 of them (4300 MiB: enough memory, so
+     * ask for more): the list is cut, the numbers after it kept. */
+    big.nodes_allowed = 0xDB6DB6DB6DB6DB6DULL;
+    big.vm.static_max_bytes = big.vm.target_bytes = MIB(6000);
+    assert_int_equal(xf_admit_on_topology(&p, &big, &f, topo, NULL, &a), 0);
+    assert_false(a.admitted);
+    assert_int_equal(a.available_mib, 4300);
+    assert_non_null(strstr(a.reason, "pinned CPUs (0,2,3,5,6,8,9,11,12,"));
+    assert_non_null(strstr(a.reason, "...), which have 4300 MiB free for a new VM"));
+    assert_true(strlen(a.reason) < sizeof(a.reason) - 1);
+    xf_topology_free(topo);
+}
+
 static void test_admit_migration_uses_source_memory(void **state)
 {
     /* hvm, static max 8 GiB, target 2 GiB, 2 vCPUs: xen-api footprint =
@@ -334,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_admit_xenfit_places_and_claims),
         cmocka_unit_test(test_admit_on_topology_balances_on_counts),
         cmocka_unit_test(test_admit_pinned_nodes_only),
+        cmocka_unit_test(test_admit_pinned_many_nodes_reason),
         cmocka_unit_test(test_admit_migration_uses_source_memory),
         cmocka_unit_test(test_admit_pv_in_pvh_from_static_max),
         cmocka_unit_test(test_admit_pvh_multiplier),
