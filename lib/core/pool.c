@@ -558,17 +558,30 @@ static int better(const struct xf_pool_verdict *a, const struct xf_pool_verdict 
     return (a->host > b->host) - (a->host < b->host);
 }
 
+/* Hosts that fit first (by rank), then those short of memory, the VM's own last. */
+static int verdict_group(enum xf_pool_verdict_kind kind)
+{
+    switch (kind) {
+    case XF_POOL_CHOSEN:
+    case XF_POOL_WORSE:
+    case XF_POOL_NO_NODES:
+        return 0;
+    case XF_POOL_NO_MEMORY:
+        return 1;
+    case XF_POOL_CURRENT:
+        return 2;
+    }
+    return 3;
+}
+
 static int by_verdict(const void *a, const void *b)
 {
     const struct xf_pool_verdict *x = a, *y = b;
-    bool fx = x->kind == XF_POOL_CHOSEN || x->kind == XF_POOL_WORSE;
-    bool fy = y->kind == XF_POOL_CHOSEN || y->kind == XF_POOL_WORSE;
-    if (fx != fy)
-        return fx ? -1 : 1;
-    if (fx)
+    int gx = verdict_group(x->kind), gy = verdict_group(y->kind);
+    if (gx != gy)
+        return gx < gy ? -1 : 1;
+    if (gx == 0)
         return better(x, y);
-    if (x->kind != y->kind)
-        return x->kind < y->kind ? -1 : 1;
     return (x->host > y->host) - (x->host < y->host);
 }
 
