@@ -285,6 +285,14 @@ bool xf_binpack_exhaustive(uint32_t total_hosts, uint32_t failures);
  */
 int xf_binpack_evacuate(const struct xf_pool *pool, uint32_t host, struct xf_pool_plan *ret);
 
+/*
+ * xapi's restart plan after `failed` fails (xapi_ha_vm_failover.ml
+ * compute_restart_plan -> get_specific_plan): its protected VMs packed with
+ * biggest_fit_decreasing onto the other hosts; steps are restarts (from
+ * XF_POOL_NO_HOST) needing the VM's footprint. Returns as xf_binpack_evacuate.
+ */
+int xf_binpack_restart(const struct xf_pool *pool, uint32_t failed, struct xf_pool_plan *ret);
+
 /* binpack.ml plan_for_n_failures: plan_always_possible of the heuristic it
  * chooses, over the protected VMs (xapi_mib) and binpack_free_mib. Sets
  * *ret_exhaustive to the heuristic's kind. Returns 1 possible, 0 not,

@@ -101,7 +101,10 @@ bool xf_binpack_exhaustive(uint32_t total_hosts, uint32_t failures)
     return c < 3500;
 }
 
-int xf_binpack_evacuate(const struct xf_pool *pool, uint32_t host, struct xf_pool_plan *ret)
+/* The VMs of `host` (protected ones only, for a restart) packed by
+ * biggest_fit_decreasing onto the other hosts. */
+static int binpack_plan(const struct xf_pool *pool, uint32_t host, bool restart,
+                        struct xf_pool_plan *ret)
 {
     uint32_t *vms, *hosts, nr_vms = 0, nr_hosts = 0, n;
     int64_t *bins;
@@ -120,7 +123,7 @@ int xf_binpack_evacuate(const struct xf_pool *pool, uint32_t host, struct xf_poo
     if (!vms || !hosts || !bins || !pairs || !planned)
         goto out;
     for (uint32_t i = 0; i < pool->nr_vms; i++)
-        if (pool->vms[i].host == host)
+        if (pool->vms[i].host == host && (!restart || pool->vms[i].protect))
             vms[nr_vms++] = i;
     for (uint32_t h = 0; h < pool->nr_hosts; h++) {
         bins[h] = (int64_t)pool->hosts[h].binpack_free_mib;
@@ -141,8 +144,9 @@ int xf_binpack_evacuate(const struct xf_pool *pool, uint32_t host, struct xf_poo
         const struct xf_pool_vm *vm = &pool->vms[pairs[i].vm];
         ret->steps[i] = (struct xf_pool_step){
             .vm = pairs[i].vm,
-            .from = host,
-            .to = {.host = pairs[i].host, .need_mib = xf_pool_vm_need_mib(vm)},
+            .from = restart ? XF_POOL_NO_HOST : host,
+            .to = {.host = pairs[i].host,
+                   .need_mib = restart ? vm->footprint_mib : xf_pool_vm_need_mib(vm)},
         };
         planned[pairs[i].vm] = true;
     }
@@ -160,6 +164,16 @@ out:
     xf__free(pairs);
     xf__free(planned);
     return r;
+}
+
+int xf_binpack_evacuate(const struct xf_pool *pool, uint32_t host, struct xf_pool_plan *ret)
+{
+    return binpack_plan(pool, host, false, ret);
+}
+
+int xf_binpack_restart(const struct xf_pool *pool, uint32_t failed, struct xf_pool_plan *ret)
+{
+    return binpack_plan(pool, failed, true, ret);
 }
 
 /* The configuration binpack.ml plans on: live hosts and their free memory,
