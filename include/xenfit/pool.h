@@ -280,8 +280,9 @@ bool xf_binpack_exhaustive(uint32_t total_hosts, uint32_t failures);
  * xapi's evacuation plan (xapi_ha_vm_failover.ml compute_evacuation_plan ->
  * get_specific_plan -> pack_failed_vms_onto_live_hosts): the VMs of `host`
  * packed with biggest_fit_decreasing onto the other hosts. Fills ret like
- * xf_pool_evacuate (the steps carry need_mib = the VM's real need, no NUMA
- * plan; refused the VMs binpack leaves out). Returns 0, XF_EINVAL, XF_ENOMEM.
+ * xf_pool_evacuate (the steps, in binpack's mapping order, carry need_mib =
+ * the VM's real need and free_before_mib = the host's free memory as binpack
+ * saw it, no NUMA plan; refused: the VMs binpack leaves out). Returns 0, XF_EINVAL, XF_ENOMEM.
  */
 int xf_binpack_evacuate(const struct xf_pool *pool, uint32_t host, struct xf_pool_plan *ret);
 

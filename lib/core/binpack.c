@@ -151,6 +151,13 @@ static int binpack_plan(const struct xf_pool *pool, uint32_t host, bool restart,
         planned[pairs[i].vm] = true;
     }
     ret->nr_steps = n;
+    /* What binpack saw free on each step's host when it chose it: replay
+     * its allocations (the mapping's reverse) on xapi's figures. */
+    for (uint32_t i = n; i-- > 0;) {
+        struct xf_pool_step *s = &ret->steps[i];
+        s->to.free_before_mib = bins[s->to.host] > 0 ? (uint64_t)bins[s->to.host] : 0;
+        bins[s->to.host] -= (int64_t)pool->vms[s->vm].xapi_mib;
+    }
     for (uint32_t i = 0; i < nr_vms; i++)
         if (!planned[vms[i]])
             ret->refused[ret->nr_refused++] = (struct xf_pool_refusal){
