@@ -217,25 +217,33 @@ struct pack {
     uint64_t (*node_mib)[XF_MAX_NODES];
     uint32_t placed;
     uint64_t budget;
-    uint32_t *cand; /* scratch: nr_hosts */
+    uint32_t *cand;        /* scratch: nr_hosts */
+    uint64_t (*keys)[2];   /* scratch: nr_hosts */
 };
+
+static int by_free_then_host(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b; /* {free_mib, host} pairs */
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
 
 /* Candidate hosts for need, by least free memory left, then host order. */
 static uint32_t candidates(struct pack *p, uint64_t need)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < p->nr_hosts; i++) {
-        uint32_t h = p->hosts[i], j;
-        uint64_t f = p->st[h].free_mib;
-        if (f < need)
+        uint32_t h = p->hosts[i];
+        if (p->st[h].free_mib < need)
             continue;
-        for (j = n; j > 0 && (p->st[p->cand[j - 1]].free_mib > f ||
-                              (p->st[p->cand[j - 1]].free_mib == f && p->cand[j - 1] > h));
-             j--)
-            p->cand[j] = p->cand[j - 1];
-        p->cand[j] = h;
+        p->keys[n][0] = p->st[h].free_mib;
+        p->keys[n][1] = h;
         n++;
     }
+    qsort(p->keys, n, sizeof(*p->keys), by_free_then_host);
+    for (uint32_t i = 0; i < n; i++)
+        p->cand[i] = (uint32_t)p->keys[i][1];
     return n;
 }
 
@@ -354,6 +362,13 @@ void xf_pool_plan_done(struct xf_pool_plan *p)
     memset(p, 0, sizeof(*p));
 }
 
+static void restore(struct xf_pool_host_state *st, const struct xf_pool_host_state *saved,
+                    const uint32_t *hosts, uint32_t nr_hosts)
+{
+    for (uint32_t i = 0; i < nr_hosts; i++)
+        st[hosts[i]] = saved[i];
+}
+
 /*
  * Packs `vms` (need from the pool: migration or start) onto `hosts` starting
  * from states `st` (changed: the plan applied). from_host: the source of
@@ -379,7 +394,9 @@ static int pack(const struct xf_pool *pool, struct xf_pool_host_state *st, const
     p.targets = xf__calloc(nr_vms ? nr_vms : 1, sizeof(*p.targets));
     p.node_mib = xf__calloc(nr_vms ? nr_vms : 1, sizeof(*p.node_mib));
     p.cand = xf__calloc(nr_hosts ? nr_hosts : 1, sizeof(*p.cand));
-    if (!order || !sorted || !need || !plan || !ok || !p.targets || !p.node_mib || !p.cand)
+    p.keys = xf__calloc(nr_hosts ? nr_hosts : 1, sizeof(*p.keys));
+    if (!order || !sorted || !need || !plan || !ok || !p.targets || !p.node_mib || !p.cand ||
+        !p.keys)
         goto out;
     for (uint32_t i = 0; i < nr_vms; i++) {
         const struct xf_pool_vm *vm = &pool->vms[vms[i]];
@@ -396,16 +413,18 @@ static int pack(const struct xf_pool *pool, struct xf_pool_host_state *st, const
     p.need = need;
     p.nr_vms = nr_vms;
     if (search_budget) {
-        saved = xf__calloc(pool->nr_hosts, sizeof(*saved));
+        /* Only the destinations change while packing: keep theirs. */
+        saved = xf__calloc(nr_hosts ? nr_hosts : 1, sizeof(*saved));
         if (!saved)
             goto out;
-        memcpy(saved, st, pool->nr_hosts * sizeof(*saved));
+        for (uint32_t i = 0; i < nr_hosts; i++)
+            saved[i] = st[hosts[i]];
     }
     for (uint32_t k = 0; k < nr_vms; k++)
         if ((ok[k] = place_greedy(&p, k, plan)))
             p.placed++;
     if (p.placed < nr_vms && search_budget) {
-        memcpy(st, saved, pool->nr_hosts * sizeof(*saved));
+        restore(st, saved, hosts, nr_hosts);
         p.budget = search_budget;
         ret->searched = true;
         if (search(&p, 0, rest)) {
@@ -414,7 +433,7 @@ static int pack(const struct xf_pool *pool, struct xf_pool_host_state *st, const
             p.placed = nr_vms;
         } else {
             /* Back to the greedy answer, with its refusals. */
-            memcpy(st, saved, pool->nr_hosts * sizeof(*saved));
+            restore(st, saved, hosts, nr_hosts);
             p.placed = 0;
             for (uint32_t k = 0; k < nr_vms; k++)
                 if ((ok[k] = place_greedy(&p, k, plan)))
@@ -473,6 +492,7 @@ out:
     xf__free(p.targets);
     xf__free(p.node_mib);
     xf__free(p.cand);
+    xf__free(p.keys);
     return r;
 }
 
@@ -680,6 +700,18 @@ static uint64_t binomial(uint32_t n, uint32_t r)
     return c;
 }
 
+/* The pool's own free memory back on `hosts` (the others are not touched). */
+static void reset_states(const struct xf_pool *pool, struct xf_pool_host_state *st,
+                         const uint32_t *hosts, uint32_t nr_hosts)
+{
+    for (uint32_t i = 0; i < nr_hosts; i++) {
+        const struct xf_pool_host *h = &pool->hosts[hosts[i]];
+        st[hosts[i]].free_mib = h->free_mib;
+        memcpy(st[hosts[i]].node_free_mib, h->node_free_mib,
+               h->nr_nodes * sizeof(h->node_free_mib[0]));
+    }
+}
+
 /* Whether `vms` all restart on `hosts` from the pool's states (search included). */
 static int restartable(const struct xf_pool *pool, const uint32_t *vms, uint32_t nr_vms,
                        const uint32_t *hosts, uint32_t nr_hosts, struct xf_pool_host_state *st,
@@ -687,7 +719,7 @@ static int restartable(const struct xf_pool *pool, const uint32_t *vms, uint32_t
 {
     struct xf_pool_plan plan;
     int r;
-    xf_pool_states(pool, st);
+    reset_states(pool, st, hosts, nr_hosts);
     if ((r = pack(pool, st, vms, nr_vms, true, hosts, nr_hosts, SEARCH_BUDGET / 16, &plan)) < 0)
         return r;
     *ret = plan.complete;
@@ -765,7 +797,8 @@ int xf_pool_ha_plan(const struct xf_pool *pool, const struct xf_pool_ha_options 
     uint64_t max_cases = opts && opts->max_cases ? opts->max_cases : 1000000, total = 0;
     uint32_t n_fail = opts ? opts->failures : 0;
     struct xf_pool_host_state *st = NULL;
-    uint32_t *vms = NULL, *hosts = NULL, *failed = NULL, *set = NULL;
+    uint32_t *vms = NULL, *hosts = NULL, *failed = NULL, *set = NULL, *first = NULL,
+             *by_host = NULL;
     size_t cap = 0, failing = 0;
     int r = XF_ENOMEM;
 
@@ -785,8 +818,22 @@ int xf_pool_ha_plan(const struct xf_pool *pool, const struct xf_pool_ha_options 
     hosts = xf__calloc(pool->nr_hosts, sizeof(*hosts));
     failed = xf__calloc(n_fail, sizeof(*failed));
     set = xf__calloc(pool->nr_vms ? pool->nr_vms : 1, sizeof(*set));
-    if (!st || !vms || !hosts || !failed || !set)
+    first = xf__calloc(pool->nr_hosts + 1, sizeof(*first));
+    by_host = xf__calloc(pool->nr_vms ? pool->nr_vms : 1, sizeof(*by_host));
+    if (!st || !vms || !hosts || !failed || !set || !first || !by_host)
         goto fail;
+    /* The protected VMs of each host: by_host[first[h] .. first[h + 1]). */
+    for (uint32_t v = 0; v < pool->nr_vms; v++)
+        if (pool->vms[v].protect && pool->vms[v].host != XF_POOL_NO_HOST)
+            first[pool->vms[v].host + 1]++;
+    for (uint32_t h = 0; h < pool->nr_hosts; h++)
+        first[h + 1] += first[h];
+    /* hosts[] counts each host's VMs placed so far (a scratch until the loop). */
+    for (uint32_t v = 0; v < pool->nr_vms; v++) {
+        uint32_t h = pool->vms[v].host;
+        if (pool->vms[v].protect && h != XF_POOL_NO_HOST)
+            by_host[first[h] + hosts[h]++] = v;
+    }
     ret->possible = true;
     for (uint32_t s0 = 0; s0 < pool->nr_hosts; s0 += shard) {
         uint32_t size = pool->nr_hosts - s0 < shard ? pool->nr_hosts - s0 : shard;
@@ -805,15 +852,10 @@ int xf_pool_ha_plan(const struct xf_pool *pool, const struct xf_pool_ha_options 
                 }
                 hosts[nr_hosts++] = h;
             }
-            for (uint32_t v = 0; v < pool->nr_vms; v++) {
-                const struct xf_pool_vm *vm = &pool->vms[v];
-                if (!vm->protect || vm->host == XF_POOL_NO_HOST)
-                    continue;
-                for (uint32_t i = 0; i < n_fail; i++)
-                    if (failed[i] == vm->host)
-                        vms[nr_vms++] = v;
-            }
-            xf_pool_states(pool, st);
+            for (uint32_t i = 0; i < n_fail; i++)
+                for (uint32_t k = first[failed[i]]; k < first[failed[i] + 1]; k++)
+                    vms[nr_vms++] = by_host[k];
+            reset_states(pool, st, hosts, nr_hosts);
             if ((r = pack(pool, st, vms, nr_vms, true, hosts, nr_hosts, SEARCH_BUDGET / 16,
                           &plan)) < 0)
                 goto fail;
@@ -904,5 +946,7 @@ out:
     xf__free(hosts);
     xf__free(failed);
     xf__free(set);
+    xf__free(first);
+    xf__free(by_host);
     return r;
 }
