@@ -147,8 +147,8 @@ static struct xf_pool *make_pool(uint32_t hosts, uint32_t vms)
                 "%s{\"name\":\"v%u\",\"host\":\"h%u\",\"footprint_mib\":%llu,\"source_mib\":%llu,"
                 "\"vcpus\":%llu,\"protected\":%s}",
                 v ? "," : "", v, h, (unsigned long long)fp,
-                (unsigned long long)(rnd(3) ? fp : fp + rnd(512)),
-                (unsigned long long)(1 + rnd(4)), rnd(2) ? "true" : "false");
+                (unsigned long long)(rnd(3) ? fp : fp + rnd(512)), (unsigned long long)(1 + rnd(4)),
+                rnd(2) ? "true" : "false");
         }
     add(&t, "]}");
     if (xf_pool_new_from_json(t.buf, t.len, err, sizeof(err), &pool) < 0) {

@@ -23,36 +23,35 @@
 
 void xf_usage_pool(void)
 {
-    printf(
-        "Usage: xenfit pool place VM --pool FILE [--json]\n"
-        "       xenfit pool evacuate HOST --pool FILE [--compare] [--verify] [--json]\n"
-        "       xenfit pool ha --failures N --pool FILE [--shard HOSTS] [--compare]\n"
-        "                      [--verify] [--json]\n\n"
-        "Plans across a pool of hosts, each seen as xenfitd's xenfit.host_status reports\n"
-        "it. Every step is checked against the pool as it will be when the step runs:\n"
-        "a migration needs max(footprint, source memory) MiB on the destination while\n"
-        "the source still holds the VM, reservations in flight are not free, and\n"
-        "squeezed keeps 72 MiB back on every host. A VM goes on a set of NUMA nodes\n"
-        "of its destination, or interleaved when only the host as a whole has room.\n\n"
-        "  place VM        the best host and node(s) for VM (a start if it runs nowhere,\n"
-        "                  else a migration), and why each other host lost, in MiB\n"
-        "  evacuate HOST   an ordered list of migrations emptying HOST, or the VMs\n"
-        "                  that cannot move and why\n"
-        "  ha              where every protected VM restarts after any N host failures,\n"
-        "                  or the smallest set of VMs that makes it impossible\n"
-        "  --pool FILE     the pool description (docs/pool.md): hosts, each with its\n"
-        "                  snapshot inline (\"status\"), in a file (\"status_file\", relative\n"
-        "                  to FILE) or fetched from xenfitd (\"socket\"); and the VMs\n"
-        "  --failures N    host failures to survive (1..63)\n"
-        "  --shard HOSTS   plan HA within consecutive shards of HOSTS hosts (large\n"
-        "                  pools: a VM restarts inside its shard)\n"
-        "  --compare       xapi's plan beside xenfit's: binpack.ml's biggest fit\n"
-        "                  decreasing on xapi's figures, and its steps run as --verify\n"
-        "  --verify        run the plan on one simulated host per pool host and report\n"
-        "                  the steps that fail there\n"
-        "  --json          the plan as JSON (docs/pool.md, \"JSON output\")\n\n"
-        "Exit status: 0 a plan (place: a host), 1 none (the reasons are printed),\n"
-        "2 bad input.\n");
+    printf("Usage: xenfit pool place VM --pool FILE [--json]\n"
+           "       xenfit pool evacuate HOST --pool FILE [--compare] [--verify] [--json]\n"
+           "       xenfit pool ha --failures N --pool FILE [--shard HOSTS] [--compare]\n"
+           "                      [--verify] [--json]\n\n"
+           "Plans across a pool of hosts, each seen as xenfitd's xenfit.host_status reports\n"
+           "it. Every step is checked against the pool as it will be when the step runs:\n"
+           "a migration needs max(footprint, source memory) MiB on the destination while\n"
+           "the source still holds the VM, reservations in flight are not free, and\n"
+           "squeezed keeps 72 MiB back on every host. A VM goes on a set of NUMA nodes\n"
+           "of its destination, or interleaved when only the host as a whole has room.\n\n"
+           "  place VM        the best host and node(s) for VM (a start if it runs nowhere,\n"
+           "                  else a migration), and why each other host lost, in MiB\n"
+           "  evacuate HOST   an ordered list of migrations emptying HOST, or the VMs\n"
+           "                  that cannot move and why\n"
+           "  ha              where every protected VM restarts after any N host failures,\n"
+           "                  or the smallest set of VMs that makes it impossible\n"
+           "  --pool FILE     the pool description (docs/pool.md): hosts, each with its\n"
+           "                  snapshot inline (\"status\"), in a file (\"status_file\", relative\n"
+           "                  to FILE) or fetched from xenfitd (\"socket\"); and the VMs\n"
+           "  --failures N    host failures to survive (1..63)\n"
+           "  --shard HOSTS   plan HA within consecutive shards of HOSTS hosts (large\n"
+           "                  pools: a VM restarts inside its shard)\n"
+           "  --compare       xapi's plan beside xenfit's: binpack.ml's biggest fit\n"
+           "                  decreasing on xapi's figures, and its steps run as --verify\n"
+           "  --verify        run the plan on one simulated host per pool host and report\n"
+           "                  the steps that fail there\n"
+           "  --json          the plan as JSON (docs/pool.md, \"JSON output\")\n\n"
+           "Exit status: 0 a plan (place: a host), 1 none (the reasons are printed),\n"
+           "2 bad input.\n");
 }
 
 enum { OPT_POOL = 0x2000, OPT_FAILURES, OPT_SHARD, OPT_COMPARE, OPT_VERIFY, OPT_JSON };
@@ -85,7 +84,8 @@ static int load_pool(const char *path, struct xf_pool **ret)
     }
     dir_copy = strdup(path);
     hosts = json_object_get(root, "hosts");
-    json_array_foreach (hosts, i, h) {
+    json_array_foreach(hosts, i, h)
+    {
         const json_t *file = json_object_get(h, "status_file"),
                      *sock = json_object_get(h, "socket");
         json_t *st = NULL;
@@ -107,8 +107,8 @@ static int load_pool(const char *path, struct xf_pool **ret)
             st = json_loadb(sbuf, slen, 0, &jerr);
             free(sbuf);
             if (!st) {
-                r = xf_cli_usage_error(CMD, "hosts[%zu].status_file %s: line %d column %d: %s",
-                                       i, full, jerr.line, jerr.column, jerr.text);
+                r = xf_cli_usage_error(CMD, "hosts[%zu].status_file %s: line %d column %d: %s", i,
+                                       full, jerr.line, jerr.column, jerr.text);
                 goto out;
             }
         } else if (sock && json_is_string(sock)) {
@@ -117,8 +117,8 @@ static int load_pool(const char *path, struct xf_pool **ret)
                                json_pack("[s]", "xenfit-pool"), &st, &error);
             if (r != 0) {
                 json_decref(error);
-                r = xf_cli_failure(CMD, "hosts[%zu].socket %s: cannot get xenfit.host_status%s",
-                                   i, json_string_value(sock),
+                r = xf_cli_failure(CMD, "hosts[%zu].socket %s: cannot get xenfit.host_status%s", i,
+                                   json_string_value(sock),
                                    r < 0 ? " (is xenfitd running there?)" : "");
                 goto out;
             }
@@ -166,10 +166,10 @@ static json_t *nodes_json(uint64_t mask)
 static json_t *step_json(const struct xf_pool *pool, const struct xf_pool_plan *plan,
                          const struct xf_pool_step *s, uint32_t index)
 {
-    json_t *o = json_pack(
-        "{sI ss ss sI sI sb}", "step", (json_int_t)index + 1, "vm", pool->vms[s->vm].name, "to",
-        pool->hosts[s->to.host].name, "need_mib", (json_int_t)s->to.need_mib, "free_before_mib",
-        (json_int_t)s->to.free_before_mib, "numa", s->to.numa);
+    json_t *o =
+        json_pack("{sI ss ss sI sI sb}", "step", (json_int_t)index + 1, "vm", pool->vms[s->vm].name,
+                  "to", pool->hosts[s->to.host].name, "need_mib", (json_int_t)s->to.need_mib,
+                  "free_before_mib", (json_int_t)s->to.free_before_mib, "numa", s->to.numa);
     json_object_set_new(o, "from",
                         s->from == XF_POOL_NO_HOST ? json_null()
                                                    : json_string(pool->hosts[s->from].name));
@@ -231,13 +231,13 @@ static json_t *refused_json(const struct xf_pool *pool, const struct xf_pool_pla
         const struct xf_pool_refusal *f = &plan->refused[i];
         char why[256];
         refusal_text(pool, f, why, sizeof(why));
-        json_array_append_new(
-            a, json_pack("{ss sI so sI ss}", "vm", pool->vms[f->vm].name, "need_mib",
-                         (json_int_t)f->need_mib, "best_host",
-                         f->best_host == XF_POOL_NO_HOST
-                             ? json_null()
-                             : json_string(pool->hosts[f->best_host].name),
-                         "best_free_mib", (json_int_t)f->best_free_mib, "reason", why));
+        json_array_append_new(a, json_pack("{ss sI so sI ss}", "vm", pool->vms[f->vm].name,
+                                           "need_mib", (json_int_t)f->need_mib, "best_host",
+                                           f->best_host == XF_POOL_NO_HOST
+                                               ? json_null()
+                                               : json_string(pool->hosts[f->best_host].name),
+                                           "best_free_mib", (json_int_t)f->best_free_mib, "reason",
+                                           why));
     }
     return a;
 }
@@ -280,7 +280,8 @@ static const char *verdict_text(const struct xf_pool *pool, const struct xf_pool
 {
     switch (d->kind) {
     case XF_POOL_CHOSEN:
-        snprintf(buf, len, "%" PRIu64 " MiB left of %" PRIu64 " MiB free", d->left_mib, d->free_mib);
+        snprintf(buf, len, "%" PRIu64 " MiB left of %" PRIu64 " MiB free", d->left_mib,
+                 d->free_mib);
         break;
     case XF_POOL_CURRENT:
         snprintf(buf, len, "the VM runs there");
@@ -301,8 +302,7 @@ static const char *verdict_text(const struct xf_pool *pool, const struct xf_pool
                      "fits on %u node%s (max distance %u), %" PRIu64 " MiB left: ranked lower",
                      d->nr_nodes, d->nr_nodes > 1 ? "s" : "", d->max_distance, d->left_mib);
         else
-            snprintf(buf, len, "fits interleaved, %" PRIu64 " MiB left: ranked lower",
-                     d->left_mib);
+            snprintf(buf, len, "fits interleaved, %" PRIu64 " MiB left: ranked lower", d->left_mib);
         break;
     }
     (void)pool;
@@ -325,19 +325,19 @@ static int run_place(const struct xf_pool *pool, const struct args *a)
         for (uint32_t i = 0; i < p.nr_verdicts; i++) {
             const struct xf_pool_verdict *d = &p.verdicts[i];
             json_array_append_new(
-                hosts, json_pack("{ss ss sI sI sI sb sI sI sI ss}", "host",
-                                 pool->hosts[d->host].name, "verdict",
-                                 xf_pool_verdict_name(d->kind), "need_mib",
-                                 (json_int_t)d->need_mib, "free_mib", (json_int_t)d->free_mib,
-                                 "best_node_mib", (json_int_t)d->best_node_mib, "numa", d->numa,
-                                 "nr_nodes", (json_int_t)d->nr_nodes, "max_distance",
-                                 (json_int_t)d->max_distance, "left_mib", (json_int_t)d->left_mib,
-                                 "reason", verdict_text(pool, d, why, sizeof(why))));
+                hosts,
+                json_pack("{ss ss sI sI sI sb sI sI sI ss}", "host", pool->hosts[d->host].name,
+                          "verdict", xf_pool_verdict_name(d->kind), "need_mib",
+                          (json_int_t)d->need_mib, "free_mib", (json_int_t)d->free_mib,
+                          "best_node_mib", (json_int_t)d->best_node_mib, "numa", d->numa,
+                          "nr_nodes", (json_int_t)d->nr_nodes, "max_distance",
+                          (json_int_t)d->max_distance, "left_mib", (json_int_t)d->left_mib,
+                          "reason", verdict_text(pool, d, why, sizeof(why))));
         }
         o = json_pack("{ss sI sb}", "vm", pool->vms[vm].name, "need_mib",
                       (json_int_t)xf_pool_vm_need_mib(&pool->vms[vm]), "fits", p.fits);
-        json_object_set_new(o, "host", p.fits ? json_string(pool->hosts[p.target.host].name)
-                                              : json_null());
+        json_object_set_new(o, "host",
+                            p.fits ? json_string(pool->hosts[p.target.host].name) : json_null());
         if (p.fits) {
             json_object_set_new(o, "numa", json_boolean(p.target.numa));
             if (p.target.numa) {
@@ -353,9 +353,9 @@ static int run_place(const struct xf_pool *pool, const struct args *a)
                 json_object_set_new(o, "node_mib", per);
                 json_object_set_new(o, "max_distance", json_integer(p.target.max_distance));
             }
-            json_object_set_new(o, "left_mib",
-                                json_integer((json_int_t)(p.target.free_before_mib -
-                                                          p.target.need_mib)));
+            json_object_set_new(
+                o, "left_mib",
+                json_integer((json_int_t)(p.target.free_before_mib - p.target.need_mib)));
         }
         json_object_set_new(o, "hosts", hosts);
         xf_cli_print_json(o);
@@ -435,8 +435,7 @@ static int run_evacuate(const struct xf_pool *pool, const struct args *a)
                    "fail%s%s%s\n",
                    bp.complete ? "a plan" : "no plan", bp.nr_steps, bp.nr_steps + bp.nr_refused,
                    bres.steps_failed, bres.steps_failed == 1 ? "" : "s",
-                   bres.steps_failed == 1 ? "s" : "", bres.steps_failed ? ": " : "",
-                   bres.reason);
+                   bres.steps_failed == 1 ? "s" : "", bres.steps_failed ? ": " : "", bres.reason);
         }
     }
     r = plan.complete ? XF_EXIT_OK : XF_EXIT_FAILURE;
@@ -466,14 +465,11 @@ static int run_ha(const struct xf_pool *pool, const struct args *a)
 
     r = xf_pool_ha_plan(pool, &o, &ha);
     if (r == XF_EINVAL)
-        return xf_cli_usage_error(CMD,
-                                  "ha: --failures %u must be below the hosts of %s (%u%s)", n,
-                                  a->shard ? "each shard" : "the pool",
-                                  a->shard && a->shard < pool->nr_hosts ? (uint32_t)a->shard
-                                                                        : pool->nr_hosts,
-                                  a->shard && pool->nr_hosts % a->shard
-                                      ? ", the last shard has fewer"
-                                      : "");
+        return xf_cli_usage_error(
+            CMD, "ha: --failures %u must be below the hosts of %s (%u%s)", n,
+            a->shard ? "each shard" : "the pool",
+            a->shard && a->shard < pool->nr_hosts ? (uint32_t)a->shard : pool->nr_hosts,
+            a->shard && pool->nr_hosts % a->shard ? ", the last shard has fewer" : "");
     if (r == XF_ERANGE)
         return xf_cli_usage_error(CMD, "ha: too many failure sets for --failures %u; use --shard",
                                   n);
@@ -502,12 +498,12 @@ static int run_ha(const struct xf_pool *pool, const struct args *a)
         for (size_t c = 0; c < ha.nr_cases; c++) {
             json_t *restarts = json_array();
             for (uint32_t i = 0; i < ha.cases[c].plan.nr_steps; i++)
-                json_array_append_new(restarts, step_json(pool, &ha.cases[c].plan,
-                                                          &ha.cases[c].plan.steps[i], i));
-            json_array_append_new(
-                cases, json_pack("{so so so}", "failed", host_names(pool, ha.cases[c].failed, n),
-                                 "restarts", restarts, "refused",
-                                 refused_json(pool, &ha.cases[c].plan)));
+                json_array_append_new(
+                    restarts, step_json(pool, &ha.cases[c].plan, &ha.cases[c].plan.steps[i], i));
+            json_array_append_new(cases, json_pack("{so so so}", "failed",
+                                                   host_names(pool, ha.cases[c].failed, n),
+                                                   "restarts", restarts, "refused",
+                                                   refused_json(pool, &ha.cases[c].plan)));
         }
         json_object_set_new(out, "cases", cases);
         if (!ha.possible) {
@@ -519,9 +515,8 @@ static int run_ha(const struct xf_pool *pool, const struct args *a)
             }
             json_object_set_new(
                 out, "blocking",
-                json_pack("{so so sb sI}", "failed", host_names(pool, ha.cases[0].failed, n),
-                          "vms", vms, "smallest", ha.blocking_smallest, "need_mib",
-                          (json_int_t)total));
+                json_pack("{so so sb sI}", "failed", host_names(pool, ha.cases[0].failed, n), "vms",
+                          vms, "smallest", ha.blocking_smallest, "need_mib", (json_int_t)total));
         }
         if (a->verify)
             json_object_set_new(out, "verify",
@@ -530,10 +525,10 @@ static int run_ha(const struct xf_pool *pool, const struct args *a)
                                           "first_failure",
                                           verify_failed ? json_string(first) : json_null()));
         if (a->compare)
-            json_object_set_new(out, "binpack",
-                                json_pack("{sb ss}", "possible", bp == 1, "heuristic",
-                                          exhaustive ? "bin_pack_every_combination"
-                                                     : "approximate_bin_pack"));
+            json_object_set_new(
+                out, "binpack",
+                json_pack("{sb ss}", "possible", bp == 1, "heuristic",
+                          exhaustive ? "bin_pack_every_combination" : "approximate_bin_pack"));
         xf_cli_print_json(out);
     } else if (ha.possible) {
         printf("HA: every protected VM restarts after any %u host failure%s (%zu failure "
@@ -590,8 +585,8 @@ int xf_cmd_pool(int argc, char **argv)
     struct xf_pool *pool = NULL;
     int c, r;
 
-    if (argc < 2 || (strcmp(argv[1], "place") && strcmp(argv[1], "evacuate") &&
-                     strcmp(argv[1], "ha")))
+    if (argc < 2 ||
+        (strcmp(argv[1], "place") && strcmp(argv[1], "evacuate") && strcmp(argv[1], "ha")))
         return xf_cli_usage_error(
             CMD, "expected place, evacuate or ha (see 'xenfit pool --help')%s%s%s",
             argc >= 2 ? ", got '" : "", argc >= 2 ? argv[1] : "", argc >= 2 ? "'" : "");

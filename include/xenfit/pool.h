@@ -150,7 +150,7 @@ struct xf_pool_verdict {
 struct xf_pool_placement {
     bool fits;
     struct xf_pool_target target;
-    struct xf_plan plan; /* target.numa: the NUMA plan (MiB per node, CPUs) */
+    struct xf_plan plan;              /* target.numa: the NUMA plan (MiB per node, CPUs) */
     struct xf_pool_verdict *verdicts; /* nr_hosts, the chosen first, then by rank */
     uint32_t nr_verdicts;
 };

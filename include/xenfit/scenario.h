@@ -167,7 +167,6 @@ int xf_scenario_run(const struct xf_scenario *s, const struct xf_scn_options *op
                     struct xf_scn_report **ret);
 void xf_scn_report_free(struct xf_scn_report *r);
 
-
 /*
  * A pool of simulated hosts (one simulator each) that executes pool plans
  * (include/xenfit/pool.h), step by step, as a toolstack would: the

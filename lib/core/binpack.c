@@ -189,7 +189,7 @@ struct config {
     const struct xf_pool *pool;
     uint32_t *hosts; /* live */
     uint32_t nr_hosts;
-    int64_t *free; /* by pool host index */
+    int64_t *free;       /* by pool host index */
     uint32_t *placement; /* by pool VM index: host, or XF_POOL_NO_HOST */
     uint32_t *vms;       /* protected and running */
     uint32_t nr_vms;

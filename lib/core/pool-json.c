@@ -56,8 +56,8 @@ static int get_u64(const json_t *o, const char *key, bool required, uint64_t dfl
     return 0;
 }
 
-static int get_name(const json_t *o, const char *key, const char *path, char *errbuf,
-                    size_t errlen, char ret[XF_POOL_NAME_LEN])
+static int get_name(const json_t *o, const char *key, const char *path, char *errbuf, size_t errlen,
+                    char ret[XF_POOL_NAME_LEN])
 {
     const json_t *v = json_object_get(o, key);
     const char *s;
@@ -67,8 +67,8 @@ static int get_name(const json_t *o, const char *key, const char *path, char *er
         return fail(errbuf, errlen, XF_EPARSE, "%s.%s: expected a string", path, key);
     s = json_string_value(v);
     if (!*s || strlen(s) >= XF_POOL_NAME_LEN)
-        return fail(errbuf, errlen, XF_EINVAL, "%s.%s: \"%s\" must be 1..%u characters", path,
-                    key, s, XF_POOL_NAME_LEN - 1);
+        return fail(errbuf, errlen, XF_EINVAL, "%s.%s: \"%s\" must be 1..%u characters", path, key,
+                    s, XF_POOL_NAME_LEN - 1);
     memcpy(ret, s, strlen(s) + 1);
     return 0;
 }
@@ -131,8 +131,8 @@ static int parse_topology(const json_t *nodes, const char *path, struct xf_pool_
         for (j = 0; j < n; j++) {
             const json_t *e = d ? json_array_get(d, j) : NULL;
             if (e && !json_is_integer(e)) {
-                r = fail(errbuf, errlen, XF_EPARSE, "%s.distances[%zu]: expected an integer",
-                         npath, j);
+                r = fail(errbuf, errlen, XF_EPARSE, "%s.distances[%zu]: expected an integer", npath,
+                         j);
                 goto out;
             }
             dist[i * n + j] = e ? json_integer_value(e) : (i == j ? 10 : 20);
@@ -173,11 +173,10 @@ static int parse_host(const json_t *o, size_t index, struct xf_pool_host *h, cha
         (r = get_name(st, "host", spath, errbuf, errlen, h->name)) < 0)
         return r;
     if ((r = get_u64(st, "free_kib", true, 0, KIB_MAX, spath, errbuf, errlen, &free_kib)) < 0 ||
-        (r = get_u64(st, "pending_kib", false, 0, KIB_MAX, spath, errbuf, errlen,
-                     &pending_kib)) < 0 ||
-        (r = get_u64(st, "low_mem_reserve_kib", false,
-                     XF_LOW_MEM_RESERVE_PAGES_DEFAULT * 4, KIB_MAX, spath, errbuf, errlen,
-                     &reserve_kib)) < 0)
+        (r = get_u64(st, "pending_kib", false, 0, KIB_MAX, spath, errbuf, errlen, &pending_kib)) <
+            0 ||
+        (r = get_u64(st, "low_mem_reserve_kib", false, XF_LOW_MEM_RESERVE_PAGES_DEFAULT * 4,
+                     KIB_MAX, spath, errbuf, errlen, &reserve_kib)) < 0)
         return r;
     /* squeezed's keep: the pool plus extra_mem_to_keep, at least 72 MiB. */
     keep_kib = reserve_kib + EXTRA_MEM_TO_KEEP_PAGES * 4;
@@ -185,13 +184,14 @@ static int parse_host(const json_t *o, size_t index, struct xf_pool_host *h, cha
         keep_kib = XF_XAPI6869_RESERVE_PAGES * 4;
     h->keep_mib = (keep_kib + 1023) / 1024;
     h->pending_mib = (pending_kib + 1023) / 1024;
-    h->free_mib = free_kib > pending_kib + keep_kib ? (free_kib - pending_kib - keep_kib) / 1024 : 0;
+    h->free_mib =
+        free_kib > pending_kib + keep_kib ? (free_kib - pending_kib - keep_kib) / 1024 : 0;
     h->binpack_free_mib = free_kib > keep_kib ? (free_kib - keep_kib) / 1024 : 0;
     nodes = json_object_get(st, "nodes");
     if (!json_is_array(nodes) || json_array_size(nodes) == 0 ||
         json_array_size(nodes) > XF_MAX_NODES)
-        return fail(errbuf, errlen, XF_EPARSE, "%s.nodes: expected an array of 1..%u nodes",
-                    spath, XF_MAX_NODES);
+        return fail(errbuf, errlen, XF_EPARSE, "%s.nodes: expected an array of 1..%u nodes", spath,
+                    XF_MAX_NODES);
     h->nr_nodes = (uint32_t)json_array_size(nodes);
     for (uint32_t n = 0; n < h->nr_nodes; n++) {
         const json_t *node = json_array_get(nodes, n);
@@ -259,7 +259,8 @@ static int parse_vm(const json_t *o, size_t index, const struct xf_pool *pool,
         if (!json_is_array(nodes) || vm->host == XF_POOL_NO_HOST)
             return fail(errbuf, errlen, XF_EINVAL,
                         "%s.nodes: expected an array of nodes of the VM's host", path);
-        json_array_foreach (nodes, i, n) {
+        json_array_foreach(nodes, i, n)
+        {
             if (!json_is_integer(n) || json_integer_value(n) < 0 ||
                 json_integer_value(n) >= (json_int_t)pool->hosts[vm->host].nr_nodes)
                 return fail(errbuf, errlen, XF_EINVAL,
@@ -338,8 +339,8 @@ int xf_pool_new_from_json(const char *buf, size_t len, char *errbuf, size_t errl
     }
     pool->policy = XF_NUMA_POLICY_BEST_EFFORT;
     pol = json_object_get(root, "numa_policy");
-    if (pol && (!json_is_string(pol) ||
-                xf_numa_policy_parse(json_string_value(pol), &pool->policy) < 0)) {
+    if (pol &&
+        (!json_is_string(pol) || xf_numa_policy_parse(json_string_value(pol), &pool->policy) < 0)) {
         r = fail(errbuf, errlen, XF_EINVAL,
                  "numa_policy: %s is not any, best_effort, best_effort_hard or prio_mem_only",
                  json_is_string(pol) ? json_string_value(pol) : "(not a string)");

@@ -217,8 +217,8 @@ struct pack {
     uint64_t (*node_mib)[XF_MAX_NODES];
     uint32_t placed;
     uint64_t budget;
-    uint32_t *cand;        /* scratch: nr_hosts */
-    uint64_t (*keys)[2];   /* scratch: nr_hosts */
+    uint32_t *cand;      /* scratch: nr_hosts */
+    uint64_t (*keys)[2]; /* scratch: nr_hosts */
 };
 
 static int by_free_then_host(const void *a, const void *b)
@@ -285,8 +285,8 @@ static bool place_greedy(struct pack *p, uint32_t k, struct xf_plan *plan)
     return have_first;
 }
 
-static bool same_state(const struct xf_pool *pool, const struct xf_pool_host_state *a,
-                       uint32_t ha, const struct xf_pool_host_state *b, uint32_t hb)
+static bool same_state(const struct xf_pool *pool, const struct xf_pool_host_state *a, uint32_t ha,
+                       const struct xf_pool_host_state *b, uint32_t hb)
 {
     return pool->hosts[ha].topo == pool->hosts[hb].topo && a->free_mib == b->free_mib &&
            !memcmp(a->node_free_mib, b->node_free_mib,
@@ -380,7 +380,7 @@ static int pack(const struct xf_pool *pool, struct xf_pool_host_state *st, const
                 uint64_t search_budget, struct xf_pool_plan *ret)
 {
     struct pack p = {.pool = pool, .st = st, .hosts = hosts, .nr_hosts = nr_hosts};
-    uint64_t (*order)[2] = xf__calloc(nr_vms ? nr_vms : 1, sizeof(*order));
+    uint64_t(*order)[2] = xf__calloc(nr_vms ? nr_vms : 1, sizeof(*order));
     uint32_t *sorted = xf__calloc(nr_vms ? nr_vms : 1, sizeof(*sorted));
     uint64_t *need = xf__calloc(nr_vms ? nr_vms : 1, sizeof(*need));
     struct xf_pool_host_state *saved = NULL;
@@ -467,8 +467,7 @@ static int pack(const struct xf_pool *pool, struct xf_pool_host_state *st, const
             f->need_mib = need[k];
             f->best_host = XF_POOL_NO_HOST;
             for (uint32_t i = 0; i < nr_hosts; i++)
-                if (f->best_host == XF_POOL_NO_HOST ||
-                    st[hosts[i]].free_mib > f->best_free_mib) {
+                if (f->best_host == XF_POOL_NO_HOST || st[hosts[i]].free_mib > f->best_free_mib) {
                     f->best_host = hosts[i];
                     f->best_free_mib = st[hosts[i]].free_mib;
                 }

@@ -58,8 +58,8 @@ __attribute__((format(printf, 4, 5))) static void put(char *buf, size_t len, siz
 static int populate(struct xf_hv *hv, xf_domid_t domid, uint32_t node, uint64_t mib)
 {
     struct xf_hv_populate big = {.nr_extents = mib / 2, .order = 9, .node = node};
-    struct xf_hv_populate small = {.nr_extents = (mib % 2) * PAGES_PER_MIB, .order = 0,
-                                   .node = node};
+    struct xf_hv_populate small = {
+        .nr_extents = (mib % 2) * PAGES_PER_MIB, .order = 0, .node = node};
     uint64_t done;
     int r = 0;
     if (big.nr_extents && (r = xf_hv_populate(hv, domid, &big, &done)) < 0)
@@ -184,7 +184,7 @@ void xf_pool_run_free(struct xf_pool_run *run)
 int xf_pool_run_new(const struct xf_pool *pool, struct xf_pool_run **ret)
 {
     struct xf_pool_run *run = calloc(1, sizeof(*run));
-    uint64_t (*vm_mib)[XF_MAX_NODES] = calloc(pool->nr_hosts, sizeof(*vm_mib));
+    uint64_t(*vm_mib)[XF_MAX_NODES] = calloc(pool->nr_hosts, sizeof(*vm_mib));
     uint64_t split[XF_MAX_NODES];
     int r = XF_ENOMEM;
 
@@ -269,8 +269,8 @@ uint64_t xf_pool_run_free_mib(struct xf_pool_run *run, uint32_t host)
 }
 
 /* One step. Returns 0 done, 1 failed (reason written), or an error. */
-static int run_step(struct xf_pool_run *run, const struct xf_pool_plan *plan, uint32_t i,
-                    char *why, size_t len)
+static int run_step(struct xf_pool_run *run, const struct xf_pool_plan *plan, uint32_t i, char *why,
+                    size_t len)
 {
     const struct xf_pool *pool = run->pool;
     const struct xf_pool_step *s = &plan->steps[i];
@@ -302,8 +302,7 @@ static int run_step(struct xf_pool_run *run, const struct xf_pool_plan *plan, ui
     }
     if ((r = xf_hv_domain_create_vcpus(dst->hv, XF_DOMAIN_PV, vm->vcpus, &d)) < 0)
         goto refused;
-    if ((r = xf_hv_set_max_pages(dst->hv, d, s->to.need_mib * PAGES_PER_MIB + PAGES_PER_MIB)) <
-            0 ||
+    if ((r = xf_hv_set_max_pages(dst->hv, d, s->to.need_mib * PAGES_PER_MIB + PAGES_PER_MIB)) < 0 ||
         (r = xf_hv_claim(dst->hv, d, XF_NODE_ANY, s->to.need_mib * PAGES_PER_MIB)) < 0)
         goto destroy;
     if (s->to.numa) {

@@ -36,10 +36,10 @@ static void host(char *buf, size_t len, const char *name, uint64_t free_mib, uin
         name, name, (unsigned long long)((free_mib + pending_mib + 72) * 1024),
         (unsigned long long)(pending_mib * 1024));
     for (int n = 0; n < nr_nodes; n++)
-        at += (size_t)snprintf(buf + at, len - at,
-                               "%s{\"node\":%d,\"free_for_new_vm_kib\":%llu,\"cpus\":[%d,%d,%d,%d]}",
-                               n ? "," : "", n, (unsigned long long)(node_mib[n] * 1024), 4 * n,
-                               4 * n + 1, 4 * n + 2, 4 * n + 3);
+        at += (size_t)snprintf(
+            buf + at, len - at,
+            "%s{\"node\":%d,\"free_for_new_vm_kib\":%llu,\"cpus\":[%d,%d,%d,%d]}", n ? "," : "", n,
+            (unsigned long long)(node_mib[n] * 1024), 4 * n, 4 * n + 1, 4 * n + 2, 4 * n + 3);
     snprintf(buf + at, len - at, "]}}");
 }
 
@@ -120,8 +120,8 @@ static void test_pool_parse_refusals(void **state)
     snprintf(json, sizeof(json),
              "{\"hosts\":[%s],\"vms\":[{\"name\":\"v\",\"host\":\"h9\",\"footprint_mib\":1}]}", a);
     expect_refused(json, XF_EINVAL, "vms[0].host: \"h9\"");
-    snprintf(json, sizeof(json),
-             "{\"hosts\":[%s],\"vms\":[{\"name\":\"v\",\"footprint_mib\":-5}]}", a);
+    snprintf(json, sizeof(json), "{\"hosts\":[%s],\"vms\":[{\"name\":\"v\",\"footprint_mib\":-5}]}",
+             a);
     expect_refused(json, XF_EINVAL, "vms[0].footprint_mib: -5");
     snprintf(json, sizeof(json),
              "{\"hosts\":[%s],\"vms\":[{\"name\":\"v\",\"footprint_mib\":1},"
