@@ -15,6 +15,7 @@
  *
  * Not a test: run it by hand (build/bench/bench-pool [--quick]).
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -106,17 +107,20 @@ static void add(struct text *t, const char *fmt, ...)
 {
     va_list ap;
     int n;
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if ((size_t)n < t->cap - t->len)
-            break;
-        t->cap = t->cap * 2 + (size_t)n;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        abort();
+    if ((size_t)n >= t->cap - t->len) {
+        t->cap = t->cap * 2 + (size_t)n + 1;
         t->buf = realloc(t->buf, t->cap);
         if (!t->buf)
             abort();
     }
+    va_start(ap, fmt);
+    vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
     t->len += (size_t)n;
 }
 
@@ -133,22 +137,22 @@ static struct xf_pool *make_pool(uint32_t hosts, uint32_t vms)
     for (uint32_t h = 0; h < hosts; h++) {
         uint64_t n0 = 3072 + rnd(8192), n1 = 3072 + rnd(8192);
         add(&t,
-            "%s{\"name\":\"h%u\",\"status\":{\"free_kib\":%llu,\"pending_kib\":0,\"nodes\":["
-            "{\"free_for_new_vm_kib\":%llu,\"cpus\":[0,1,2,3,4,5,6,7]},"
-            "{\"free_for_new_vm_kib\":%llu,\"cpus\":[8,9,10,11,12,13,14,15]}]}}",
-            h ? "," : "", h, (unsigned long long)((n0 + n1 + 72) * 1024),
-            (unsigned long long)(n0 * 1024), (unsigned long long)(n1 * 1024));
+            "%s{\"name\":\"h%u\",\"status\":{\"free_kib\":%" PRIu64 ",\"pending_kib\":0,\"nodes\":["
+            "{\"free_for_new_vm_kib\":%" PRIu64 ",\"cpus\":[0,1,2,3,4,5,6,7]},"
+            "{\"free_for_new_vm_kib\":%" PRIu64 ",\"cpus\":[8,9,10,11,12,13,14,15]}]}}",
+            h ? "," : "", h, (uint64_t)((n0 + n1 + 72) * 1024), (uint64_t)(n0 * 1024),
+            (uint64_t)(n1 * 1024));
     }
     add(&t, "],\"vms\":[");
     for (uint32_t h = 0, v = 0; h < hosts; h++)
         for (uint32_t i = 0; i < vms; i++, v++) {
             uint64_t fp = 256 + rnd(1792);
             add(&t,
-                "%s{\"name\":\"v%u\",\"host\":\"h%u\",\"footprint_mib\":%llu,\"source_mib\":%llu,"
-                "\"vcpus\":%llu,\"protected\":%s}",
-                v ? "," : "", v, h, (unsigned long long)fp,
-                (unsigned long long)(rnd(3) ? fp : fp + rnd(512)), (unsigned long long)(1 + rnd(4)),
-                rnd(2) ? "true" : "false");
+                "%s{\"name\":\"v%u\",\"host\":\"h%u\",\"footprint_mib\":%" PRIu64
+                ",\"source_mib\":%" PRIu64 ","
+                "\"vcpus\":%" PRIu64 ",\"protected\":%s}",
+                v ? "," : "", v, h, (uint64_t)fp, (uint64_t)(rnd(3) ? fp : fp + rnd(512)),
+                (uint64_t)(1 + rnd(4)), rnd(2) ? "true" : "false");
         }
     add(&t, "]}");
     if (xf_pool_new_from_json(t.buf, t.len, err, sizeof(err), &pool) < 0) {

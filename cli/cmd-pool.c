@@ -89,9 +89,9 @@ static int load_pool(const char *path, struct xf_pool **ret)
         const json_t *file = json_object_get(h, "status_file"),
                      *sock = json_object_get(h, "socket");
         json_t *st = NULL;
-        if (!json_is_object(h) || json_object_get(h, "status"))
+        if (json_object_get(h, "status"))
             continue;
-        if (file && json_is_string(file)) {
+        if (json_is_string(file)) {
             const char *f = json_string_value(file);
             char full[4096];
             char *sbuf = NULL;
@@ -111,7 +111,7 @@ static int load_pool(const char *path, struct xf_pool **ret)
                                        full, jerr.line, jerr.column, jerr.text);
                 goto out;
             }
-        } else if (sock && json_is_string(sock)) {
+        } else if (json_is_string(sock)) {
             json_t *error = NULL;
             r = xf_cli_rpc_try(json_string_value(sock), "xenfit.host_status",
                                json_pack("[s]", "xenfit-pool"), &st, &error);
@@ -481,7 +481,7 @@ static int run_ha(const struct xf_pool *pool, const struct args *a)
     }
     if (a->verify && ha.possible)
         for (size_t c = 0; c < ha.nr_cases; c++) {
-            struct xf_pool_run_result res;
+            struct xf_pool_run_result res = {0};
             if ((r = verify(pool, &ha.cases[c].plan, ha.cases[c].failed, n, &res)) != 0) {
                 xf_pool_ha_done(&ha);
                 return r;
@@ -585,8 +585,8 @@ int xf_cmd_pool(int argc, char **argv)
     struct xf_pool *pool = NULL;
     int c, r;
 
-    if (argc < 2 ||
-        (strcmp(argv[1], "place") && strcmp(argv[1], "evacuate") && strcmp(argv[1], "ha")))
+    if (argc < 2 || (strcmp(argv[1], "place") != 0 && strcmp(argv[1], "evacuate") != 0 &&
+                     strcmp(argv[1], "ha") != 0))
         return xf_cli_usage_error(
             CMD, "expected place, evacuate or ha (see 'xenfit pool --help')%s%s%s",
             argc >= 2 ? ", got '" : "", argc >= 2 ? argv[1] : "", argc >= 2 ? "'" : "");
@@ -622,10 +622,10 @@ int xf_cmd_pool(int argc, char **argv)
             return xf_cli_bad_option(CMD, argc, argv);
         }
     }
-    if (strcmp(a.sub, "ha")) {
+    if (strcmp(a.sub, "ha") != 0) {
         if (optind >= argc)
             return xf_cli_usage_error(CMD, "%s: expected a %s name", a.sub,
-                                      strcmp(a.sub, "place") ? "host" : "VM");
+                                      strcmp(a.sub, "place") != 0 ? "host" : "VM");
         a.name = argv[optind++];
         if (a.failures || a.shard)
             return xf_cli_usage_error(CMD, "%s: --failures and --shard are for 'pool ha'", a.sub);

@@ -24,23 +24,28 @@
  * and Xen's 64 MiB default, so the two stay one rule. */
 #define EXTRA_MEM_TO_KEEP_PAGES (XF_XAPI6869_RESERVE_PAGES - XF_LOW_MEM_RESERVE_PAGES_DEFAULT)
 
-__attribute__((format(printf, 4, 5))) static int fail(char *errbuf, size_t errlen, int err,
-                                                      const char *fmt, ...)
+static void message(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void message(char *errbuf, size_t errlen, const char *fmt, ...)
 {
+    va_list ap;
     if (errbuf && errlen) {
-        va_list ap;
         va_start(ap, fmt);
         vsnprintf(errbuf, errlen, fmt, ap);
         va_end(ap);
     }
-    return err;
 }
+
+/* Writes the message and gives the error code. */
+#define fail(errbuf, errlen, err, ...) (message((errbuf), (errlen), __VA_ARGS__), (err))
 
 /* A non-negative integer member; absent: *ret = dflt (required: an error). */
 static int get_u64(const json_t *o, const char *key, bool required, uint64_t dflt, uint64_t max,
                    const char *path, char *errbuf, size_t errlen, uint64_t *ret)
 {
     const json_t *v = json_object_get(o, key);
+    *ret = dflt;
     if (!v) {
         if (required)
             return fail(errbuf, errlen, XF_EPARSE, "%s.%s: missing", path, key);
@@ -169,7 +174,7 @@ static int parse_host(const json_t *o, size_t index, struct xf_pool_host *h, cha
     if (!json_is_object(st))
         return fail(errbuf, errlen, XF_EPARSE,
                     "%s.status: missing (the host's xenfit.host_status object)", path);
-    if ((r = get_name(o, "name", path, errbuf, errlen, h->name)) < 0 &&
+    if (get_name(o, "name", path, errbuf, errlen, h->name) < 0 &&
         (r = get_name(st, "host", spath, errbuf, errlen, h->name)) < 0)
         return r;
     if ((r = get_u64(st, "free_kib", true, 0, KIB_MAX, spath, errbuf, errlen, &free_kib)) < 0 ||
@@ -251,7 +256,7 @@ static int parse_vm(const json_t *o, size_t index, const struct xf_pool *pool,
     prot = json_object_get(o, "protected");
     if (prot && !json_is_boolean(prot))
         return fail(errbuf, errlen, XF_EPARSE, "%s.protected: expected true or false", path);
-    vm->protect = prot && json_is_true(prot);
+    vm->protect = json_is_true(prot);
     nodes = json_object_get(o, "nodes");
     if (nodes) {
         size_t i;

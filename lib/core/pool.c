@@ -195,7 +195,7 @@ static void give_back(const struct xf_pool *pool, struct xf_pool_host_state *st,
     uint64_t mask = vm->node_mask ? vm->node_mask : ~UINT64_C(0);
     st->free_mib += vm->source_mib;
     for (uint32_t n = 0; n < nr; n++)
-        count += (mask >> n) & 1;
+        count += (uint32_t)((mask >> n) & 1);
     for (uint32_t n = 0, k = 0; n < nr; n++)
         if ((mask >> n) & 1) {
             st->node_free_mib[n] += vm->source_mib / count + (k < vm->source_mib % count);

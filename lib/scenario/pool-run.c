@@ -12,6 +12,7 @@
  * the simulator's, never the planner's, so a plan that miscounts fails here.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,18 +40,20 @@ struct xf_pool_run {
 };
 
 /* Appends to buf at *at (bounded). */
-__attribute__((format(printf, 4, 5))) static void put(char *buf, size_t len, size_t *at,
-                                                      const char *fmt, ...)
+static void put(char *buf, size_t len, size_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void put(char *buf, size_t len, size_t *at, const char *fmt, ...)
 {
     va_list ap;
-    int n;
-    if (*at >= len)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(buf + *at, len - *at, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        *at += (size_t)n;
+    if (*at < len) {
+        int n;
+        va_start(ap, fmt);
+        n = vsnprintf(buf + *at, len - *at, fmt, ap);
+        va_end(ap);
+        if (n > 0)
+            *at += (size_t)n;
+    }
 }
 
 /* Populates `mib` MiB on `node` (XF_NODE_ANY: the affinity) in 2 MiB
@@ -120,8 +123,8 @@ static int spec_of(const struct xf_pool *pool, uint32_t h, const uint64_t *vm_mi
     put(buf, len, &at, "{\"name\":\"%s\",\"nodes\":[", host->name);
     for (uint32_t n = 0; n < host->nr_nodes; n++) {
         uint32_t cpus = xf_topology_node_cpus(host->topo, n);
-        put(buf, len, &at, "%s{\"memory_mib\":%llu", n ? "," : "",
-            (unsigned long long)(share[n] + vm_mib[n]));
+        uint64_t ram = share[n] + vm_mib[n];
+        put(buf, len, &at, "%s{\"memory_mib\":%" PRIu64, n ? "," : "", ram);
         if (cpus) {
             put(buf, len, &at, ",\"cpus\":[");
             for (uint32_t c = 0; c < cpus; c++)
@@ -163,7 +166,7 @@ static void vm_split(const struct xf_pool *pool, const struct xf_pool_vm *vm, ui
     uint64_t mask = vm->node_mask ? vm->node_mask : ~UINT64_C(0);
     memset(ret, 0, XF_MAX_NODES * sizeof(*ret));
     for (uint32_t n = 0; n < nr; n++)
-        count += (mask >> n) & 1;
+        count += (uint32_t)((mask >> n) & 1);
     for (uint32_t n = 0, k = 0; n < nr; n++)
         if ((mask >> n) & 1)
             ret[n] = vm->source_mib / count + (k++ < vm->source_mib % count);
@@ -313,7 +316,8 @@ static int run_step(struct xf_pool_run *run, const struct xf_pool_plan *plan, ui
         /* The VM's memory split as the plan splits its need. */
         for (uint32_t n = 0; n < XF_MAX_NODES; n++)
             if ((s->to.node_mask >> n) & 1) {
-                per_node[n] = node_mib[k++] * mib / s->to.need_mib;
+                per_node[n] = s->to.need_mib ? node_mib[k] * mib / s->to.need_mib : 0;
+                k++;
                 placed += per_node[n];
                 last = n;
             }

@@ -9,6 +9,7 @@
  * plans that fail a step, and plans binpack finds that xenfit refuses (which
  * must never execute cleanly: xenfit refuses only what cannot move).
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,16 +45,20 @@ static void add(struct text *t, const char *fmt, ...)
 {
     va_list ap;
     int n;
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if ((size_t)n < t->cap - t->len)
-            break;
-        t->cap = t->cap * 2 + (size_t)n + 64;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        abort();
+    if ((size_t)n >= t->cap - t->len) {
+        t->cap = t->cap * 2 + (size_t)n + 1;
         t->buf = realloc(t->buf, t->cap);
-        assert_non_null(t->buf);
+        if (!t->buf)
+            abort();
     }
+    va_start(ap, fmt);
+    vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
     t->len += (size_t)n;
 }
 
@@ -78,14 +83,13 @@ static struct xf_pool *random_pool(void)
             free_mib += node_mib[n];
         }
         add(&t,
-            "%s{\"name\":\"h%u\",\"status\":{\"free_kib\":%llu,\"pending_kib\":%llu,"
+            "%s{\"name\":\"h%u\",\"status\":{\"free_kib\":%" PRIu64 ",\"pending_kib\":%" PRIu64 ","
             "\"low_mem_reserve_kib\":65536,\"nodes\":[",
-            h ? "," : "", h, (unsigned long long)((free_mib + 72) * 1024),
-            (unsigned long long)(pending * 1024));
+            h ? "," : "", h, (uint64_t)((free_mib + 72) * 1024), (uint64_t)(pending * 1024));
         for (uint32_t n = 0; n < nodes; n++) {
             uint64_t node_free = node_mib[n] > pending ? node_mib[n] - pending : 0;
-            add(&t, "%s{\"free_for_new_vm_kib\":%llu,\"cpus\":[%u,%u]}", n ? "," : "",
-                (unsigned long long)(node_free * 1024), 2 * n, 2 * n + 1);
+            add(&t, "%s{\"free_for_new_vm_kib\":%" PRIu64 ",\"cpus\":[%u,%u]}", n ? "," : "",
+                (uint64_t)(node_free * 1024), 2 * n, 2 * n + 1);
         }
         add(&t, "]}}");
     }
@@ -96,11 +100,11 @@ static struct xf_pool *random_pool(void)
             uint64_t fp = 256 + rnd(4096), src = rnd(3) == 0 ? fp + rnd(2048) : fp;
             uint64_t xapi = rnd(2) ? fp / 2 + rnd(fp / 2) : fp;
             add(&t,
-                "%s{\"name\":\"v%u\",\"host\":\"h%u\",\"footprint_mib\":%llu,\"source_mib\":%llu,"
-                "\"xapi_mib\":%llu,\"vcpus\":%llu,\"protected\":%s}",
-                vm ? "," : "", vm, h, (unsigned long long)fp, (unsigned long long)src,
-                (unsigned long long)xapi, (unsigned long long)(1 + rnd(2)),
-                rnd(2) ? "true" : "false");
+                "%s{\"name\":\"v%u\",\"host\":\"h%u\",\"footprint_mib\":%" PRIu64
+                ",\"source_mib\":%" PRIu64 ","
+                "\"xapi_mib\":%" PRIu64 ",\"vcpus\":%" PRIu64 ",\"protected\":%s}",
+                vm ? "," : "", vm, h, (uint64_t)fp, (uint64_t)src, (uint64_t)xapi,
+                (uint64_t)(1 + rnd(2)), rnd(2) ? "true" : "false");
         }
     }
     add(&t, "]}");
@@ -202,24 +206,27 @@ static void test_pool_random_plans_execute(void **state)
         free(st);
         xf_pool_free(pool);
     }
-    printf("pools %d, evacuations %llu (xenfit complete %llu, binpack complete %llu), "
-           "steps executed %llu\n",
-           POOLS, (unsigned long long)evacuations, (unsigned long long)xf_complete,
-           (unsigned long long)bp_complete, (unsigned long long)steps);
-    printf("evacuation plans xenfit finds that binpack does not (or whose steps fail): %llu\n",
-           (unsigned long long)xf_only);
-    printf("binpack plans with a failed step: %llu (%llu failed steps)\n",
-           (unsigned long long)bp_plans_failing, (unsigned long long)bp_failed_steps);
-    printf("evacuations binpack executes cleanly that xenfit refuses: %llu\n",
-           (unsigned long long)bp_only);
-    printf("HA --failures 1: xenfit possible %llu of %llu, binpack %llu; xenfit only %llu, "
-           "binpack only %llu\n",
-           (unsigned long long)ha_possible, (unsigned long long)ha_sets,
-           (unsigned long long)bp_ha_possible, (unsigned long long)ha_xf_only,
-           (unsigned long long)ha_bp_only);
-    printf("binpack HA restart plans (where it says possible) that fail: %llu (%llu failed "
+    printf("pools %d, evacuations %" PRIu64 " (xenfit complete %" PRIu64
+           ", binpack complete %" PRIu64 "), "
+           "steps executed %" PRIu64 "\n",
+           POOLS, (uint64_t)evacuations, (uint64_t)xf_complete, (uint64_t)bp_complete,
+           (uint64_t)steps);
+    printf("evacuation plans xenfit finds that binpack does not (or whose steps fail): %" PRIu64
+           "\n",
+           (uint64_t)xf_only);
+    printf("binpack plans with a failed step: %" PRIu64 " (%" PRIu64 " failed steps)\n",
+           (uint64_t)bp_plans_failing, (uint64_t)bp_failed_steps);
+    printf("evacuations binpack executes cleanly that xenfit refuses: %" PRIu64 "\n",
+           (uint64_t)bp_only);
+    printf("HA --failures 1: xenfit possible %" PRIu64 " of %" PRIu64 ", binpack %" PRIu64
+           "; xenfit only %" PRIu64 ", "
+           "binpack only %" PRIu64 "\n",
+           (uint64_t)ha_possible, (uint64_t)ha_sets, (uint64_t)bp_ha_possible, (uint64_t)ha_xf_only,
+           (uint64_t)ha_bp_only);
+    printf("binpack HA restart plans (where it says possible) that fail: %" PRIu64 " (%" PRIu64
+           " failed "
            "steps)\n",
-           (unsigned long long)bp_ha_failing, (unsigned long long)bp_ha_failed_steps);
+           (uint64_t)bp_ha_failing, (uint64_t)bp_ha_failed_steps);
     /* The comparison has to show something, or the pools test nothing. */
     assert_true(xf_only > 0);
     assert_true(bp_failed_steps > 0);

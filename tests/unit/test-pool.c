@@ -9,6 +9,7 @@
  * and the smallest set of VMs that makes one impossible, binpack.ml's
  * heuristic choice, and refusals of bad input naming the value.
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,17 +30,19 @@
 static void host(char *buf, size_t len, const char *name, uint64_t free_mib, uint64_t pending_mib,
                  int nr_nodes, const uint64_t *node_mib)
 {
-    size_t at = (size_t)snprintf(
-        buf, len,
-        "{\"name\":\"%s\",\"status\":{\"host\":\"%s\",\"free_kib\":%llu,\"pending_kib\":%llu,"
-        "\"low_mem_reserve_kib\":65536,\"nodes\":[",
-        name, name, (unsigned long long)((free_mib + pending_mib + 72) * 1024),
-        (unsigned long long)(pending_mib * 1024));
+    size_t at =
+        (size_t)snprintf(buf, len,
+                         "{\"name\":\"%s\",\"status\":{\"host\":\"%s\",\"free_kib\":%" PRIu64
+                         ",\"pending_kib\":%" PRIu64 ","
+                         "\"low_mem_reserve_kib\":65536,\"nodes\":[",
+                         name, name, (uint64_t)((free_mib + pending_mib + 72) * 1024),
+                         (uint64_t)(pending_mib * 1024));
     for (int n = 0; n < nr_nodes; n++)
-        at += (size_t)snprintf(
-            buf + at, len - at,
-            "%s{\"node\":%d,\"free_for_new_vm_kib\":%llu,\"cpus\":[%d,%d,%d,%d]}", n ? "," : "", n,
-            (unsigned long long)(node_mib[n] * 1024), 4 * n, 4 * n + 1, 4 * n + 2, 4 * n + 3);
+        at += (size_t)snprintf(buf + at, len - at,
+                               "%s{\"node\":%d,\"free_for_new_vm_kib\":%" PRIu64
+                               ",\"cpus\":[%d,%d,%d,%d]}",
+                               n ? "," : "", n, (uint64_t)(node_mib[n] * 1024), 4 * n, 4 * n + 1,
+                               4 * n + 2, 4 * n + 3);
     snprintf(buf + at, len - at, "]}}");
 }
 
