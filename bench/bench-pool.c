@@ -126,7 +126,17 @@ static void add(struct text *t, const char *fmt, ...)
 
 /* hosts x vms: 2 nodes of 8 CPUs each, 3..11 GiB free per node; VMs of 256
  * to 2047 MiB, a third holding more than their footprint, half protected. */
+static struct xf_pool *make_pool_free(uint32_t hosts, uint32_t vms, uint64_t node_min,
+                                      uint64_t node_spread, uint64_t vm_min, uint64_t vm_spread);
+
 static struct xf_pool *make_pool(uint32_t hosts, uint32_t vms)
+{
+    return make_pool_free(hosts, vms, 3072, 8192, 256, 1792);
+}
+
+/* As make_pool with each node's free memory in [node_min, node_min + spread). */
+static struct xf_pool *make_pool_free(uint32_t hosts, uint32_t vms, uint64_t node_min,
+                                      uint64_t node_spread, uint64_t vm_min, uint64_t vm_spread)
 {
     struct text t = {malloc(1 << 20), 0, 1 << 20};
     struct xf_pool *pool = NULL;
@@ -135,7 +145,7 @@ static struct xf_pool *make_pool(uint32_t hosts, uint32_t vms)
         abort();
     add(&t, "{\"hosts\":[");
     for (uint32_t h = 0; h < hosts; h++) {
-        uint64_t n0 = 3072 + rnd(8192), n1 = 3072 + rnd(8192);
+        uint64_t n0 = node_min + rnd(node_spread), n1 = node_min + rnd(node_spread);
         add(&t,
             "%s{\"name\":\"h%u\",\"status\":{\"free_kib\":%" PRIu64 ",\"pending_kib\":0,\"nodes\":["
             "{\"free_for_new_vm_kib\":%" PRIu64 ",\"cpus\":[0,1,2,3,4,5,6,7]},"
@@ -146,7 +156,7 @@ static struct xf_pool *make_pool(uint32_t hosts, uint32_t vms)
     add(&t, "],\"vms\":[");
     for (uint32_t h = 0, v = 0; h < hosts; h++)
         for (uint32_t i = 0; i < vms; i++, v++) {
-            uint64_t fp = 256 + rnd(1792);
+            uint64_t fp = vm_min + rnd(vm_spread);
             add(&t,
                 "%s{\"name\":\"v%u\",\"host\":\"h%u\",\"footprint_mib\":%" PRIu64
                 ",\"source_mib\":%" PRIu64 ","
@@ -201,6 +211,38 @@ int main(int argc, char **argv)
     }
     printf("  evacuation plan: median %.2f ms over %d hosts (target <= 50 ms)\n",
            median(t, samples) * 1e3, samples);
+    xf_pool_free(pool);
+    /* Tight: ~2.1 GiB free per host for ~1.15 GiB x 100 VMs over 63 hosts,
+     * so that best fit runs out and the bounded search runs. */
+    pool = make_pool_free(64, 100, 900, 300, 256, 1792);
+    for (int i = 0; i < samples; i++) {
+        double t0 = now_s();
+        if (xf_pool_evacuate(pool, (uint32_t)i % 64, &plan) < 0)
+            abort();
+        t[i] = now_s() - t0;
+        if (i < 3)
+            printf("  tight pool, evacuating h%d: %u steps, %u refused%s\n", i, plan.nr_steps,
+                   plan.nr_refused, plan.searched ? " (search ran)" : "");
+        xf_pool_plan_done(&plan);
+    }
+    printf("  tight evacuation plan: median %.2f ms over %d hosts\n", median(t, samples) * 1e3,
+           samples);
+    xf_pool_free(pool);
+    /* Adversarial: VMs of 470..529 MiB, nodes of 430..579 MiB (two a host):
+     * best fit leaves VMs over, and the search spends its whole budget. */
+    pool = make_pool_free(64, 100, 430, 150, 470, 60);
+    for (int i = 0; i < samples; i++) {
+        double t0 = now_s();
+        if (xf_pool_evacuate(pool, (uint32_t)i % 64, &plan) < 0)
+            abort();
+        t[i] = now_s() - t0;
+        if (i < 2)
+            printf("  adversarial pool, evacuating h%d: %u steps, %u refused%s\n", i, plan.nr_steps,
+                   plan.nr_refused, plan.searched ? " (search ran)" : "");
+        xf_pool_plan_done(&plan);
+    }
+    printf("  adversarial evacuation plan: median %.2f ms (the search's budget bounds it)\n",
+           median(t, samples) * 1e3);
     xf_pool_free(pool);
 
     /* 2 */

@@ -25,12 +25,13 @@
 #include "xenfit/error.h"
 #include "xenfit/pool.h"
 
-/* Nodes the search may visit before it settles for the greedy answer. */
-#define SEARCH_BUDGET 200000u
+/* Host tries (a fit check each) the search may make before it settles for
+ * the greedy answer: about 0.1 s of work. */
+#define SEARCH_BUDGET 100000u
 /* Subsets examined when looking for the smallest blocking set of VMs. */
-#define BLOCKING_BUDGET 4096u
+#define BLOCKING_BUDGET 1024u
 /* Failing failure sets examined for the smallest blocking set. */
-#define BLOCKING_CASES 8u
+#define BLOCKING_CASES 4u
 
 void xf_pool_free(struct xf_pool *pool)
 {
@@ -326,8 +327,13 @@ static bool search(struct pack *p, uint32_t k, uint64_t rest)
             bool dup = false;
             for (uint32_t j = 0; j < i && !dup; j++)
                 dup = same_state(p->pool, &p->st[cand[j]], cand[j], &p->st[h], h);
-            if (dup || !fit_on(p->pool, &p->st[h], h, vm, p->need[k], &t, &plan) ||
-                t.numa != (pass == 0))
+            if (dup)
+                continue;
+            /* The budget counts host tries, the search's unit of work. */
+            if (p->budget == 0)
+                goto out;
+            p->budget--;
+            if (!fit_on(p->pool, &p->st[h], h, vm, p->need[k], &t, &plan) || t.numa != (pass == 0))
                 continue;
             saved = p->st[h];
             record(p, k, &t, &plan);
@@ -719,7 +725,7 @@ static int restartable(const struct xf_pool *pool, const uint32_t *vms, uint32_t
     struct xf_pool_plan plan;
     int r;
     reset_states(pool, st, hosts, nr_hosts);
-    if ((r = pack(pool, st, vms, nr_vms, true, hosts, nr_hosts, SEARCH_BUDGET / 16, &plan)) < 0)
+    if ((r = pack(pool, st, vms, nr_vms, true, hosts, nr_hosts, SEARCH_BUDGET / 64, &plan)) < 0)
         return r;
     *ret = plan.complete;
     xf_pool_plan_done(&plan);
