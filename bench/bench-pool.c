@@ -287,6 +287,21 @@ int main(int argc, char **argv)
         xf_pool_ha_done(&ha);
         xf_pool_free(pool);
     }
+    /* The split: the same hosts with twice the VMs. */
+    {
+        size_t with100, with200;
+        live_bytes = 0;
+        pool = make_pool(250, 100);
+        with100 = live_bytes;
+        xf_pool_free(pool);
+        live_bytes = 0;
+        pool = make_pool(250, 200);
+        with200 = live_bytes;
+        xf_pool_free(pool);
+        printf("  per VM %.0f bytes (250 hosts, 100 -> 200 VMs each), per host %.0f bytes\n",
+               (double)(with200 - with100) / 25000.0,
+               ((double)with100 - (double)(with200 - with100)) / 250.0);
+    }
     xf_reset_allocator();
     return 0;
 }
