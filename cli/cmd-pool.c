@@ -311,6 +311,7 @@ static const char *verdict_text(const struct xf_pool *pool, const struct xf_pool
 
 static int run_place(const struct xf_pool *pool, const struct args *a)
 {
+    struct xf_pool_run_result res = {0};
     struct xf_pool_placement p;
     uint32_t vm;
     int r;
@@ -320,6 +321,20 @@ static int run_place(const struct xf_pool *pool, const struct args *a)
         return xf_cli_usage_error(CMD, "place: no VM '%s' in %s", a->name, a->pool_path);
     if ((r = xf_pool_place(pool, vm, &p)) < 0)
         return xf_cli_failure(CMD, "place: %s", xf_strerror(r));
+    if (a->verify && p.fits) {
+        /* The placement as a one-step plan: a start, or the VM's migration. */
+        uint64_t node_mib[XF_MAX_NODES];
+        struct xf_pool_step step = {.vm = vm, .from = pool->vms[vm].host, .to = p.target};
+        struct xf_pool_plan one = {
+            .complete = true, .steps = &step, .nr_steps = 1, .node_mib = node_mib};
+        for (uint32_t n = 0; n < XF_MAX_NODES; n++)
+            if ((p.target.node_mask >> n) & 1)
+                node_mib[one.nr_node_mib++] = p.plan.memory_mib_per_node[n];
+        if ((r = verify(pool, &one, NULL, 0, &res)) != 0) {
+            xf_pool_placement_done(&p);
+            return r;
+        }
+    }
     if (a->json) {
         json_t *hosts = json_array(), *o;
         for (uint32_t i = 0; i < p.nr_verdicts; i++) {
@@ -358,6 +373,8 @@ static int run_place(const struct xf_pool *pool, const struct args *a)
                 json_integer((json_int_t)(p.target.free_before_mib - p.target.need_mib)));
         }
         json_object_set_new(o, "hosts", hosts);
+        if (a->verify && p.fits)
+            json_object_set_new(o, "verify", verify_json(&res));
         xf_cli_print_json(o);
     } else {
         const struct xf_pool_vm *v = &pool->vms[vm];
@@ -380,6 +397,10 @@ static int run_place(const struct xf_pool *pool, const struct args *a)
             printf("  %-16s %-10s %s\n", pool->hosts[p.verdicts[i].host].name,
                    xf_pool_verdict_name(p.verdicts[i].kind),
                    verdict_text(pool, &p.verdicts[i], why, sizeof(why)));
+        if (a->verify && p.fits)
+            printf("verify: the %s ran on simulated hosts%s%s\n",
+                   pool->vms[vm].host == XF_POOL_NO_HOST ? "start" : "migration",
+                   res.steps_failed ? " and failed: " : ", no failure", res.reason);
     }
     r = p.fits ? XF_EXIT_OK : XF_EXIT_FAILURE;
     xf_pool_placement_done(&p);
@@ -636,8 +657,8 @@ int xf_cmd_pool(int argc, char **argv)
         return xf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!a.pool_path)
         return xf_cli_usage_error(CMD, "%s: --pool FILE is required", a.sub);
-    if (!strcmp(a.sub, "place") && (a.compare || a.verify))
-        return xf_cli_usage_error(CMD, "place: --compare and --verify are for evacuate and ha");
+    if (!strcmp(a.sub, "place") && a.compare)
+        return xf_cli_usage_error(CMD, "place: --compare is for evacuate and ha");
     if ((r = load_pool(a.pool_path, &pool)) != 0)
         return r;
     if (!strcmp(a.sub, "place"))

@@ -24,6 +24,8 @@ expect_eq "losers" "$(jq -c '[.hosts[] | [.host,.verdict,.free_mib,.nr_nodes]]' 
 expect_match "loser reason" "$(jq -r '.hosts[1].reason' <<<"$out")" "fits on 2 nodes \(max distance 20\), 2506 MiB left"
 # A start needs the footprint only.
 expect_eq "place new" "$("$XF" pool place new --pool "$P" --json | jq -c '[.host,.need_mib]')" '["h2",2500]'
+expect_eq "place verify" "$("$XF" pool place web --pool "$P" --verify --json | jq -c '.verify')" \
+  '{"steps_ok":1,"steps_failed":0,"first_failure":null}'
 expect_match "place human" "$("$XF" pool place web --pool "$P")" "h3 +worse +fits on 2 nodes"
 
 # Evacuating h1: db (7000 MiB held now) onto h2's two nodes, web onto h3.
