@@ -690,6 +690,16 @@ void xf_pool_ha_done(struct xf_pool_ha *ha)
     memset(ha, 0, sizeof(*ha));
 }
 
+/* Drops the cases kept so far (their plans and failure sets). */
+static void clear_cases(struct xf_pool_ha *ha)
+{
+    for (size_t i = 0; i < ha->nr_cases; i++) {
+        xf__free(ha->cases[i].failed);
+        xf_pool_plan_done(&ha->cases[i].plan);
+    }
+    ha->nr_cases = 0;
+}
+
 /* C(n, r), saturating at UINT64_MAX. */
 static uint64_t binomial(uint32_t n, uint32_t r)
 {
@@ -848,6 +858,8 @@ int xf_pool_ha_plan(const struct xf_pool *pool, const struct xf_pool_ha_options 
         for (;;) {
             uint32_t nr_vms = 0, nr_hosts = 0;
             struct xf_pool_plan plan;
+            struct xf_pool_ha_case *c;
+            bool set_failed;
             for (uint32_t i = 0; i < n_fail; i++)
                 failed[i] = s0 + idx[i];
             for (uint32_t h = s0, i = 0; h < s0 + size; h++) {
@@ -864,69 +876,59 @@ int xf_pool_ha_plan(const struct xf_pool *pool, const struct xf_pool_ha_options 
             if ((r = pack(pool, st, vms, nr_vms, true, hosts, nr_hosts, SEARCH_BUDGET / 16,
                           &plan)) < 0)
                 goto fail;
-            if (plan.complete == ret->possible || (!plan.complete && ret->possible)) {
-                struct xf_pool_ha_case *c;
-                if (!plan.complete && ret->possible) {
-                    /* The first failing set: keep only failing sets from now on. */
-                    for (size_t i = 0; i < ret->nr_cases; i++) {
-                        xf__free(ret->cases[i].failed);
-                        xf_pool_plan_done(&ret->cases[i].plan);
-                    }
-                    ret->nr_cases = 0;
-                    ret->possible = false;
-                }
-                if (!plan.complete) {
-                    uint32_t nb = 0;
-                    bool smallest = false;
-                    if ((r = blocking_set(pool, vms, nr_vms, hosts, nr_hosts, st, set, &nb,
-                                          &smallest)) < 0) {
-                        xf_pool_plan_done(&plan);
-                        goto fail;
-                    }
-                    if (!ret->blocking_vms || nb < ret->nr_blocking) {
-                        xf__free(ret->blocking_vms);
-                        ret->blocking_vms = xf__calloc(nb ? nb : 1, sizeof(uint32_t));
-                        if (!ret->blocking_vms) {
-                            xf_pool_plan_done(&plan);
-                            goto fail;
-                        }
-                        memcpy(ret->blocking_vms, set, nb * sizeof(*set));
-                        ret->nr_blocking = nb;
-                        ret->blocking_smallest = smallest;
-                        /* The failing case shown is the one with this set. */
-                        for (size_t i = 0; i < ret->nr_cases; i++) {
-                            xf__free(ret->cases[i].failed);
-                            xf_pool_plan_done(&ret->cases[i].plan);
-                        }
-                        ret->nr_cases = 0;
-                    } else {
-                        xf_pool_plan_done(&plan);
-                        goto next;
-                    }
-                }
-                if (ret->nr_cases == cap) {
-                    size_t ncap = cap ? cap * 2 : 16;
-                    void *p = xf__reallocarray(ret->cases, ncap, sizeof(*ret->cases));
-                    if (!p) {
-                        xf_pool_plan_done(&plan);
-                        goto fail;
-                    }
-                    ret->cases = p;
-                    cap = ncap;
-                }
-                c = &ret->cases[ret->nr_cases];
-                if (!(c->failed = xf__calloc(n_fail, sizeof(*c->failed)))) {
+            set_failed = !plan.complete;
+            if (set_failed && ret->possible) {
+                /* The first failing set: from now on only failing sets count. */
+                clear_cases(ret);
+                ret->possible = false;
+            }
+            if (!set_failed && !ret->possible) {
+                xf_pool_plan_done(&plan);
+                goto next;
+            }
+            if (set_failed) {
+                uint32_t nb = 0;
+                bool smallest = false;
+                if ((r = blocking_set(pool, vms, nr_vms, hosts, nr_hosts, st, set, &nb,
+                                      &smallest)) < 0) {
                     xf_pool_plan_done(&plan);
                     goto fail;
                 }
-                memcpy(c->failed, failed, n_fail * sizeof(*failed));
-                c->plan = plan;
-                ret->nr_cases++;
-            } else {
-                xf_pool_plan_done(&plan);
+                if (ret->blocking_vms && nb >= ret->nr_blocking) {
+                    xf_pool_plan_done(&plan);
+                    goto next;
+                }
+                /* A smaller blocking set: it and its failure set are the answer. */
+                xf__free(ret->blocking_vms);
+                if (!(ret->blocking_vms = xf__calloc(nb ? nb : 1, sizeof(uint32_t)))) {
+                    xf_pool_plan_done(&plan);
+                    goto fail;
+                }
+                memcpy(ret->blocking_vms, set, nb * sizeof(*set));
+                ret->nr_blocking = nb;
+                ret->blocking_smallest = smallest;
+                clear_cases(ret);
             }
+            if (ret->nr_cases == cap) {
+                size_t ncap = cap ? cap * 2 : 16;
+                void *grown = xf__reallocarray(ret->cases, ncap, sizeof(*ret->cases));
+                if (!grown) {
+                    xf_pool_plan_done(&plan);
+                    goto fail;
+                }
+                ret->cases = grown;
+                cap = ncap;
+            }
+            c = &ret->cases[ret->nr_cases];
+            if (!(c->failed = xf__calloc(n_fail, sizeof(*c->failed)))) {
+                xf_pool_plan_done(&plan);
+                goto fail;
+            }
+            memcpy(c->failed, failed, n_fail * sizeof(*failed));
+            c->plan = plan;
+            ret->nr_cases++;
         next:
-            if (!ret->possible && ++failing >= BLOCKING_CASES)
+            if (set_failed && ++failing >= BLOCKING_CASES)
                 goto done;
             {
                 int i = (int)n_fail - 1;
