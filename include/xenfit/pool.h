@@ -266,8 +266,10 @@ struct xf_binpack_pair {
  * thing goes into the biggest bin if it fits there (the bin shrinks and is
  * re-sorted), else it is left out. `vms`, `hosts`: indices into the pool;
  * `bin_mib`: each bin's size (nr_hosts entries, by pool host index). Writes
- * up to nr_vms pairs, in binpack's mapping order; returns how many.
+ * up to nr_vms pairs, in binpack's mapping order; returns how many, or
+ * XF_BINPACK_ENOMEM when its scratch cannot be allocated.
  */
+#define XF_BINPACK_ENOMEM UINT32_MAX
 uint32_t xf_binpack_bfd(const struct xf_pool *pool, const uint32_t *vms, uint32_t nr_vms,
                         const uint32_t *hosts, uint32_t nr_hosts, const int64_t *bin_mib,
                         struct xf_binpack_pair *ret_pairs);

@@ -47,7 +47,7 @@ uint32_t xf_binpack_bfd(const struct xf_pool *pool, const uint32_t *vms, uint32_
     if (!things || !bins) {
         xf__free(things);
         xf__free(bins);
-        return 0;
+        return XF_BINPACK_ENOMEM;
     }
     for (uint32_t i = 0; i < nr_vms; i++)
         things[i] = (struct item){(int64_t)pool->vms[vms[i]].xapi_mib, vms[i], i};
@@ -131,6 +131,8 @@ static int binpack_plan(const struct xf_pool *pool, uint32_t host, bool restart,
             hosts[nr_hosts++] = h;
     }
     n = xf_binpack_bfd(pool, vms, nr_vms, hosts, nr_hosts, bins, pairs);
+    if (n == XF_BINPACK_ENOMEM)
+        goto out;
     ret->steps = xf__calloc(n ? n : 1, sizeof(*ret->steps));
     ret->refused = xf__calloc(nr_vms - n ? nr_vms - n : 1, sizeof(*ret->refused));
     ret->node_mib = xf__calloc(1, sizeof(*ret->node_mib));
@@ -195,10 +197,10 @@ struct config {
     uint32_t nr_vms;
 };
 
-/* simulate_failure: the dead host's VMs packed onto the rest; false (Stop)
- * if one is left out. Changes c. */
-static bool simulate_failure(struct config *c, uint32_t dead, uint32_t *scratch,
-                             struct xf_binpack_pair *pairs)
+/* simulate_failure: the dead host's VMs packed onto the rest; 1, 0 (Stop)
+ * if one is left out, or XF_ENOMEM. Changes c. */
+static int simulate_failure(struct config *c, uint32_t dead, uint32_t *scratch,
+                            struct xf_binpack_pair *pairs)
 {
     uint32_t nr_failed = 0, n;
     for (uint32_t i = 0; i < c->nr_vms; i++)
@@ -209,13 +211,15 @@ static bool simulate_failure(struct config *c, uint32_t dead, uint32_t *scratch,
             c->hosts[j++] = c->hosts[i];
     c->nr_hosts--;
     n = xf_binpack_bfd(c->pool, scratch, nr_failed, c->hosts, c->nr_hosts, c->free, pairs);
+    if (n == XF_BINPACK_ENOMEM)
+        return XF_ENOMEM;
     if (n != nr_failed)
-        return false;
+        return 0;
     for (uint32_t i = 0; i < n; i++) {
         c->free[pairs[i].host] -= (int64_t)c->pool->vms[pairs[i].vm].xapi_mib;
         c->placement[pairs[i].vm] = pairs[i].host;
     }
-    return true;
+    return 1;
 }
 
 static uint32_t count_on(const struct config *c, uint32_t host)
@@ -233,16 +237,17 @@ static int desc_i64(const void *a, const void *b)
 }
 
 /* simulate_failure_approximation: every VM as big as the biggest, the
- * biggest hosts fail, the hosts with the most VMs fail. */
-static bool approximation(const struct config *c, uint32_t r)
+ * biggest hosts fail, the hosts with the most VMs fail. 1 possible, 0 not
+ * (Stop), XF_ENOMEM. */
+static int approximation(const struct config *c, uint32_t r)
 {
     int64_t max_vm = 0, *cap = xf__calloc(c->nr_hosts, sizeof(*cap)), left = 0, moved = 0;
     int64_t *per = xf__calloc(c->nr_hosts, sizeof(*per));
-    bool ok;
+    int ok;
     if (!cap || !per) {
         xf__free(cap);
         xf__free(per);
-        return false;
+        return XF_ENOMEM;
     }
     for (uint32_t i = 0; i < c->nr_vms; i++)
         if ((int64_t)c->pool->vms[c->vms[i]].xapi_mib > max_vm)
@@ -258,35 +263,36 @@ static bool approximation(const struct config *c, uint32_t r)
         left += cap[i];
     for (uint32_t i = 0; i < r && i < c->nr_hosts; i++)
         moved += per[i];
-    ok = moved <= left;
+    ok = moved <= left ? 1 : 0;
     xf__free(cap);
     xf__free(per);
     return ok;
 }
 
 /* Heap's algorithm over the failure order: each permutation of `set`
- * simulated from the start configuration. */
-static bool every_order(struct config *start, struct config *work, uint32_t *set, uint32_t r,
-                        uint32_t *scratch, struct xf_binpack_pair *pairs)
+ * simulated from the start configuration. 1 every order has a plan, 0 not,
+ * XF_ENOMEM. */
+static int every_order(struct config *start, struct config *work, uint32_t *set, uint32_t r,
+                       uint32_t *scratch, struct xf_binpack_pair *pairs)
 {
     uint32_t c[64] = {0}, i = 1;
     const struct xf_pool *pool = start->pool;
     for (;;) {
-        bool ok = true;
+        int ok = 1;
         memcpy(work->hosts, start->hosts, start->nr_hosts * sizeof(uint32_t));
         work->nr_hosts = start->nr_hosts;
         memcpy(work->free, start->free, pool->nr_hosts * sizeof(int64_t));
         memcpy(work->placement, start->placement, pool->nr_vms * sizeof(uint32_t));
-        for (uint32_t k = 0; k < r && ok; k++)
+        for (uint32_t k = 0; k < r && ok == 1; k++)
             ok = simulate_failure(work, set[k], scratch, pairs);
-        if (!ok)
-            return false;
+        if (ok != 1)
+            return ok;
         while (i < r && c[i] >= i) {
             c[i] = 0;
             i++;
         }
         if (i >= r)
-            return true;
+            return 1;
         uint32_t j = i % 2 ? c[i] : 0, t = set[j];
         set[j] = set[i];
         set[i] = t;
@@ -333,7 +339,10 @@ int xf_binpack_ha_possible(const struct xf_pool *pool, uint32_t failures, bool *
     if (pool->nr_hosts < failures || (pool->nr_hosts == failures && start.nr_vms)) {
         ok = false;
     } else if (!exhaustive) {
-        ok = start.nr_vms == 0 || approximation(&start, failures);
+        int a = start.nr_vms ? approximation(&start, failures) : 1;
+        if (a < 0)
+            goto out;
+        ok = a == 1;
     } else if (failures > 0) {
         /* choose hosts r, every permutation of each. */
         for (uint32_t i = 0; i < failures; i++)
@@ -341,7 +350,10 @@ int xf_binpack_ha_possible(const struct xf_pool *pool, uint32_t failures, bool *
         for (;;) {
             for (uint32_t i = 0; i < failures; i++)
                 set[i] = idx[i];
-            if (!(ok = every_order(&start, &work, set, failures, scratch, pairs)))
+            int e = every_order(&start, &work, set, failures, scratch, pairs);
+            if (e < 0)
+                goto out;
+            if (!(ok = e == 1))
                 break;
             int i = (int)failures - 1;
             while (i >= 0 && idx[i] == pool->nr_hosts - failures + (uint32_t)i)

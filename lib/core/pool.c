@@ -220,6 +220,7 @@ struct pack {
     uint64_t budget;
     uint32_t *cand;      /* scratch: nr_hosts */
     uint64_t (*keys)[2]; /* scratch: nr_hosts */
+    uint32_t *stack;     /* the search's candidates: nr_vms x nr_hosts */
 };
 
 static int by_free_then_host(const void *a, const void *b)
@@ -316,9 +317,8 @@ static bool search(struct pack *p, uint32_t k, uint64_t rest)
         return false;
     vm = &p->pool->vms[p->vms[k]];
     n = candidates(p, p->need[k]);
-    cand = xf__calloc(n ? n : 1, sizeof(*cand));
-    if (!cand)
-        return false;
+    /* This depth's own copy: deeper levels reuse p->cand. */
+    cand = &p->stack[(size_t)k * p->nr_hosts];
     memcpy(cand, p->cand, n * sizeof(*cand));
     /* NUMA fits first, then interleaved ones, as the greedy rule. */
     for (int pass = 0; pass < 2; pass++)
@@ -331,22 +331,18 @@ static bool search(struct pack *p, uint32_t k, uint64_t rest)
                 continue;
             /* The budget counts host tries, the search's unit of work. */
             if (p->budget == 0)
-                goto out;
+                return false;
             p->budget--;
             if (!fit_on(p->pool, &p->st[h], h, vm, p->need[k], &t, &plan) || t.numa != (pass == 0))
                 continue;
             saved = p->st[h];
             record(p, k, &t, &plan);
-            if (search(p, k + 1, rest - p->need[k])) {
-                xf__free(cand);
+            if (search(p, k + 1, rest - p->need[k]))
                 return true;
-            }
             p->st[h] = saved;
             if (p->budget == 0)
-                goto out;
+                return false;
         }
-out:
-    xf__free(cand);
     return false;
 }
 
@@ -430,6 +426,8 @@ static int pack(const struct xf_pool *pool, struct xf_pool_host_state *st, const
         if ((ok[k] = place_greedy(&p, k, plan)))
             p.placed++;
     if (p.placed < nr_vms && search_budget) {
+        if (!(p.stack = xf__calloc((size_t)nr_vms * (nr_hosts ? nr_hosts : 1), sizeof(uint32_t))))
+            goto out;
         restore(st, saved, hosts, nr_hosts);
         p.budget = search_budget;
         ret->searched = true;
@@ -498,6 +496,7 @@ out:
     xf__free(p.node_mib);
     xf__free(p.cand);
     xf__free(p.keys);
+    xf__free(p.stack);
     return r;
 }
 

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "fail-alloc.h"
 #include "xenfit/error.h"
 #include "xenfit/pool.h"
 #include "xenfit/scenario.h"
@@ -58,7 +59,7 @@ static struct xf_pool *parse(const char *json)
 
 /* h0 (to empty) holds 6000, 5000, 5000 MiB VMs; h1 has 10000 MiB free on
  * two nodes of 5000, h2 6000 on two of 3000. */
-static struct xf_pool *bfd_pool(void)
+static const char *bfd_json(void)
 {
     static char json[8192];
     char a[1024], b[1024], c[1024];
@@ -70,9 +71,15 @@ static struct xf_pool *bfd_pool(void)
              "{\"hosts\":[%s,%s,%s],\"vms\":["
              "{\"name\":\"big\",\"host\":\"h0\",\"footprint_mib\":6000,\"vcpus\":2},"
              "{\"name\":\"m1\",\"host\":\"h0\",\"footprint_mib\":5000,\"vcpus\":2},"
-             "{\"name\":\"m2\",\"host\":\"h0\",\"footprint_mib\":5000,\"vcpus\":2}]}",
+             "{\"name\":\"m2\",\"host\":\"h0\",\"footprint_mib\":5000,\"vcpus\":2,"
+             "\"protected\":true}]}",
              a, b, c);
-    return parse(json);
+    return json;
+}
+
+static struct xf_pool *bfd_pool(void)
+{
+    return parse(bfd_json());
 }
 
 static void test_pool_parse_figures(void **state)
@@ -354,6 +361,57 @@ static void test_pool_ha(void **state)
     xf_pool_free(pool);
 }
 
+/* Every allocation of parsing and planning failed in turn: XF_ENOMEM (or a
+ * plan), never a crash, and nothing left allocated. */
+static void test_pool_out_of_memory(void **state)
+{
+    (void)state;
+    const char *json = bfd_json();
+    for (fail_at = 0;; fail_at++) {
+        struct xf_pool *pool = NULL;
+        struct xf_pool_plan plan;
+        struct xf_pool_placement place;
+        struct xf_pool_ha ha;
+        struct xf_pool_ha_options o = {.failures = 1};
+        bool exhaustive;
+        int r;
+
+        alloc_count = 0;
+        live = 0;
+        assert_int_equal(fail_alloc_install(), 0);
+        r = xf_pool_new_from_json(json, strlen(json), NULL, 0, &pool);
+        if (r == 0) {
+            r = xf_pool_evacuate(pool, 0, &plan);
+            assert_true(r == 0 || r == XF_ENOMEM);
+            if (r == 0)
+                xf_pool_plan_done(&plan);
+            r = xf_pool_place(pool, 0, &place);
+            assert_true(r == 0 || r == XF_ENOMEM);
+            if (r == 0)
+                xf_pool_placement_done(&place);
+            r = xf_pool_ha_plan(pool, &o, &ha);
+            assert_true(r == 0 || r == XF_ENOMEM);
+            if (r == 0)
+                xf_pool_ha_done(&ha);
+            r = xf_binpack_evacuate(pool, 0, &plan);
+            assert_true(r == 0 || r == XF_ENOMEM);
+            if (r == 0)
+                xf_pool_plan_done(&plan);
+            r = xf_binpack_ha_possible(pool, 1, &exhaustive);
+            assert_true(r >= 0 || r == XF_ENOMEM);
+            xf_pool_free(pool);
+        } else {
+            assert_int_equal(r, XF_ENOMEM);
+            assert_null(pool);
+        }
+        xf_reset_allocator();
+        assert_int_equal(live, 0);
+        if (alloc_count <= fail_at)
+            break; /* nothing failed: every allocation has had its turn */
+    }
+    assert_true(fail_at > 20);
+}
+
 /* binpack.ml choose_heuristic: C(n,r) * r! < 3500 and n <= 32. */
 static void test_pool_binpack_heuristic(void **state)
 {
@@ -377,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_pool_evacuate_source_memory),
         cmocka_unit_test(test_pool_ha),
         cmocka_unit_test(test_pool_binpack_heuristic),
+        cmocka_unit_test(test_pool_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
