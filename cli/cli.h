@@ -216,5 +216,7 @@ int xf_cmd_report_build(int argc, char **argv);
 void xf_usage_report_build(void);
 int xf_cmd_xl_create(int argc, char **argv);
 void xf_usage_xl_create(void);
+int xf_cmd_pool(int argc, char **argv); /* cmd-pool.c */
+void xf_usage_pool(void);
 
 #endif

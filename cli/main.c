@@ -19,6 +19,8 @@ static const struct xf_cli_command commands[] = {
     {"plan", "choose the NUMA node(s) for VMs on a host topology", xf_cmd_plan, xf_usage_plan},
     {"domains", "the host's domains: memory, claims, pages per NUMA node", xf_cmd_domains,
      xf_usage_domains},
+    {"pool", "place a VM, plan an evacuation or HA failover across a pool", xf_cmd_pool,
+     xf_usage_pool},
     {"host", "what xl info would show for a host (spec or backend)", xf_cmd_host, xf_usage_host},
     {"status", "the host's memory and ledger, from xenfitd", xf_cmd_status, xf_usage_status},
     {"reserve", "reserve memory (KiB, a VM or a migration) with xenfitd", xf_cmd_reserve,

@@ -5,7 +5,7 @@
 # checks it against the commands and flags `xenfit --help` and
 # `xenfit COMMAND --help` list.
 
-_xenfit_commands="footprint calibrate admit sim plan host status reserve reservations calibration release transfer top domains events explain xl-create report-build help"
+_xenfit_commands="footprint calibrate admit sim plan pool host status reserve reservations calibration release transfer top domains events explain xl-create report-build help"
 _xenfit_vm_flags="--type --static-max --target --vcpus --video --shadow-multiplier --memory-total-source --xl-config"
 _xenfit_daemon_flags="--socket --json"
 
@@ -18,6 +18,7 @@ _xenfit_flags() {
     admit) echo "--backend --host --socket $_xenfit_vm_flags --policy --numa-policy --hard-affinity --json --bytes" ;;
     sim) echo "--policy --seed --json --verbose" ;;
     plan) echo "--topology --vm --xl-config --policy --mode --json" ;;
+    pool) echo "--pool --failures --shard --compare --verify --json" ;;
     host) echo "--host --backend --json" ;;
     status | reservations) echo "$_xenfit_daemon_flags --bytes" ;;
     calibration) echo "$_xenfit_daemon_flags" ;;
@@ -53,12 +54,12 @@ _xenfit() {
       esac
       return
       ;;
-    --host | --topology | --socket)
+    --host | --topology | --socket | --pool)
       mapfile -t COMPREPLY < <(compgen -f -- "$cur")
       return
       ;;
     --static-max | --target | --video | --memory-total-source | --vcpus | --kib | --seed | \
-      --shadow-multiplier | --fixed-pages | --per-vcpu-pages | --vm | --session)
+      --shadow-multiplier | --fixed-pages | --per-vcpu-pages | --vm | --session | --failures | --shard)
       return
       ;;
   esac
@@ -66,11 +67,12 @@ _xenfit() {
     [ "$COMP_CWORD" -eq 2 ] && mapfile -t COMPREPLY < <(compgen -W "${_xenfit_commands% help}" -- "$cur")
     return
   fi
-  # Sub-commands: host show, sim run, calibration show|reset TYPE|all.
+  # Sub-commands: host show, sim run, pool place|evacuate|ha, calibration show|reset TYPE|all.
   if [ "$COMP_CWORD" -eq 2 ]; then
     case $cmd in
       host) mapfile -t COMPREPLY < <(compgen -W "show" -- "$cur"); return ;;
       sim) mapfile -t COMPREPLY < <(compgen -W "run" -- "$cur"); return ;;
+      pool) [[ $cur != -* ]] && { mapfile -t COMPREPLY < <(compgen -W "place evacuate ha" -- "$cur"); return; } ;;
       calibration) [[ $cur != -* ]] && { mapfile -t COMPREPLY < <(compgen -W "show reset" -- "$cur"); return; } ;;
     esac
   fi

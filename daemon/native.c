@@ -404,6 +404,22 @@ static json_t *node_cpus(const struct xf_engine *e, uint32_t node)
     return a;
 }
 
+/* node.cores and node.distances (255: unreachable) from the topology. */
+static void node_topology(const struct xf_engine *e, uint32_t node, uint32_t nr_nodes, json_t *o)
+{
+    const struct xf_topology *t = xf_engine_topology(e);
+    json_t *row;
+    if (!t)
+        return;
+    row = json_array();
+    for (uint32_t j = 0; j < nr_nodes; j++) {
+        uint32_t d = xf_topology_distance(t, node, j);
+        json_array_append_new(row, json_integer(d > XF_SLIT_MAX_DISTANCE ? 255 : d));
+    }
+    json_object_set_new(o, "cores", json_integer(xf_topology_node_cores(t, node)));
+    json_object_set_new(o, "distances", row);
+}
+
 static void host_status(struct xfd_call *c)
 {
     struct xf_engine_status st;
@@ -429,6 +445,9 @@ static void host_status(struct xfd_call *c)
                        "pending_kib", xfd_json_u64(xf_kib_of_pages(f->node_pending_pages[n])),
                        "placed_kib", xfd_json_u64(xf_kib_of_pages(st.placed_pages[n]))));
         json_object_set_new(node, "cpus", node_cpus(c->ctx->engine, n));
+        /* The node's cores and SLIT row, so that a pool planner (xenfit pool,
+         * docs/pool.md) sees the host's topology in its snapshot. */
+        node_topology(c->ctx->engine, n, st.nr_nodes, node);
         /* The exact figures beside the *_mib ones (kept for old clients). */
         set_kib(node, "memsize_kib", ni->memsize_pages);
         set_kib(node, "memfree_kib", ni->memfree_pages);

@@ -24,6 +24,7 @@
 #include "xenfit/claims.h"
 #include "xenfit/model.h"
 #include "xenfit/planner.h"
+#include "xenfit/pool.h"
 #include "xenfit/sim.h"
 
 #define XF_SCN_NAME_MAX 48
@@ -165,5 +166,43 @@ struct xf_scn_options {
 int xf_scenario_run(const struct xf_scenario *s, const struct xf_scn_options *opts,
                     struct xf_scn_report **ret);
 void xf_scn_report_free(struct xf_scn_report *r);
+
+/*
+ * A pool of simulated hosts (one simulator each) that executes pool plans
+ * (include/xenfit/pool.h), step by step, as a toolstack would: the
+ * destination must have the step's need free (physinfo free less claims less
+ * what squeezed keeps), then a domain is created there, claims the need,
+ * populates the VM's memory on the planned nodes and the source's domain is
+ * destroyed (its memory returns). Each host boots with the pool snapshot's
+ * free memory, its reservations in flight held, and a domain per running VM.
+ * The simulated hosts have no hidden per-domain cost: the pool's figures
+ * already count a VM's overhead (docs/pool.md).
+ */
+struct xf_pool_run;
+
+/* Boots the pool. Returns 0, XF_EBADSPEC (a host the simulator refuses),
+ * XF_ENOMEM, or a simulator error. Free with xf_pool_run_free. */
+int xf_pool_run_new(const struct xf_pool *pool, struct xf_pool_run **ret);
+void xf_pool_run_free(struct xf_pool_run *run);
+
+/* Hosts that failed (HA): their VMs are gone, they take no step. */
+void xf_pool_run_fail_host(struct xf_pool_run *run, uint32_t host);
+
+struct xf_pool_run_result {
+    uint32_t steps_ok;
+    uint32_t steps_failed;
+    uint32_t first_failed; /* index of the first failed step, or nr_steps */
+    char reason[256];      /* the first failure, in numbers */
+};
+
+/* Runs the plan's steps in order; a failed step leaves its VM where it was
+ * and the run goes on. Returns 0 and the result, or XF_ENOMEM / a simulator
+ * error that is no step's failure. */
+int xf_pool_run_plan(struct xf_pool_run *run, const struct xf_pool_plan *plan,
+                     struct xf_pool_run_result *ret);
+
+/* A host's memory free for a new VM in the simulator now (MiB, physinfo free
+ * less claims less squeezed's keep), for tests. */
+uint64_t xf_pool_run_free_mib(struct xf_pool_run *run, uint32_t host);
 
 #endif

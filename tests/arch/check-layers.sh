@@ -8,7 +8,7 @@ set -euo pipefail
 top=${1:?usage: check-layers.sh SOURCE_DIR}
 cd "$top"
 
-core="types error units alloc model calibrate claims ledger host admit topology planner squeeze"
+core="types error units alloc model calibrate claims ledger host admit topology planner squeeze pool"
 hv="$core hv sim hv-xen"
 toolstack="$hv build wait engine"
 scenario="$toolstack scenario"

@@ -40,6 +40,8 @@ expect_eq "--policy of plan" "$(complete_words plan --policy best)" "best_effort
 expect_eq "--policy of sim" "$(complete_words sim run x.json --policy xapi-6)" "xapi-6869"
 expect_eq "--mode" "$(complete_words plan --mode "")" "xenfit xenopsd"
 expect_eq "host show" "$(complete_words host "")" "show"
+expect_eq "pool sub-commands" "$(complete_words pool "")" "evacuate ha place"
+expect_eq "pool ha flags" "$(complete_words pool ha --s)" "--shard"
 expect_eq "calibration reset" "$(complete_words calibration reset p)" "pv pv_in_pvh pvh"
 expect_eq "help COMMAND" "$(complete_words help cal)" "calibrate calibration"
 expect_eq "transfer flags" "$(complete_words transfer ID --s)" "--session --socket"
