@@ -6,8 +6,8 @@
 # The static checks follow the first build: clang-tidy (.clang-tidy) over
 # its compile_commands.json, library, CLI, daemon and tests, then clang's
 # static analyzer (scan-build) over a build of the library, CLI and daemon;
-# any finding fails. Then the libFuzzer target of xenfitd's request parser
-# runs for a bounded time (clang, ASan). The full run ends with ctest over everything, the
+# any finding fails. Then the libFuzzer targets of xenfitd's request parser
+# and its message-switch reader run for a bounded time (clang, ASan). The full run ends with ctest over everything, the
 # real-Xen tier included (it skips loudly where the test bed cannot be built).
 # Build trees: build-ci/, build-asan/, build-fuzz/, build-scan/ (override with
 # XF_BUILD_DIR, XF_ASAN_DIR, XF_FUZZ_DIR, XF_SCAN_DIR).
@@ -53,10 +53,10 @@ XF_SCENARIO_RUNS=100 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$asan" --output-on-failure -j"$jobs" -L 'unit|contract|scenario|daemon'
 
-echo "== fuzz: xenfitd's request parser and dispatcher, 20 s (docs/daemon.md: longer runs)"
+echo "== fuzz: xenfitd's request parser and dispatcher, and its message-switch reader, 20 s each (docs/daemon.md: longer runs)"
 CC=clang cmake -S "$top" -B "$fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXF_WERROR=ON \
   -DXF_SANITIZE=ON -DXF_FUZZ=ON -DXF_BUILD_BENCH=OFF >/dev/null
-cmake --build "$fuzz" -j"$jobs" --target fuzz-rpc
+cmake --build "$fuzz" -j"$jobs" --target fuzz-rpc fuzz-mswitch
 ctest --test-dir "$fuzz" --output-on-failure -L fuzz
 
 echo "== all tests"
