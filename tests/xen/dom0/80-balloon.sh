@@ -61,7 +61,7 @@ check "both guests booted" "$booted" = 2
 
 xs() { xenstore-read "/local/domain/$1/$2" 2>/dev/null; }
 for id in $id1 $id2; do
-  note "domid $id as xl left it: memory/target $(xs "$id" memory/target), memory/static-max $(xs "$id" memory/static-max), max_pages $(kv max_pages "$(probe dom "$id")")"
+  rec "domid $id as xl left it: memory/target $(xs "$id" memory/target), memory/static-max $(xs "$id" memory/static-max), max_pages $(kv max_pages "$(probe dom "$id")")"
   xenstore-write "/local/domain/$id/memory/dynamic-min" "$dmin_kib" \
     "/local/domain/$id/memory/dynamic-max" "$dmax_kib" "/local/domain/$id/control/feature-balloon" 1 ||
     fail "xenstore-write for domid $id"
@@ -125,7 +125,9 @@ q1=$(pages "$id1")
 q2=$(pages "$id2")
 xen1=$(stable_free)
 xlf1=$(xl info | awk '/^free_memory/ { print $3 }')
-rec "after: bg1 tot_pages $q1 target $(target "$id1") KiB max_pages $(kv max_pages "$(probe dom "$id1")"); bg2 tot_pages $q2 target $(target "$id2") KiB max_pages $(kv max_pages "$(probe dom "$id2")")"
+for id in $id1 $id2; do
+  rec "after: domid $id tot_pages $(pages "$id") max_pages $(kv max_pages "$(probe dom "$id")") memory/target $(target "$id") memory-offset $(xs "$id" memory/memory-offset) KiB"
+done
 rec "Xen free $xen1 pages (xl info free_memory $xlf1 MiB): rose $((xen1 - xen0)) pages"
 xl list | tee -a "$out"
 need=$(((want + 8192 - free_left) / 4))
