@@ -61,6 +61,8 @@ check "both guests booted" "$booted" = 2
 
 xs() { xenstore-read "/local/domain/$1/$2" 2>/dev/null; }
 for id in $id1 $id2; do
+  fb=$(xs "$id" control/feature-balloon) || fb="(absent)"
+  rec "domid $id booted: control/feature-balloon $fb (the guest's own)"
   rec "domid $id as xl left it: memory/target $(xs "$id" memory/target), memory/static-max $(xs "$id" memory/static-max), max_pages $(kv max_pages "$(probe dom "$id")")"
   xenstore-write "/local/domain/$id/memory/dynamic-min" "$dmin_kib" \
     "/local/domain/$id/memory/dynamic-max" "$dmax_kib" "/local/domain/$id/control/feature-balloon" 1 ||
