@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: LGPL-2.1-only
 #
 # xen-balloon: xenfitd's ballooning (squeezed's job) against real guests'
-# balloon drivers on Xen 4.17. Two running PV guests with the bed's Debian
+# balloon drivers on Xen 4.17. Running PV guests with the bed's Debian
 # kernel (its Xen balloon driver is built in, CONFIG_XEN_BALLOON=y), 256 MiB
-# each (xl memory = maxmem), given squeezed's keys by dom0: memory/dynamic-min
+# each (xl memory = maxmem), bg1 and bg2 then bg3, given squeezed's keys by dom0: memory/dynamic-min
 # 128 MiB, memory/dynamic-max 256 MiB (xenopsd writes these) and
 # control/feature-balloon (Linux's driver never writes it; on XenServer the
 # guest agent does once it sees the driver). xl itself writes memory/target
@@ -18,7 +18,12 @@
 #  3. a stuck guest: g2 paused (`xl pause`, its driver cannot run) but still
 #     advertising the driver; a reservation that needs more than g1 can give
 #     fails with ["Domains_refused_to_cooperate", [g2's domid]], g1 at its
-#     dynamic-min and g2 untouched.
+#     dynamic-min and g2 untouched;
+#  4. a running guest that cannot give: bg3's kernel booted with 150 MiB of
+#     its RAM reserved (memmap=), so its driver finds only the few free pages
+#     it has; a reservation needing 100 MiB of it alone is refused with
+#     ["Domains_refused_to_cooperate", [bg3's domid]], bg3 having given some.
+# xf-test-timeout: 480
 . /xenfit/lib.sh
 
 dir=/tmp/balloon
@@ -32,8 +37,13 @@ dmax_kib=262144
 rec() { echo "$*" | tee -a "$out"; }
 
 # 1 vCPU each: booting under TCG is the slow part; both boot at once.
-for g in bg1 bg2; do
-  guest_cfg "$g" 1 "$mem" "maxmem = $mem" >"/tmp/$g.cfg"
+# bg3: a running guest whose driver cannot find the pages (phase 4): its
+# kernel is told that 150 MiB of its RAM is reserved (memmap=150M$100M), so
+# those pages stay populated in Xen but never reach its page allocator.
+guest_cfg bg3 1 "$mem" "maxmem = $mem" \
+  'extra = "console=hvc0 quiet loglevel=3 memmap=150M$100M"' >/tmp/bg3.cfg
+for g in bg1 bg2 bg3; do
+  [ "$g" = bg3 ] || guest_cfg "$g" 1 "$mem" "maxmem = $mem" >"/tmp/$g.cfg"
   xl create -q "/tmp/$g.cfg" >"$dir/$g.create" 2>&1 || fail "xl create $g: $(cat "$dir/$g.create")"
 done
 touch /tmp/xf-guests-built
@@ -47,17 +57,18 @@ t0=$(up)
 booted=0
 while awk -v a="$t0" -v b="$(up)" 'BEGIN { exit !(b - a < 200) }'; do
   booted=0
-  for g in bg1 bg2; do
+  for g in bg1 bg2 bg3; do
     grep -q 'xenbed guest up' "/var/log/xen/console/guest-$g.log" 2>/dev/null && booted=$((booted + 1))
   done
-  [ $booted = 2 ] && break
+  [ $booted = 3 ] && break
   sleep 2
 done
 secs=$(awk -v a="$t0" -v b="$(up)" 'BEGIN { printf "%.0f", b - a }')
-note "guests bg1 (domid $id1) and bg2 (domid $id2): $booted of 2 up after $secs s"
-for g in bg1 bg2; do note "$g: $(grep -m 1 'xenbed guest up' "/var/log/xen/console/guest-$g.log")"; done
-check "both guests booted" "$booted" = 2
-[ "$booted" = 2 ] || finish
+id3=$(xl domid bg3 2>/dev/null)
+note "guests bg1 (domid $id1), bg2 (domid $id2), bg3 (domid $id3): $booted of 3 up after $secs s"
+for g in bg1 bg2 bg3; do note "$g: $(grep -m 1 'xenbed guest up' "/var/log/xen/console/guest-$g.log")"; done
+check "the guests booted" "$booted" = 3
+[ "$booted" = 3 ] || finish
 
 xs() { xenstore-read "/local/domain/$1/$2" 2>/dev/null; }
 for id in $id1 $id2; do
@@ -194,9 +205,38 @@ check "bg2 did not move" "$e2" = "$s2"
 check "no reservation r2" "$(xenfit reservations --socket "$sock" --json | jq length)" = 1
 xl unpause bg2
 
+# --- 4. a running guest whose driver cannot give the pages -----------------------
+# bg1 and bg2 go (so that bg2, once unpaused, does not balloon down meanwhile);
+# bg3 alone is balloonable: of the 100 MiB asked its driver finds only what
+# its page allocator has free.
+destroy_guest bg1
+destroy_guest bg2
+xenstore-write "/local/domain/$id3/memory/dynamic-min" "$dmin_kib" \
+  "/local/domain/$id3/memory/dynamic-max" "$dmax_kib" "/local/domain/$id3/control/feature-balloon" 1 ||
+  fail "xenstore-write for domid $id3"
+r=$(rpc delete_reservation "[\"d\",\"$sess\",\"$(xenfit reservations --socket "$sock" --json | jq -r '.[0].reservation_id')\"]")
+check "filler deleted" "$(echo "$r" | jq -c .error)" = null
+f=$(ffree)
+r=$(rpc reserve_memory "[\"f3\",\"$sess\",$((f - 32768))]")
+check "filler again" "$(echo "$r" | jq -c .error)" = null
+free_left=$(ffree)
+want=$((free_left + 94208)) # 100 MiB to free with the 8 kept
+s3=$(pages "$id3")
+t=$(up)
+r=$(rpc reserve_memory "[\"r3\",\"$sess\",$want]")
+secs=$(awk -v a="$t" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }')
+rec "bg3 (memmap=150M\$100M): $(grep -m 1 'xenbed guest up' /var/log/xen/console/guest-bg3.log)"
+rec "bg3 running, alone balloonable; reserve_memory $want KiB: $r (${secs} s)"
+last=$(rpc xenfit.last_squeeze '["l4"]' | jq -c .result)
+rec "xenfit.last_squeeze: $last"
+e3=$(pages "$id3")
+rec "bg3 tot_pages $s3 -> $e3 (target $(target "$id3") KiB)"
+check "refused, naming the running guest that could not give" "$(echo "$r" | jq -c .error)" = "[\"Domains_refused_to_cooperate\",[$id3]]"
+check "bg3 gave some pages" "$e3" -lt "$s3"
+check "... but not down to its target" $((e3 * 4)) -gt "$(target "$id3")"
+
 kill "$pid"
 wait "$pid" 2>/dev/null
 grep -i -E 'squeez|balanc|refus' "$dir/log" | tail -n 20 | sed 's/^/  log: /'
-destroy_guest bg1
-destroy_guest bg2
+destroy_guest bg3
 finish
