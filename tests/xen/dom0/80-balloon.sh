@@ -3,7 +3,7 @@
 # xen-balloon: xenfitd's ballooning (squeezed's job) against real guests'
 # balloon drivers on Xen 4.17. Running PV guests with the bed's Debian
 # kernel (its Xen balloon driver is built in, CONFIG_XEN_BALLOON=y), 256 MiB
-# each (xl memory = maxmem), bg1 and bg2 then bg3, given squeezed's keys by dom0: memory/dynamic-min
+# each (xl memory = maxmem), given squeezed's keys by dom0: memory/dynamic-min
 # 128 MiB, memory/dynamic-max 256 MiB (xenopsd writes these) and
 # control/feature-balloon (Linux's driver never writes it; on XenServer the
 # guest agent does once it sees the driver). xl itself writes memory/target
