@@ -238,8 +238,9 @@ int xf_hv_host_params(struct xf_hv *hv, struct xf_hv_host_params *ret);
  * for no such domain, -ENOENT for a domain without memory keys (not managed
  * by a toolstack that balloons). set_balloon_target writes memory/target (the
  * guest's driver then moves towards target + memory-offset), set_memory_offset
- * memory/memory-offset; both -ESRCH for no such domain. -ENOSYS from a
- * backend without them.
+ * memory/memory-offset; both -ESRCH for no such domain, or one going away
+ * (on Xen: whose xenstore directory is gone; nothing is written then, as
+ * squeezed's write_noexn). -ENOSYS from a backend without them.
  */
 int xf_hv_balloon_info(struct xf_hv *hv, xf_domid_t domid, struct xf_hv_balloon *ret);
 int xf_hv_set_balloon_target(struct xf_hv *hv, xf_domid_t domid, uint64_t target_kib);

@@ -272,13 +272,36 @@ static void test_xen_backend_populate_dying(void **state)
     assert_int_equal(done, 0);
 }
 
+/* libxl removes a domain's xenstore directory before it destroys the domain
+ * (libxl_domain.c devices_destroy_cb, then xc_domain_destroy): in between,
+ * Xen still knows the domain. A balloon write then must not recreate the
+ * directory (squeeze_xen.ml write_noexn): -ESRCH and nothing written, which
+ * balloon_info shows (no memory/target: -ENOENT). A domain created through
+ * the backend has no xenstore directory at all: the same state. */
+static void test_xen_backend_balloon_no_xenstore_dir(void **state)
+{
+    struct bt *t = *state;
+    xf_domid_t d = create(t, XF_DOMAIN_PV, 1, 1024);
+    struct xf_hv_balloon b;
+    int r = xf_hv_balloon_info(t->hv, d, &b);
+
+    if (r == XF_ENOSYS)
+        skip(); /* built without libxenstore */
+    assert_int_equal(r, XF_ENOENT);
+    assert_int_equal(xf_hv_set_balloon_target(t->hv, d, 4096), XF_ESRCH);
+    assert_int_equal(xf_hv_set_memory_offset(t->hv, d, -4), XF_ESRCH);
+    assert_int_equal(xf_hv_set_uncooperative(t->hv, d, true), XF_ESRCH);
+    assert_int_equal(xf_hv_set_uncooperative(t->hv, d, false), 0);
+    assert_int_equal(xf_hv_balloon_info(t->hv, d, &b), XF_ENOENT);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(test_xen_backend_##name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(vcpus_fixed_at_create),      T(paging_pool),         T(claim_raised_by_free),
         T(exact_node_takes_that_node), T(dma_zone_first_node), T(node_affinity),
-        T(decrease_own_pages_only),    T(populate_dying),
+        T(decrease_own_pages_only),    T(populate_dying),      T(balloon_no_xenstore_dir),
     };
 #undef T
     return cmocka_run_group_tests_name("xen-backend", tests, NULL, NULL);

@@ -21,6 +21,9 @@
  *   xf-xenprobe pool DOMID PAGES     sizes the paging pool
  *   xf-xenprobe populate DOMID PAGES 4 KiB pages into the domain
  *   xf-xenprobe destroy DOMID
+ *   xf-xenprobe rpc SOCKET METHOD PARAMS   one JSON-RPC call to xenfitd
+ *                                    (PARAMS a JSON array); prints
+ *                                    {"result": .., "error": ..} on one line
  *
  * Exit status: 0, 1 when the operation failed (the line says rc= and the
  * error's name), 2 for bad usage.
@@ -29,6 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "xenfit/client.h"
 #include "xenfit/error.h"
 #include "xenfit/hv-xen.h"
 #include "xenfit/hv.h"
@@ -41,7 +47,7 @@ static int usage(void)
     fprintf(stderr, "usage: xf-xenprobe phys | dom DOMID | claim DOMID PAGES [NODE] |\n"
                     "       maxpages DOMID PAGES | stable-free [READS] | wait-gone DOMID [S] |\n"
                     "       wait-free PAGES [S] | create TYPE VCPUS MAXPAGES | pool DOMID PAGES |\n"
-                    "       populate DOMID PAGES | destroy DOMID\n");
+                    "       populate DOMID PAGES | destroy DOMID | rpc SOCKET METHOD PARAMS\n");
     return 2;
 }
 
@@ -211,6 +217,38 @@ static int report(const char *what, int r)
     return 0;
 }
 
+/* One call to xenfitd, its answer as JSON (squeezed's errors as they are). */
+static int cmd_rpc(const char *path, const char *method, const char *params_text)
+{
+    json_error_t jerr;
+    json_t *params = json_loads(params_text, 0, &jerr), *result = NULL, *error = NULL, *out;
+    struct xfd_client *c = NULL;
+    char *text;
+    int r;
+
+    if (!json_is_array(params)) {
+        json_decref(params);
+        return usage();
+    }
+    if ((r = xfd_client_connect(path, 600000, &c)) < 0) {
+        json_decref(params);
+        return fail("rpc", r);
+    }
+    r = xfd_client_call(c, method, params, &result, &error);
+    xfd_client_close(c);
+    if (r < 0)
+        return fail("rpc", r);
+    out = json_pack("{s:o*,s:o*}", "result", result ? result : json_null(), "error",
+                    error ? error : json_null());
+    text = out ? json_dumps(out, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(out);
+    if (!text)
+        return fail("rpc", XF_ENOMEM);
+    printf("%s\n", text);
+    free(text);
+    return r == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     struct xf_hv *hv = NULL;
@@ -219,6 +257,8 @@ int main(int argc, char **argv)
 
     if (argc < 2)
         return usage();
+    if (strcmp(argv[1], "rpc") == 0)
+        return argc == 5 ? cmd_rpc(argv[2], argv[3], argv[4]) : usage();
     if ((r = xf_hv_xen_open(&hv)) < 0) {
         fprintf(stderr, "xf-xenprobe: cannot open Xen: %s\n", xf_strerror(r));
         return 1;
