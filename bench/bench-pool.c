@@ -26,6 +26,7 @@
 
 #include "xenfit/alloc.h"
 #include "xenfit/pool.h"
+#include "buf.h" /* lib/client: the growable buffer */
 
 static double now_s(void)
 {
@@ -98,31 +99,12 @@ static uint64_t rnd(uint64_t n)
     return rng % n;
 }
 
-struct text {
-    char *buf;
-    size_t len, cap;
-};
-
-static void add(struct text *t, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        abort();
-    if ((size_t)n >= t->cap - t->len) {
-        t->cap = t->cap * 2 + (size_t)n + 1;
-        t->buf = realloc(t->buf, t->cap);
-        if (!t->buf)
-            abort();
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
+/* Appends to the pool's JSON text; no memory is a failed run. */
+#define add(t, ...)                                                                                \
+    do {                                                                                           \
+        if (xfd_buf_printf((t), __VA_ARGS__) < 0)                                                  \
+            abort();                                                                               \
+    } while (0)
 
 /* hosts x vms: 2 nodes of 8 CPUs each, 3..11 GiB free per node; VMs of 256
  * to 2047 MiB, a third holding more than their footprint, half protected. */
@@ -138,11 +120,9 @@ static struct xf_pool *make_pool(uint32_t hosts, uint32_t vms)
 static struct xf_pool *make_pool_free(uint32_t hosts, uint32_t vms, uint64_t node_min,
                                       uint64_t node_spread, uint64_t vm_min, uint64_t vm_spread)
 {
-    struct text t = {malloc(1 << 20), 0, 1 << 20};
+    struct xfd_buf t = {0};
     struct xf_pool *pool = NULL;
     char err[256];
-    if (!t.buf)
-        abort();
     add(&t, "{\"hosts\":[");
     for (uint32_t h = 0; h < hosts; h++) {
         uint64_t n0 = node_min + rnd(node_spread), n1 = node_min + rnd(node_spread);
@@ -165,11 +145,11 @@ static struct xf_pool *make_pool_free(uint32_t hosts, uint32_t vms, uint64_t nod
                 (uint64_t)(1 + rnd(4)), rnd(2) ? "true" : "false");
         }
     add(&t, "]}");
-    if (xf_pool_new_from_json(t.buf, t.len, err, sizeof(err), &pool) < 0) {
+    if (xf_pool_new_from_json(t.p, t.len, err, sizeof(err), &pool) < 0) {
         fprintf(stderr, "bench-pool: %s\n", err);
         abort();
     }
-    free(t.buf);
+    xfd_buf_free(&t);
     return pool;
 }
 

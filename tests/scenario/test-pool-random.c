@@ -23,6 +23,7 @@
 #include "xenfit/error.h"
 #include "xenfit/pool.h"
 #include "xenfit/scenario.h"
+#include "buf.h" /* lib/client: the growable buffer */
 
 /* Pools, half roomy and half tight (see random_pool's callers). */
 #define POOLS 40
@@ -37,31 +38,12 @@ static uint64_t rnd(uint64_t n)
     return n ? rng_state % n : 0;
 }
 
-struct text {
-    char *buf;
-    size_t len, cap;
-};
-
-static void add(struct text *t, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        abort();
-    if ((size_t)n >= t->cap - t->len) {
-        t->cap = t->cap * 2 + (size_t)n + 1;
-        t->buf = realloc(t->buf, t->cap);
-        if (!t->buf)
-            abort();
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
+/* Appends to the pool's JSON text; no memory is a failed run. */
+#define add(t, ...)                                                                                \
+    do {                                                                                           \
+        if (xfd_buf_printf((t), __VA_ARGS__) < 0)                                                  \
+            abort();                                                                               \
+    } while (0)
 
 /* A random pool: 3..8 hosts of 1..4 nodes, 0..10 VMs each; some hosts
  * have reservations in flight; some VMs hold more than their footprint
@@ -69,7 +51,7 @@ static void add(struct text *t, const char *fmt, ...)
  * dynamic_min. */
 static struct xf_pool *random_pool(uint64_t node_unit_mib)
 {
-    struct text t = {calloc(1, 256), 0, 256};
+    struct xfd_buf t = {0};
     uint32_t nr_hosts = 3 + (uint32_t)rnd(6), vm = 0;
     struct xf_pool *pool = NULL;
     char err[256];
@@ -109,10 +91,10 @@ static struct xf_pool *random_pool(uint64_t node_unit_mib)
         }
     }
     add(&t, "]}");
-    r = xf_pool_new_from_json(t.buf, t.len, err, sizeof(err), &pool);
+    r = xf_pool_new_from_json(t.p, t.len, err, sizeof(err), &pool);
     if (r < 0)
         fail_msg("random pool: %s", err);
-    free(t.buf);
+    xfd_buf_free(&t);
     return pool;
 }
 
