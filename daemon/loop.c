@@ -712,7 +712,7 @@ int xfd_serve(struct xfd_server *srv)
             srv->next_sweep_ms = now + srv->cfg.sweep_interval_ms;
         }
         if ((first_balance || srv->cfg.balance_interval_ms) && now >= srv->next_balance_ms) {
-            xfd_balance_idle(srv->ctx.engine);
+            xfd_balance_idle(srv->ctx.engine, first_balance);
             first_balance = false;
             srv->next_balance_ms = loop_ms(srv) + srv->cfg.balance_interval_ms;
         }
