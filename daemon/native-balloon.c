@@ -249,6 +249,7 @@ void xfd_balance_idle(struct xf_engine *e, bool startup)
         return;
     }
     xfd_squeeze_text(&sq, text, sizeof(text));
+    text[strcspn(text, "\n")] = '\0'; /* the log ends the line */
     xfd_log(XFD_LOG_INFO, "%s: %s", what, text);
 }
 

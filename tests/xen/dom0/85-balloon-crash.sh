@@ -88,7 +88,7 @@ ffree() { xenfit status --socket "$sock" --json | jq .free_for_new_vm_kib; }
 
 start_xenfitd
 sess=$(rpc login '["crash","xen-balloon-crash-test"]' | jq -r .result)
-check "login" "$sess" = crash
+check "login" "$sess" = xen-balloon-crash-test
 p1=$(pages "$id1")
 p2=$(pages "$id2")
 f=$(ffree)
@@ -105,32 +105,35 @@ rec "before: kc1 tot_pages $p1, kc2 tot_pages $p2, targets $(target "$id1") $(ta
 t=$(up)
 rpc reserve_memory "[\"r1\",\"$sess\",$want]" >"$dir/r1.out" 2>&1 &
 cpid=$!
-# Until both targets are down and a guest has given 1 MiB (256 pages).
+# Until both targets are down: the squeeze has set them and waits on the
+# guests' drivers (about 4 s in all, docs/real-xen.md); then kill -9.
 k1="" k2="" i=0
 while [ $i -lt 150 ]; do
   k1=$(target "$id1")
   k2=$(target "$id2")
-  if [ "$k1" -lt "$dmax_kib" ] && [ "$k2" -lt "$dmax_kib" ]; then
-    q1=$(pages "$id1")
-    q2=$(pages "$id2")
-    [ $((p1 - q1 + p2 - q2)) -ge 256 ] && break
-  fi
-  sleep 0.2
+  [ "$k1" -lt "$dmax_kib" ] && [ "$k2" -lt "$dmax_kib" ] && break
+  sleep 0.1
   i=$((i + 1))
 done
 kill -9 "$pid"
-wait "$pid" 2>/dev/null
 secs=$(awk -v a="$t" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }')
-wait "$cpid" 2>/dev/null
 q1=$(pages "$id1")
 q2=$(pages "$id2")
-xenk=$(kv free_pages "$(probe phys)")
-rec "kill -9 after ${secs} s: targets kc1 $k1 KiB, kc2 $k2 KiB; tot_pages kc1 $q1, kc2 $q2; Xen free $xenk pages"
+wait "$pid" 2>/dev/null
+wait "$cpid" 2>/dev/null
+rec "kill -9 after ${secs} s: targets kc1 $k1 KiB, kc2 $k2 KiB; tot_pages kc1 $q1, kc2 $q2"
 rec "the caller's answer: $(tr '\n' ' ' <"$dir/r1.out")"
 check "kc1's target was down at the kill" "$k1" -lt "$dmax_kib"
 check "kc2's target was down at the kill" "$k2" -lt "$dmax_kib"
-check "the guests were ballooning down (pages given)" $((p1 - q1 + p2 - q2)) -ge 256
-check "the caller got no reservation" "$(grep -c '"result"' "$dir/r1.out")" = 0
+check "the caller got no answer" "$(grep -c '"result"' "$dir/r1.out")" = 0
+# The drivers go on towards the targets the killed squeeze left.
+sleep 3
+s1=$(pages "$id1")
+s2=$(pages "$id2")
+xenk=$(stable_free)
+rec "3 s later, no xenfitd: targets kc1 $(target "$id1") KiB, kc2 $(target "$id2") KiB; tot_pages kc1 $s1, kc2 $s2; Xen free $xenk pages (+$((xenk - xen0)))"
+check "the guests ballooned down (pages given)" $((p1 - s1 + p2 - s2)) -ge 256
+check "Xen's free pages rose by what they gave" $((xenk - xen0)) -ge $((p1 - s1 + p2 - s2 - 256))
 
 # --- restart on the same state ------------------------------------------------------
 rm -f "$sock"
@@ -154,7 +157,7 @@ check "kc1's pages back (within 64 of $p1)" "$b1" -ge $((p1 - 64))
 check "kc2's pages back (within 64 of $p2)" "$b2" -ge $((p2 - 64))
 check "Xen's free pages back (within 256 of $xen0)" $((xen2 - xen0)) -le 256
 check "... from above" $((xen0 - xen2)) -le 256
-grep -E 'idle balance|state:' "$dir/log" | tail -n 4 | sed 's/^/  log: /'
+grep -E 'start-up balance|idle balance|state:' "$dir/log" | tail -n 4 | sed 's/^/  log: /'
 
 # --- the reservation again: once --------------------------------------------------
 t=$(up)
