@@ -684,11 +684,15 @@ int xfd_serve(struct xfd_server *srv)
          epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, xfd_mswitch_fd(srv->mswitch), &wev) < 0))
         return -errno;
     srv->next_sweep_ms = loop_ms(srv) + srv->cfg.sweep_interval_ms;
-    /* The first idle balance is due at once: targets a squeeze left behind
-     * when xenfitd was killed in the middle of it are given back now, not a
-     * period later (nothing was promised from them: a reservation is
-     * acknowledged only once committed). */
+    /* The first idle balance is due at once, even with no period
+     * (--balance-interval 0): targets a squeeze left behind when xenfitd was
+     * killed in the middle of it are given back now, not a period later
+     * (squeezed waits one, memory_server.ml start_balance_thread). Nothing
+     * was promised from them: a reservation is recorded with the group
+     * commit and acknowledged only after it, so a crash mid-squeeze leaves
+     * none (docs/daemon.md, "Ballooning"). */
     srv->next_balance_ms = loop_ms(srv);
+    bool first_balance = true;
     while (!srv->stopping) {
         uint64_t now = loop_ms(srv);
         int timeout = (int)(srv->next_sweep_ms > now ? srv->next_sweep_ms - now : 0);
@@ -707,8 +711,9 @@ int xfd_serve(struct xfd_server *srv)
             sweep(srv);
             srv->next_sweep_ms = now + srv->cfg.sweep_interval_ms;
         }
-        if (srv->cfg.balance_interval_ms && now >= srv->next_balance_ms) {
-            xfd_balance_idle(srv->ctx.engine);
+        if ((first_balance || srv->cfg.balance_interval_ms) && now >= srv->next_balance_ms) {
+            xfd_balance_idle(srv->ctx.engine, first_balance);
+            first_balance = false;
             srv->next_balance_ms = loop_ms(srv) + srv->cfg.balance_interval_ms;
         }
         bool accept_ready = false, metrics_ready = false;

@@ -222,10 +222,11 @@ static void sim_balloon(struct xfd_call *c)
     }
 }
 
-void xfd_balance_idle(struct xf_engine *e)
+void xfd_balance_idle(struct xf_engine *e, bool startup)
 {
     struct xf_engine_squeeze_req req = {.kind = XF_SQUEEZE_BALANCE};
     struct xf_engine_squeeze sq;
+    const char *what = startup ? "start-up balance" : "idle balance";
     bool unbalanced = false;
     char text[1024];
     int r;
@@ -235,17 +236,21 @@ void xfd_balance_idle(struct xf_engine *e)
     /* squeezed's balance thread (memory_server.ml start_balance_thread):
      * balance only when one iteration would set a new target. */
     if ((r = xf_engine_unbalanced(e, &unbalanced)) < 0) {
-        xfd_log(XFD_LOG_WARNING, "idle balance: reading the host failed: %s", xf_strerror(r));
+        xfd_log(XFD_LOG_WARNING, "%s: reading the host failed: %s", what, xf_strerror(r));
         return;
     }
-    if (!unbalanced)
+    if (!unbalanced) {
+        if (startup)
+            xfd_log(XFD_LOG_INFO, "%s: the host is balanced, no target to change", what);
         return;
+    }
     if ((r = xf_engine_squeeze(e, &req, &sq)) < 0) {
-        xfd_log(XFD_LOG_WARNING, "idle balance: %s", xf_strerror(r));
+        xfd_log(XFD_LOG_WARNING, "%s: %s", what, xf_strerror(r));
         return;
     }
     xfd_squeeze_text(&sq, text, sizeof(text));
-    xfd_log(XFD_LOG_INFO, "idle balance: %s", text);
+    text[strcspn(text, "\n")] = '\0'; /* the log ends the line */
+    xfd_log(XFD_LOG_INFO, "%s: %s", what, text);
 }
 
 const struct xfd_method xfd_balloon_methods[] = {

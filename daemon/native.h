@@ -55,11 +55,12 @@ void xfd_native_sim_advance_time(struct xfd_call *call);
 
 /* Ballooning (daemon/native-balloon.c): a squeeze as JSON (a new
  * reference) and as a line of text for get_diagnostics (NULL: none yet);
- * the idle balance squeezed runs every balance-check-interval; the methods
+ * the idle balance squeezed runs every balance-check-interval (startup: the
+ * one xenfitd runs as it starts, logged even when nothing is to change); the methods
  * xenfit.last_squeeze, xenfit.squeeze, xenfit.balance, xenfit.sim_balloon. */
 json_t *xfd_squeeze_json(const struct xf_engine_squeeze *sq);
 void xfd_squeeze_text(const struct xf_engine_squeeze *sq, char *buf, size_t size);
-void xfd_balance_idle(struct xf_engine *e);
+void xfd_balance_idle(struct xf_engine *e, bool startup);
 extern const struct xfd_method xfd_balloon_methods[];
 extern const size_t xfd_nr_balloon_methods;
 

@@ -440,6 +440,70 @@ static void test_balloon_range_takes_its_share(void **state)
     assert_int_equal(xf_engine_reserve_kib(f->e, "xapi", 10, 5, 0, &o), XF_EBADSIZE);
 }
 
+/* xenfitd killed in the middle of reserve_memory's squeeze (issue 12): the
+ * guests' targets are down, the reservation was never recorded (it is
+ * committed, then acknowledged, only after the squeeze). The engine that
+ * restarts on the same host (and an empty store) sees the host unbalanced;
+ * its start-up balance gives the targets, the pages and the free memory
+ * back, and the reservation then succeeds once. */
+static void test_balloon_restart_after_crash_mid_squeeze(void **state)
+{
+    struct fx *f = *state;
+    struct xf_engine_squeeze_req bal = {.kind = XF_SQUEEZE_BALANCE};
+    struct xf_engine_squeeze_req req;
+    struct xf_engine_squeeze sq;
+    struct xf_engine_params p;
+    struct xf_engine_status st;
+    struct xf_engine_outcome o;
+    uint64_t ta, tb, free0, want;
+    bool unbalanced = true;
+
+    f->a = guest(f->hv, 0, XF_SIM_DRIVER_OK, 0);
+    f->b = guest(f->hv, 1, XF_SIM_DRIVER_OK, 0);
+    /* Balanced first: the fair share the restart must come back to. */
+    assert_int_equal(xf_engine_squeeze(f->e, &bal, &sq), 0);
+    assert_int_equal(xf_engine_unbalanced(f->e, &unbalanced), 0);
+    assert_false(unbalanced);
+    ta = balloon(f->hv, f->a).target_kib;
+    tb = balloon(f->hv, f->b).target_kib;
+    assert_int_equal(ta, 6 * GIB_KIB); /* 16 GiB host: room for both at dynamic-max */
+    assert_int_equal(tb, 6 * GIB_KIB);
+    free0 = free_kib(f->e);
+    want = free0 + 2 * GIB_KIB;
+    /* The squeeze of reserve_memory(want), then the crash: no reservation. */
+    memset(&req, 0, sizeof(req));
+    req.kind = XF_SQUEEZE_FREE;
+    req.free_kib = want;
+    assert_int_equal(xf_engine_squeeze(f->e, &req, &sq), 0);
+    assert_int_equal(sq.result, XF_SQ_SUCCESS);
+    assert_true(balloon(f->hv, f->a).target_kib < ta);
+    assert_true(balloon(f->hv, f->b).target_kib < tb);
+    assert_true(free_kib(f->e) >= want + 8192);
+    xf_engine_free(f->e);
+    /* The restart: a new engine on the same host, nothing restored. */
+    xf_engine_params_init(&p, f->hv);
+    p.id_salt = 1;
+    assert_int_equal(xf_engine_new(f->hv, &p, &f->e), 0);
+    assert_int_equal(xf_engine_status(f->e, &st), 0);
+    assert_int_equal(st.ledger_pages, 0);
+    assert_int_equal(xf_engine_unbalanced(f->e, &unbalanced), 0);
+    assert_true(unbalanced);
+    assert_int_equal(xf_engine_squeeze(f->e, &bal, &sq), 0);
+    assert_int_equal(balloon(f->hv, f->a).target_kib, ta);
+    assert_int_equal(balloon(f->hv, f->b).target_kib, tb);
+    assert_int_equal(tot_kib(f->hv, f->a), ta);
+    assert_int_equal(tot_kib(f->hv, f->b), tb);
+    assert_int_equal(free_kib(f->e), free0);
+    assert_int_equal(xf_engine_unbalanced(f->e, &unbalanced), 0);
+    assert_false(unbalanced);
+    /* Asked again, the reservation is granted: one reservation, of want. */
+    assert_int_equal(xf_engine_reserve_kib(f->e, "xapi", want, want, 0, &o), 0);
+    assert_true(o.granted);
+    assert_non_null(xf_engine_find(f->e, o.id));
+    assert_int_equal(xf_engine_status(f->e, &st), 0);
+    assert_int_equal(xf_kib_of_pages(st.ledger_pages), want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +517,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_balloon_floor_of_reservation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balloon_range_takes_its_share, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balloon_uncooperative_flag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_balloon_restart_after_crash_mid_squeeze, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_balloon_vm_reservation_squeezes_its_node, setup,
                                         teardown),
     };
