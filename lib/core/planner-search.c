@@ -331,18 +331,19 @@ static bool union_fits(const struct bb *b, uint64_t nodes)
 static uint64_t peel(const struct bb *b, uint32_t ti)
 {
     const uint64_t *adj = b->t->thr_adj + (size_t)ti * XF_MAX_NODES;
-    uint64_t e = b->t->reachable & b->need->allowed, todo = e;
+    uint64_t alive = b->t->reachable & b->need->allowed, recheck = alive;
 
-    /* A worklist: removing a node can only starve its neighbours. */
-    while (todo) {
-        unsigned i = xf__ctz64(todo);
-        todo &= todo - 1;
-        if (!union_fits(b, adj[i] & e)) {
-            e &= ~(UINT64_C(1) << i);
-            todo |= adj[i] & e;
+    /* A worklist of nodes to look at again: removing a node can only starve
+     * its neighbours. */
+    while (recheck) {
+        unsigned i = xf__ctz64(recheck);
+        recheck &= recheck - 1;
+        if (!union_fits(b, adj[i] & alive)) {
+            alive &= ~(UINT64_C(1) << i);
+            recheck |= adj[i] & alive;
         }
     }
-    return e;
+    return alive;
 }
 
 static void record(struct bb *b, uint64_t set, uint32_t maxd, uint32_t sum, uint32_t k)
