@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "harness.h"
+#include "harness-cmocka.h"
 
 #define GIB UINT64_C(1048576) /* KiB */
 
@@ -63,19 +63,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static json_t *ok(struct xfd_client *c, const char *method, json_t *params)
-{
-    json_t *res = NULL, *err = NULL;
-    int r = xfd_client_call(c, method, params, &res, &err);
-    if (r != 0) {
-        char *t = err ? td_text(err) : NULL;
-        print_error("%s failed (%d): %s\n", method, r, t ? t : "");
-        free(t);
-        fail();
-    }
-    return res;
-}
-
 /* Calls, expects an error, returns its text. */
 static char *error_text(struct xfd_client *c, const char *method, json_t *params)
 {
@@ -91,19 +78,19 @@ static char *error_text(struct xfd_client *c, const char *method, json_t *params
 
 static json_int_t guest(struct fx *f, const char *driver)
 {
-    json_t *r = ok(f->c, "xenfit.sim_domain_create", json_pack("[sIb]", "t", 4 * GIB, 1));
+    json_t *r = td_ok(f->c, "xenfit.sim_domain_create", json_pack("[sIb]", "t", 4 * GIB, 1));
     json_int_t d = json_integer_value(r);
     json_decref(r);
     json_decref(
-        ok(f->c, "xenfit.sim_balloon",
-           json_pack("[sI{sIsIsIsIss}]", "t", d, "dynamic_min_kib", GIB, "dynamic_max_kib", 6 * GIB,
-                     "target_kib", 4 * GIB, "rate_kib_per_s", GIB, "driver", driver)));
+        td_ok(f->c, "xenfit.sim_balloon",
+              json_pack("[sI{sIsIsIsIss}]", "t", d, "dynamic_min_kib", GIB, "dynamic_max_kib",
+                        6 * GIB, "target_kib", 4 * GIB, "rate_kib_per_s", GIB, "driver", driver)));
     return d;
 }
 
 static json_int_t free_kib(struct fx *f, int node)
 {
-    json_t *st = ok(f->c, "xenfit.host_status", json_pack("[s]", "t"));
+    json_t *st = td_ok(f->c, "xenfit.host_status", json_pack("[s]", "t"));
     json_t *o = node < 0 ? st : json_array_get(json_object_get(st, "nodes"), (size_t)node);
     json_int_t x = json_integer_value(json_object_get(o, "free_for_new_vm_kib"));
     json_decref(st);
@@ -112,7 +99,7 @@ static json_int_t free_kib(struct fx *f, int node)
 
 static json_t *last_squeeze(struct fx *f)
 {
-    return ok(f->c, "xenfit.last_squeeze", json_pack("[s]", "t"));
+    return td_ok(f->c, "xenfit.last_squeeze", json_pack("[s]", "t"));
 }
 
 static json_int_t gave(const json_t *sq, json_int_t domid, const char *key)
@@ -143,7 +130,7 @@ static void test_daemon_balloon_reserve_cannot_free_balance(void **state)
     json_decref(r);
 
     /* 1 GiB more than free: the two give 1 GiB + 8 MiB between them. */
-    r = ok(f->c, "reserve_memory", json_pack("[ssI]", "t", "xenopsd", f0 + (json_int_t)GIB));
+    r = td_ok(f->c, "reserve_memory", json_pack("[ssI]", "t", "xenopsd", f0 + (json_int_t)GIB));
     assert_true(td_is_uuid(json_string_value(r)));
     json_decref(r);
     sq = last_squeeze(f);
@@ -168,7 +155,7 @@ static void test_daemon_balloon_reserve_cannot_free_balance(void **state)
      * 1 GiB + (5 GiB - 8 MiB) / 2; once they are above their minimum each
      * counts 2 x 4 KiB of inaccuracy (squeeze.ml min_freeable), so the
      * targets settle at 1 GiB + (5 GiB - 8 MiB - 16 KiB) / 2 = 3665912. */
-    r = ok(f->c, "balance_memory", json_pack("[s]", "t"));
+    r = td_ok(f->c, "balance_memory", json_pack("[s]", "t"));
     assert_true(json_is_null(r));
     json_decref(r);
     sq = last_squeeze(f);
@@ -180,7 +167,7 @@ static void test_daemon_balloon_reserve_cannot_free_balance(void **state)
     assert_int_equal(free_kib(f, -1), 8192 + 16);
 
     /* get_diagnostics says who gave (or took) what. */
-    r = ok(f->c, "get_diagnostics", json_pack("[s]", "t"));
+    r = td_ok(f->c, "get_diagnostics", json_pack("[s]", "t"));
     snprintf(want, sizeof(want), "domain %lld took %lld KiB (target 3665912)", (long long)f->a,
              (long long)(3665912 - GIB));
     assert_non_null(strstr(json_string_value(r), "last squeeze: success"));
@@ -246,7 +233,7 @@ static void test_daemon_balloon_squeeze_on_a_node(void **state)
     f->b = guest(f, "ok");
     n0 = free_kib(f, 0);
     n1 = free_kib(f, 1);
-    sq = ok(f->c, "xenfit.squeeze", json_pack("[sI[i]]", "t", n1 + (json_int_t)GIB, 1));
+    sq = td_ok(f->c, "xenfit.squeeze", json_pack("[sI[i]]", "t", n1 + (json_int_t)GIB, 1));
     assert_string_equal(json_string_value(json_object_get(sq, "result")), "success");
     json_array_foreach(json_object_get(sq, "gave"), i, g)
     {

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "harness.h"
+#include "harness-cmocka.h"
 
 struct fx {
     struct td d;
@@ -51,23 +51,9 @@ static int teardown(void **state)
         json_decref(v_);                                                                           \
     } while (0)
 
-/* Calls, expects success, returns the result. */
-static json_t *ok(struct xfd_client *c, const char *method, json_t *params)
-{
-    json_t *res = NULL, *err = NULL;
-    int r = xfd_client_call(c, method, params, &res, &err);
-    if (r != 0) {
-        char *t = err ? td_text(err) : NULL;
-        print_error("%s failed (%d): %s\n", method, r, t ? t : "");
-        free(t);
-        fail();
-    }
-    return res;
-}
-
 static char *reserve(struct xfd_client *c, const char *session, json_int_t kib)
 {
-    json_t *r = ok(c, "reserve_memory", json_pack("[ssI]", "t", session, kib));
+    json_t *r = td_ok(c, "reserve_memory", json_pack("[ssI]", "t", session, kib));
     assert_true(json_is_string(r));
     char *id = strdup(json_string_value(r));
     assert_true(td_is_uuid(id));
@@ -77,7 +63,7 @@ static char *reserve(struct xfd_client *c, const char *session, json_int_t kib)
 
 static json_int_t status_int(struct xfd_client *c, const char *key, int node)
 {
-    json_t *st = ok(c, "xenfit.host_status", json_pack("[s]", "t"));
+    json_t *st = td_ok(c, "xenfit.host_status", json_pack("[s]", "t"));
     json_t *o = node < 0 ? st : json_array_get(json_object_get(st, "nodes"), (size_t)node);
     json_t *v = json_object_get(o, key);
     assert_true(json_is_integer(v));
@@ -130,14 +116,14 @@ static void test_daemon_squeezed_sizes_and_refusals(void **state)
            (json_int_t)1);
     EXPECT(f->c, 0, "null", "delete_reservation", "[sss]", "t", "s", all);
     /* A range gets min(max, free): 2 GiB, then the 13500416 KiB left. */
-    r = ok(f->c, "reserve_memory_range",
-           json_pack("[ssII]", "t", "s", (json_int_t)1024, (json_int_t)2097152));
+    r = td_ok(f->c, "reserve_memory_range",
+              json_pack("[ssII]", "t", "s", (json_int_t)1024, (json_int_t)2097152));
     assert_true(json_is_array(r) && json_array_size(r) == 2);
     assert_true(td_is_uuid(json_string_value(json_array_get(r, 0))));
     assert_int_equal(json_integer_value(json_array_get(r, 1)), 2097152);
     json_decref(r);
-    r = ok(f->c, "reserve_memory_range",
-           json_pack("[ssII]", "t", "s", (json_int_t)1, (json_int_t)99999999));
+    r = td_ok(f->c, "reserve_memory_range",
+              json_pack("[ssII]", "t", "s", (json_int_t)1, (json_int_t)99999999));
     assert_int_equal(json_integer_value(json_array_get(r, 1)), 15597568 - 2097152);
     json_decref(r);
     EXPECT(f->c, 1, "[\"Cannot_free_this_much_memory\",[1,0]]", "reserve_memory_range", "[ssII]",
@@ -172,7 +158,7 @@ static void test_daemon_squeezed_host_values(void **state)
     EXPECT(f->c, 0, "17112760320", "get_host_initial_free_memory", "[s]", "t");
     EXPECT(f->c, 0, "[\"Fixed_size\",1073741824]", "get_domain_zero_policy", "[s]", "t");
     EXPECT(f->c, 0, "null", "balance_memory", "[s]", "t");
-    r = ok(f->c, "get_diagnostics", json_pack("[s]", "t"));
+    r = td_ok(f->c, "get_diagnostics", json_pack("[s]", "t"));
     assert_true(json_is_string(r));
     assert_non_null(strstr(json_string_value(r), "daemon-2node"));
     assert_non_null(strstr(json_string_value(r), "15232 MiB free for a new VM"));
@@ -241,7 +227,7 @@ static void test_daemon_native_reserve_vm_places_and_refuses(void **state)
     json_t *r, *claim;
 
     /* Node 0 keeps 7872 - 4133 = 3739 MiB, node 1 7168 - 4133 = 3035: node 0. */
-    r = ok(f->c, "xenfit.reserve_vm", json_pack("[sso]", "t", "s", vm_json()));
+    r = td_ok(f->c, "xenfit.reserve_vm", json_pack("[sso]", "t", "s", vm_json()));
     assert_int_equal(json_integer_value(json_object_get(r, "kib")), 4232192);
     assert_int_equal(json_integer_value(json_object_get(r, "footprint_mib")), 4133);
     char *mc = td_text(json_object_get(r, "memory_config"));
@@ -262,14 +248,14 @@ static void test_daemon_native_reserve_vm_places_and_refuses(void **state)
     assert_int_equal(status_int(f->c, "free_for_new_vm_kib", 0), (3739 * 1024));
     assert_int_equal(status_int(f->c, "placed_kib", 0), 4232192);
     /* The second goes to node 1 (node 0 has only 3739 MiB left). */
-    r = ok(f->c, "xenfit.reserve_vm", json_pack("[sso]", "t", "s", vm_json()));
+    r = td_ok(f->c, "xenfit.reserve_vm", json_pack("[sso]", "t", "s", vm_json()));
     t = td_text(json_object_get(r, "nodes"));
     assert_string_equal(t, "[1]");
     free(t);
     json_decref(r);
     assert_int_equal(status_int(f->c, "free_for_new_vm_kib", 1), (3035 * 1024));
     /* The third fits no node alone (3739, 3035) but both: split, 4133 MiB in all. */
-    r = ok(f->c, "xenfit.reserve_vm", json_pack("[sso]", "t", "s", vm_json()));
+    r = td_ok(f->c, "xenfit.reserve_vm", json_pack("[sso]", "t", "s", vm_json()));
     t = td_text(json_object_get(r, "nodes"));
     assert_string_equal(t, "[0,1]");
     free(t);
@@ -309,8 +295,8 @@ static void test_daemon_native_migration_claims_source_memory(void **state)
     struct fx *f = *state;
     /* The source had 4195328 KiB (4097 MiB): the claim is exactly its
      * 1048832 pages and the reservation that plus the 37 MiB of overhead. */
-    json_t *r = ok(f->c, "xenfit.reserve_migration",
-                   json_pack("[ssoI]", "t", "s", vm_json(), (json_int_t)4195328));
+    json_t *r = td_ok(f->c, "xenfit.reserve_migration",
+                      json_pack("[ssoI]", "t", "s", vm_json(), (json_int_t)4195328));
     assert_string_equal(json_string_value(json_object_get(r, "kind")), "migration");
     assert_int_equal(json_integer_value(json_object_get(r, "footprint_mib")), 4134);
     assert_int_equal(json_integer_value(json_object_get(r, "kib")), 4134 * 1024);
@@ -337,7 +323,7 @@ static void test_daemon_native_observe_raises_and_persists(void **state)
            "{\"needed_pages\":500,\"drift\":false,\"coeffs\":{\"fixed_pages\":600,"
            "\"per_vcpu_pages\":0}}",
            "xenfit.observe_build", "[soI]", "t", vm_json(), (json_int_t)((1057792 + 500) * 4));
-    r = ok(f->c, "xenfit.reserve_vm", json_pack("[sso]", "t", "s", vm_json()));
+    r = td_ok(f->c, "xenfit.reserve_vm", json_pack("[sso]", "t", "s", vm_json()));
     assert_int_equal(json_integer_value(json_object_get(r, "footprint_mib")), 4135);
     json_decref(r);
     /* The observation is durable: a restarted daemon sizes the same. */
@@ -345,7 +331,7 @@ static void test_daemon_native_observe_raises_and_persists(void **state)
     assert_int_equal(td_signal(&f->d, SIGTERM), 0);
     assert_int_equal(td_start(&f->d, NULL), 0);
     assert_non_null(f->c = td_connect(&f->d));
-    r = ok(f->c, "xenfit.reserve_vm", json_pack("[sso]", "t", "s", vm_json()));
+    r = td_ok(f->c, "xenfit.reserve_vm", json_pack("[sso]", "t", "s", vm_json()));
     assert_int_equal(json_integer_value(json_object_get(r, "footprint_mib")), 4135);
     json_decref(r);
     /* Both reservations: 2 x 4135 MiB. */
@@ -369,7 +355,7 @@ static void test_daemon_restart_keeps_reservations_and_ids(void **state)
     assert_non_null(f->c = td_connect(&f->d));
     snprintf(want, sizeof(want), "\"%s\"", b);
     EXPECT(f->c, 0, want, "query_reservation_of_domain", "[ssi]", "t", "x", 77);
-    r = ok(f->c, "xenfit.list_reservations", json_pack("[s]", "t"));
+    r = td_ok(f->c, "xenfit.list_reservations", json_pack("[s]", "t"));
     assert_int_equal(json_array_size(r), 2);
     json_decref(r);
     assert_int_equal(status_int(f->c, "free_for_new_vm_kib", -1), 15597568 - 4000);

@@ -29,7 +29,7 @@
 
 #include <cmocka.h>
 
-#include "harness.h"
+#include "harness-cmocka.h"
 
 struct fx {
     struct td d;
@@ -72,22 +72,9 @@ static int teardown(void **state)
     return 0;
 }
 
-static json_t *ok(struct xfd_client *c, const char *method, json_t *params)
-{
-    json_t *res = NULL, *err = NULL;
-    int r = xfd_client_call(c, method, params, &res, &err);
-    if (r != 0) {
-        char *t = err ? td_text(err) : NULL;
-        print_error("%s failed (%d): %s\n", method, r, t ? t : "");
-        free(t);
-        fail();
-    }
-    return res;
-}
-
 static char *reserve(struct xfd_client *c, const char *session, json_int_t kib)
 {
-    json_t *r = ok(c, "reserve_memory", json_pack("[ssI]", "t", session, kib));
+    json_t *r = td_ok(c, "reserve_memory", json_pack("[ssI]", "t", session, kib));
     char *id = strdup(json_string_value(r));
     json_decref(r);
     return id;
@@ -96,12 +83,12 @@ static char *reserve(struct xfd_client *c, const char *session, json_int_t kib)
 static void transfer(struct xfd_client *c, const char *session, const char *id, json_int_t domid)
 {
     json_decref(
-        ok(c, "transfer_reservation_to_domain", json_pack("[sssI]", "t", session, id, domid)));
+        td_ok(c, "transfer_reservation_to_domain", json_pack("[sssI]", "t", session, id, domid)));
 }
 
 static json_int_t sim_domain(struct xfd_client *c, json_int_t kib, bool running)
 {
-    json_t *r = ok(c, "xenfit.sim_domain_create", json_pack("[sIb]", "t", kib, running));
+    json_t *r = td_ok(c, "xenfit.sim_domain_create", json_pack("[sIb]", "t", kib, running));
     json_int_t domid = json_integer_value(r);
     json_decref(r);
     return domid;
@@ -110,7 +97,7 @@ static json_int_t sim_domain(struct xfd_client *c, json_int_t kib, bool running)
 /* Runs a sweep and checks its counts. */
 static void sweep(struct xfd_client *c, int expired, int died, int settled)
 {
-    json_t *r = ok(c, "xenfit.sweep", json_pack("[s]", "t"));
+    json_t *r = td_ok(c, "xenfit.sweep", json_pack("[s]", "t"));
     char want[128], *t = td_text(r);
     snprintf(want, sizeof(want), "{\"expired\":%d,\"died\":%d,\"settled\":%d}", expired, died,
              settled);
@@ -121,7 +108,7 @@ static void sweep(struct xfd_client *c, int expired, int died, int settled)
 
 static json_int_t status(struct xfd_client *c, const char *key)
 {
-    json_t *st = ok(c, "xenfit.host_status", json_pack("[s]", "t"));
+    json_t *st = td_ok(c, "xenfit.host_status", json_pack("[s]", "t"));
     json_int_t v = json_integer_value(json_object_get(st, key));
     json_decref(st);
     return v;
@@ -129,7 +116,7 @@ static json_int_t status(struct xfd_client *c, const char *key)
 
 static const char *state_of(struct xfd_client *c, const char *id, char *buf, size_t len)
 {
-    json_t *list = ok(c, "xenfit.list_reservations", json_pack("[s]", "t")), *item;
+    json_t *list = td_ok(c, "xenfit.list_reservations", json_pack("[s]", "t")), *item;
     size_t i;
     snprintf(buf, len, "gone");
     json_array_foreach(list, i, item)
@@ -189,16 +176,16 @@ static void test_daemon_sweep_settles_and_drops_dead_domains(void **state)
     assert_int_equal(status(f->c, "free_for_new_vm_kib"), 14809984);
     /* A settled reservation still answers squeezed's query and delete. */
     char want[64];
-    json_t *q = ok(f->c, "query_reservation_of_domain", json_pack("[ssI]", "t", "x", db));
+    json_t *q = td_ok(f->c, "query_reservation_of_domain", json_pack("[ssI]", "t", "x", db));
     snprintf(want, sizeof(want), "%s", b);
     assert_string_equal(json_string_value(q), want);
     json_decref(q);
     /* A's domain dies: its reservation goes with it. */
-    json_decref(ok(f->c, "xenfit.sim_domain_destroy", json_pack("[sI]", "t", da)));
+    json_decref(td_ok(f->c, "xenfit.sim_domain_destroy", json_pack("[sI]", "t", da)));
     sweep(f->c, 0, 1, 0);
     assert_string_equal(state_of(f->c, a, buf, sizeof(buf)), "gone");
-    json_decref(ok(f->c, "delete_reservation", json_pack("[sss]", "t", "xenopsd", b)));
-    json_decref(ok(f->c, "xenfit.sim_domain_destroy", json_pack("[sI]", "t", db)));
+    json_decref(td_ok(f->c, "delete_reservation", json_pack("[sss]", "t", "xenopsd", b)));
+    json_decref(td_ok(f->c, "xenfit.sim_domain_destroy", json_pack("[sI]", "t", db)));
     assert_int_equal(status(f->c, "free_for_new_vm_kib"), TD_HOST_FREE_KIB);
     free(a);
     free(b);
@@ -209,7 +196,7 @@ static void test_daemon_login_drops_only_its_session(void **state)
     struct fx *f = *state;
     char buf[32];
     char *mine = reserve(f->c, "xenopsd", 4096), *theirs = reserve(f->c, "other", 4096);
-    json_decref(ok(f->c, "login", json_pack("[ss]", "t", "xenopsd")));
+    json_decref(td_ok(f->c, "login", json_pack("[ss]", "t", "xenopsd")));
     assert_string_equal(state_of(f->c, mine, buf, sizeof(buf)), "gone");
     assert_string_equal(state_of(f->c, theirs, buf, sizeof(buf)), "pending");
     free(mine);
