@@ -42,57 +42,28 @@ rec() { echo "$*" | tee -a "$out"; }
 # those pages stay populated in Xen but never reach its page allocator.
 guest_cfg bg3 1 "$mem" "maxmem = $mem" \
   'extra = "console=hvc0 quiet loglevel=3 memmap=150M$100M"' >/tmp/bg3.cfg
-for g in bg1 bg2 bg3; do
-  [ "$g" = bg3 ] || guest_cfg "$g" 1 "$mem" "maxmem = $mem" >"/tmp/$g.cfg"
-  xl create -q "/tmp/$g.cfg" >"$dir/$g.create" 2>&1 || fail "xl create $g: $(cat "$dir/$g.create")"
-done
-touch /tmp/xf-guests-built
+for g in bg1 bg2; do guest_cfg "$g" 1 "$mem" "maxmem = $mem" >"/tmp/$g.cfg"; done
+start_guests 200 bg1 bg2 bg3
 id1=$(xl domid bg1 2>/dev/null)
 id2=$(xl domid bg2 2>/dev/null)
 [ -n "$id1" ] && [ -n "$id2" ] || {
   fail "guests not created"
   finish
 }
-t0=$(up)
-booted=0
-while awk -v a="$t0" -v b="$(up)" 'BEGIN { exit !(b - a < 200) }'; do
-  booted=0
-  for g in bg1 bg2 bg3; do
-    grep -q 'xenbed guest up' "/var/log/xen/console/guest-$g.log" 2>/dev/null && booted=$((booted + 1))
-  done
-  [ $booted = 3 ] && break
-  sleep 2
-done
-secs=$(awk -v a="$t0" -v b="$(up)" 'BEGIN { printf "%.0f", b - a }')
+secs=$boot_secs
 id3=$(xl domid bg3 2>/dev/null)
 note "guests bg1 (domid $id1), bg2 (domid $id2), bg3 (domid $id3): $booted of 3 up after $secs s"
 for g in bg1 bg2 bg3; do note "$g: $(grep -m 1 'xenbed guest up' "/var/log/xen/console/guest-$g.log")"; done
 check "the guests booted" "$booted" = 3
 [ "$booted" = 3 ] || finish
 
-xs() { xenstore-read "/local/domain/$1/$2" 2>/dev/null; }
 for id in $id1 $id2; do
   fb=$(xs "$id" control/feature-balloon) || fb="(absent)"
   rec "domid $id booted: control/feature-balloon $fb (the guest's own)"
   rec "domid $id as xl left it: memory/target $(xs "$id" memory/target), memory/static-max $(xs "$id" memory/static-max), max_pages $(kv max_pages "$(probe dom "$id")")"
-  xenstore-write "/local/domain/$id/memory/dynamic-min" "$dmin_kib" \
-    "/local/domain/$id/memory/dynamic-max" "$dmax_kib" "/local/domain/$id/control/feature-balloon" 1 ||
-    fail "xenstore-write for domid $id"
+  balloonable "$id" "$dmin_kib" "$dmax_kib"
 done
 
-pages() { kv tot_pages "$(probe dom "$1")"; }
-target() { xs "$1" memory/target; }
-# Waits (up to S seconds) until domid's tot_pages is within 64 pages of PAGES.
-wait_pages() {
-  _w=0
-  while [ $_w -lt "$3" ]; do
-    _p=$(pages "$1")
-    [ $((_p - $2)) -le 64 ] && [ $(($2 - _p)) -le 64 ] && return 0
-    sleep 1
-    _w=$((_w + 1))
-  done
-  return 1
-}
 rpc() { probe rpc "$sock" "$1" "$2"; }
 
 xenfitd --backend xen --balloon on --balance-interval 0 --state-dir "$dir/state" \
@@ -113,9 +84,9 @@ check "login" "$sess" != null
 ffree() { xenfit status --socket "$sock" --json | jq .free_for_new_vm_kib; }
 
 # --- 1. a reservation that needs the guests' memory ------------------------------
-p1=$(pages "$id1")
-p2=$(pages "$id2")
-rec "before: bg1 tot_pages $p1 target $(target "$id1") KiB; bg2 tot_pages $p2 target $(target "$id2") KiB"
+p1=$(dom_pages "$id1")
+p2=$(dom_pages "$id2")
+rec "before: bg1 tot_pages $p1 target $(dom_target "$id1") KiB; bg2 tot_pages $p2 target $(dom_target "$id2") KiB"
 f=$(ffree)
 filler=$((f - 32768))
 r=$(rpc reserve_memory "[\"f1\",\"$sess\",$filler]")
@@ -134,12 +105,12 @@ rec "reserve_memory $want KiB: $r (${secs} s)"
 check "the reservation that needs the guests' memory succeeds" "$(echo "$r" | jq -c .error)" = null
 last=$(rpc xenfit.last_squeeze '["l1"]' | jq -c .result)
 rec "xenfit.last_squeeze: $last"
-q1=$(pages "$id1")
-q2=$(pages "$id2")
+q1=$(dom_pages "$id1")
+q2=$(dom_pages "$id2")
 xen1=$(stable_free)
 xlf1=$(xl info | awk '/^free_memory/ { print $3 }')
 for id in $id1 $id2; do
-  rec "after: domid $id tot_pages $(pages "$id") max_pages $(kv max_pages "$(probe dom "$id")") memory/target $(target "$id") memory-offset $(xs "$id" memory/memory-offset) KiB"
+  rec "after: domid $id tot_pages $(dom_pages "$id") max_pages $(kv max_pages "$(probe dom "$id")") memory/target $(dom_target "$id") memory-offset $(xs "$id" memory/memory-offset) KiB"
 done
 rec "Xen free $xen1 pages (xl info free_memory $xlf1 MiB): rose $((xen1 - xen0)) pages"
 xl list | tee -a "$out"
@@ -152,8 +123,8 @@ check "bg1 still at or above dynamic-min" "$q1" -ge $((dmin_kib / 4 - 64))
 check "the guests gave what the squeeze needed ($need pages)" "$gave" -ge $((need - 256))
 check "Xen's free pages rose by what they gave ($gave)" $((xen1 - xen0)) -ge $((gave - 256))
 check "... and by what the reservation needed ($need)" $((xen1 - xen0)) -ge $((need - 256))
-check "targets followed: bg1's actual at its target" "$(((q1 * 4 - $(target "$id1")) / 1024))" = 0
-check "... bg2's" "$(((q2 * 4 - $(target "$id2")) / 1024))" = 0
+check "targets followed: bg1's actual at its target" "$(((q1 * 4 - $(dom_target "$id1")) / 1024))" = 0
+check "... bg2's" "$(((q2 * 4 - $(dom_target "$id2")) / 1024))" = 0
 check "the squeeze reports both guests" "$(echo "$last" | jq '.gave | length')" = 2
 
 # --- 2. deleted, balanced: back up ------------------------------------------------
@@ -167,13 +138,13 @@ check "balance_memory" "$(echo "$r" | jq -c .error)" = null
 wait_pages "$id1" "$p1" 60 || true
 wait_pages "$id2" "$p2" 60 || true
 secs=$(awk -v a="$t" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }')
-b1=$(pages "$id1")
-b2=$(pages "$id2")
+b1=$(dom_pages "$id1")
+b2=$(dom_pages "$id2")
 xen2=$(stable_free)
-rec "after balance_memory (${secs} s): bg1 tot_pages $b1 target $(target "$id1") KiB; bg2 tot_pages $b2 target $(target "$id2") KiB; Xen free $xen2 pages"
+rec "after balance_memory (${secs} s): bg1 tot_pages $b1 target $(dom_target "$id1") KiB; bg2 tot_pages $b2 target $(dom_target "$id2") KiB; Xen free $xen2 pages"
 rec "xenfit.last_squeeze: $(rpc xenfit.last_squeeze '["l2"]' | jq -c .result)"
-check "bg1's target back at dynamic-max" "$(target "$id1")" = "$dmax_kib"
-check "bg2's target back at dynamic-max" "$(target "$id2")" = "$dmax_kib"
+check "bg1's target back at dynamic-max" "$(dom_target "$id1")" = "$dmax_kib"
+check "bg2's target back at dynamic-max" "$(dom_target "$id2")" = "$dmax_kib"
 check "bg1 ballooned back up (within 64 pages of $p1)" "$b1" -ge $((p1 - 64))
 check "bg2 ballooned back up (within 64 pages of $p2)" "$b2" -ge $((p2 - 64))
 check "Xen's free pages fell back" $((xen1 - xen2)) -ge $((gave - 256))
@@ -187,17 +158,17 @@ check "filler again" "$(echo "$r" | jq -c .error)" = null
 free_left=$(ffree)
 # 200 MiB more than is free: bg1 can give 128 MiB at most, bg2 must give too.
 want=$((free_left + 204800))
-s1=$(pages "$id1")
-s2=$(pages "$id2")
+s1=$(dom_pages "$id1")
+s2=$(dom_pages "$id2")
 t=$(up)
 r=$(rpc reserve_memory "[\"r2\",\"$sess\",$want]")
 secs=$(awk -v a="$t" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }')
 rec "bg2 paused; reserve_memory $want KiB: $r (${secs} s)"
 last=$(rpc xenfit.last_squeeze '["l3"]' | jq -c .result)
 rec "xenfit.last_squeeze: $last"
-e1=$(pages "$id1")
-e2=$(pages "$id2")
-rec "bg1 tot_pages $s1 -> $e1 (target $(target "$id1") KiB); bg2 tot_pages $s2 -> $e2 (target $(target "$id2") KiB)"
+e1=$(dom_pages "$id1")
+e2=$(dom_pages "$id2")
+rec "bg1 tot_pages $s1 -> $e1 (target $(dom_target "$id1") KiB); bg2 tot_pages $s2 -> $e2 (target $(dom_target "$id2") KiB)"
 check "refused, naming the stuck guest only" "$(echo "$r" | jq -c .error)" = "[\"Domains_refused_to_cooperate\",[$id2]]"
 check "last squeeze: refused [$id2]" "$(echo "$last" | jq -c .refused)" = "[$id2]"
 check "bg1 gave all it could (at dynamic-min, within 64 pages)" "$e1" -le $((dmin_kib / 4 + 64))
@@ -221,7 +192,7 @@ r=$(rpc reserve_memory "[\"f3\",\"$sess\",$((f - 32768))]")
 check "filler again" "$(echo "$r" | jq -c .error)" = null
 free_left=$(ffree)
 want=$((free_left + 94208)) # 100 MiB to free with the 8 kept
-s3=$(pages "$id3")
+s3=$(dom_pages "$id3")
 t=$(up)
 r=$(rpc reserve_memory "[\"r3\",\"$sess\",$want]")
 secs=$(awk -v a="$t" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }')
@@ -229,11 +200,11 @@ rec "bg3 (memmap=150M\$100M): $(grep -m 1 'xenbed guest up' /var/log/xen/console
 rec "bg3 running, alone balloonable; reserve_memory $want KiB: $r (${secs} s)"
 last=$(rpc xenfit.last_squeeze '["l4"]' | jq -c .result)
 rec "xenfit.last_squeeze: $last"
-e3=$(pages "$id3")
-rec "bg3 tot_pages $s3 -> $e3 (target $(target "$id3") KiB)"
+e3=$(dom_pages "$id3")
+rec "bg3 tot_pages $s3 -> $e3 (target $(dom_target "$id3") KiB)"
 check "refused, naming the running guest that could not give" "$(echo "$r" | jq -c .error)" = "[\"Domains_refused_to_cooperate\",[$id3]]"
 check "bg3 gave some pages" "$e3" -lt "$s3"
-check "... but not down to its target" $((e3 * 4)) -gt "$(target "$id3")"
+check "... but not down to its target" $((e3 * 4)) -gt "$(dom_target "$id3")"
 
 kill "$pid"
 wait "$pid" 2>/dev/null

@@ -25,49 +25,19 @@ dmax_kib=262144
 : >"$out"
 rec() { echo "$*" | tee -a "$out"; }
 
-for g in kc1 kc2; do
-  guest_cfg "$g" 1 "$mem" "maxmem = $mem" >"/tmp/$g.cfg"
-  xl create -q "/tmp/$g.cfg" >"$dir/$g.create" 2>&1 || fail "xl create $g: $(cat "$dir/$g.create")"
-done
-touch /tmp/xf-guests-built
+for g in kc1 kc2; do guest_cfg "$g" 1 "$mem" "maxmem = $mem" >"/tmp/$g.cfg"; done
+start_guests 200 kc1 kc2
 id1=$(xl domid kc1 2>/dev/null)
 id2=$(xl domid kc2 2>/dev/null)
 [ -n "$id1" ] && [ -n "$id2" ] || {
   fail "guests not created"
   finish
 }
-t0=$(up)
-booted=0
-while awk -v a="$t0" -v b="$(up)" 'BEGIN { exit !(b - a < 200) }'; do
-  booted=0
-  for g in kc1 kc2; do
-    grep -q 'xenbed guest up' "/var/log/xen/console/guest-$g.log" 2>/dev/null && booted=$((booted + 1))
-  done
-  [ $booted = 2 ] && break
-  sleep 2
-done
-note "guests kc1 (domid $id1), kc2 (domid $id2): $booted of 2 up after $(awk -v a="$t0" -v b="$(up)" 'BEGIN { printf "%.0f", b - a }') s"
+note "guests kc1 (domid $id1), kc2 (domid $id2): $booted of 2 up after $boot_secs s"
 check "the guests booted" "$booted" = 2
 [ "$booted" = 2 ] || finish
 
-xs() { xenstore-read "/local/domain/$1/$2" 2>/dev/null; }
-for id in $id1 $id2; do
-  xenstore-write "/local/domain/$id/memory/dynamic-min" "$dmin_kib" \
-    "/local/domain/$id/memory/dynamic-max" "$dmax_kib" "/local/domain/$id/control/feature-balloon" 1 ||
-    fail "xenstore-write for domid $id"
-done
-pages() { kv tot_pages "$(probe dom "$1")"; }
-target() { xs "$1" memory/target; }
-wait_pages() {
-  _w=0
-  while [ $_w -lt "$3" ]; do
-    _p=$(pages "$1")
-    [ $((_p - $2)) -le 64 ] && [ $(($2 - _p)) -le 64 ] && return 0
-    sleep 1
-    _w=$((_w + 1))
-  done
-  return 1
-}
+for id in $id1 $id2; do balloonable "$id" "$dmin_kib" "$dmax_kib"; done
 rpc() { probe rpc "$sock" "$1" "$2"; }
 start_xenfitd() {
   xenfitd --backend xen --balloon on --balance-interval 0 --state-dir "$dir/state" \
@@ -89,8 +59,8 @@ ffree() { xenfit status --socket "$sock" --json | jq .free_for_new_vm_kib; }
 start_xenfitd
 sess=$(rpc login '["crash","xen-balloon-crash-test"]' | jq -r .result)
 check "login" "$sess" = xen-balloon-crash-test
-p1=$(pages "$id1")
-p2=$(pages "$id2")
+p1=$(dom_pages "$id1")
+p2=$(dom_pages "$id2")
 f=$(ffree)
 filler=$((f - 32768))
 r=$(rpc reserve_memory "[\"f1\",\"$sess\",$filler]")
@@ -99,7 +69,7 @@ check "filler reservation of $filler KiB" "$(echo "$r" | jq -c .error)" = null
 free_left=$(ffree)
 want=$((free_left + 122880)) # squeezes 128 MiB with the 8 kept
 xen0=$(stable_free)
-rec "before: kc1 tot_pages $p1, kc2 tot_pages $p2, targets $(target "$id1") $(target "$id2") KiB; free for a new VM $free_left KiB; Xen free $xen0 pages"
+rec "before: kc1 tot_pages $p1, kc2 tot_pages $p2, targets $(dom_target "$id1") $(dom_target "$id2") KiB; free for a new VM $free_left KiB; Xen free $xen0 pages"
 
 # --- the squeeze, killed ------------------------------------------------------------
 t=$(up)
@@ -109,16 +79,16 @@ cpid=$!
 # guests' drivers (about 4 s in all, docs/real-xen.md); then kill -9.
 k1="" k2="" i=0
 while [ $i -lt 150 ]; do
-  k1=$(target "$id1")
-  k2=$(target "$id2")
+  k1=$(dom_target "$id1")
+  k2=$(dom_target "$id2")
   [ "$k1" -lt "$dmax_kib" ] && [ "$k2" -lt "$dmax_kib" ] && break
   sleep 0.1
   i=$((i + 1))
 done
 kill -9 "$pid"
 secs=$(awk -v a="$t" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }')
-q1=$(pages "$id1")
-q2=$(pages "$id2")
+q1=$(dom_pages "$id1")
+q2=$(dom_pages "$id2")
 wait "$pid" 2>/dev/null
 wait "$cpid" 2>/dev/null
 rec "kill -9 after ${secs} s: targets kc1 $k1 KiB, kc2 $k2 KiB; tot_pages kc1 $q1, kc2 $q2"
@@ -128,10 +98,10 @@ check "kc2's target was down at the kill" "$k2" -lt "$dmax_kib"
 check "the caller got no answer" "$(grep -c '"result"' "$dir/r1.out")" = 0
 # The drivers go on towards the targets the killed squeeze left.
 sleep 3
-s1=$(pages "$id1")
-s2=$(pages "$id2")
+s1=$(dom_pages "$id1")
+s2=$(dom_pages "$id2")
 xenk=$(stable_free)
-rec "3 s later, no xenfitd: targets kc1 $(target "$id1") KiB, kc2 $(target "$id2") KiB; tot_pages kc1 $s1, kc2 $s2; Xen free $xenk pages (+$((xenk - xen0)))"
+rec "3 s later, no xenfitd: targets kc1 $(dom_target "$id1") KiB, kc2 $(dom_target "$id2") KiB; tot_pages kc1 $s1, kc2 $s2; Xen free $xenk pages (+$((xenk - xen0)))"
 check "the guests ballooned down (pages given)" $((p1 - s1 + p2 - s2)) -ge 256
 check "Xen's free pages rose by what they gave" $((xenk - xen0)) -ge $((p1 - s1 + p2 - s2 - 256))
 
@@ -147,12 +117,12 @@ check "... and it is the filler" "$ids" = "$r0 "
 wait_pages "$id1" "$p1" 60 || true
 wait_pages "$id2" "$p2" 60 || true
 secs=$(awk -v a="$t" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }')
-b1=$(pages "$id1")
-b2=$(pages "$id2")
+b1=$(dom_pages "$id1")
+b2=$(dom_pages "$id2")
 xen2=$(stable_free)
-rec "after the start-up balance (${secs} s): kc1 tot_pages $b1 target $(target "$id1") KiB; kc2 tot_pages $b2 target $(target "$id2") KiB; Xen free $xen2 pages"
-check "kc1's target back at dynamic-max" "$(target "$id1")" = "$dmax_kib"
-check "kc2's target back at dynamic-max" "$(target "$id2")" = "$dmax_kib"
+rec "after the start-up balance (${secs} s): kc1 tot_pages $b1 target $(dom_target "$id1") KiB; kc2 tot_pages $b2 target $(dom_target "$id2") KiB; Xen free $xen2 pages"
+check "kc1's target back at dynamic-max" "$(dom_target "$id1")" = "$dmax_kib"
+check "kc2's target back at dynamic-max" "$(dom_target "$id2")" = "$dmax_kib"
 check "kc1's pages back (within 64 of $p1)" "$b1" -ge $((p1 - 64))
 check "kc2's pages back (within 64 of $p2)" "$b2" -ge $((p2 - 64))
 check "Xen's free pages back (within 256 of $xen0)" $((xen2 - xen0)) -le 256

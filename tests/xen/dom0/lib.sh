@@ -119,3 +119,53 @@ measure_pv() {
   d=$(probe dom "$id")
   echo "took=$((before - after)) tot=$(kv tot_pages "$d") max=$(kv max_pages "$d") domid=$id before=$before after=$after"
 }
+
+# Creates the running PV guests of /tmp/NAME.cfg and waits up to SECS for
+# each to print "xenbed guest up" on its console: start_guests SECS NAME...
+# Sets booted (how many did) and boot_secs; a failed xl create is a failure.
+start_guests() {
+  _secs=$1
+  shift
+  for _g in "$@"; do
+    xl create -q "/tmp/$_g.cfg" >"/tmp/$_g.create.log" 2>&1 ||
+      fail "xl create $_g: $(cat "/tmp/$_g.create.log")"
+  done
+  touch /tmp/xf-guests-built
+  _t0=$(up)
+  booted=0
+  while awk -v a="$_t0" -v b="$(up)" -v s="$_secs" 'BEGIN { exit !(b - a < s) }'; do
+    booted=0
+    for _g in "$@"; do
+      grep -q 'xenbed guest up' "/var/log/xen/console/guest-$_g.log" 2>/dev/null &&
+        booted=$((booted + 1))
+    done
+    [ $booted = $# ] && break
+    sleep 2
+  done
+  boot_secs=$(awk -v a="$_t0" -v b="$(up)" 'BEGIN { printf "%.0f", b - a }')
+}
+
+# Ballooning (80-balloon.sh, 85-balloon-crash.sh).
+# xs DOMID KEY: a key under /local/domain/DOMID; fails when absent.
+xs() { xenstore-read "/local/domain/$1/$2" 2>/dev/null; }
+# balloonable DOMID DYNAMIC_MIN_KIB DYNAMIC_MAX_KIB: squeezed's keys, as
+# xenopsd (the range) and XenServer's guest agent (control/feature-balloon,
+# which Linux's driver never writes) would write them.
+balloonable() {
+  xenstore-write "/local/domain/$1/memory/dynamic-min" "$2" \
+    "/local/domain/$1/memory/dynamic-max" "$3" "/local/domain/$1/control/feature-balloon" 1 ||
+    fail "xenstore-write for domid $1"
+}
+dom_pages() { kv tot_pages "$(probe dom "$1")"; }
+dom_target() { xs "$1" memory/target; }
+# wait_pages DOMID PAGES SECS: until its tot_pages is within 64 of PAGES.
+wait_pages() {
+  _w=0
+  while [ $_w -lt "$3" ]; do
+    _p=$(dom_pages "$1")
+    [ $((_p - $2)) -le 64 ] && [ $(($2 - _p)) -le 64 ] && return 0
+    sleep 1
+    _w=$((_w + 1))
+  done
+  return 1
+}
